@@ -1,0 +1,113 @@
+import { FailureType } from '../../common/failure-types';
+import { ApplicationFailure } from '@temporalio/common';
+import { asTrackingActivity } from './failures';
+import { invalidKeys, splitLogBatch, toKeyValues, toMetrics } from './log-batch';
+import { RunStatus, type MlflowClient } from './mlflow-client';
+
+export interface TrackingDeps {
+  mlflow: MlflowClient;
+}
+
+export interface CreateRunInput {
+  experimentId: string;
+  runName: string;
+  /** Idempotency key (tag `gf.run_key`): a retried create finds this run instead of making a second. */
+  runKey: string;
+  tags: Record<string, string>;
+  params: Record<string, string>;
+}
+
+export interface CreatedRun {
+  runId: string;
+  artifactUri: string;
+  /** False when an earlier attempt had created it already. */
+  created: boolean;
+}
+
+export interface LogBatchInput {
+  runId: string;
+  metrics?: Record<string, number>;
+  step?: number;
+  params?: Record<string, string>;
+  tags?: Record<string, string>;
+}
+
+export interface RegisterModelInput {
+  name: string;
+  runId: string;
+  source: string;
+  alias: string;
+  tags?: Record<string, string>;
+}
+
+export const RUN_KEY_TAG = 'gf.run_key';
+
+/** MLflow activities for the control queue; every one is safe to retry. */
+export function createTrackingActivities({ mlflow }: TrackingDeps) {
+  return {
+    async ensureExperiment(input: { name: string; tags?: Record<string, string> }): Promise<string> {
+      return asTrackingActivity(() => mlflow.ensureExperiment(input.name, toKeyValues(input.tags ?? {})));
+    },
+
+    async createRun(input: CreateRunInput): Promise<CreatedRun> {
+      return asTrackingActivity(async () => {
+        if (input.runKey.includes("'")) throw rejected(`run key may not contain a quote: ${input.runKey}`);
+        const [existing] = await mlflow.searchRuns({
+          experimentIds: [input.experimentId],
+          filter: `tags.\`${RUN_KEY_TAG}\` = '${input.runKey}'`,
+          maxResults: 1,
+        });
+        const info =
+          existing?.info ??
+          (await mlflow.createRun({
+            experimentId: input.experimentId,
+            runName: input.runName,
+            tags: toKeyValues({ ...input.tags, [RUN_KEY_TAG]: input.runKey }),
+          }));
+        await logAll(mlflow, { runId: info.run_id, params: input.params });
+        return { runId: info.run_id, artifactUri: info.artifact_uri, created: !existing };
+      });
+    },
+
+    async logBatch(input: LogBatchInput): Promise<void> {
+      return asTrackingActivity(() => logAll(mlflow, input));
+    },
+
+    /** Registers the run's model (reusing a version already made from the same run and source) and points the alias at it. */
+    async registerModel(input: RegisterModelInput): Promise<{ name: string; version: string; alias: string }> {
+      return asTrackingActivity(async () => {
+        await mlflow.ensureRegisteredModel(input.name);
+        const versions = await mlflow.searchModelVersions(`name='${input.name}' and run_id='${input.runId}'`);
+        const version =
+          versions.find((v) => v.source === input.source) ??
+          (await mlflow.createModelVersion({ name: input.name, source: input.source, runId: input.runId, tags: toKeyValues(input.tags ?? {}) }));
+        await mlflow.setAlias(input.name, input.alias, version.version);
+        return { name: input.name, version: version.version, alias: input.alias };
+      });
+    },
+
+    async endRun(input: { runId: string; status: RunStatus }): Promise<void> {
+      return asTrackingActivity(async () => {
+        await mlflow.updateRun(input.runId, input.status, Date.now());
+      });
+    },
+  };
+}
+
+/** Logs metrics, params and tags in as many requests as MLflow's limits need. */
+export async function logAll(mlflow: MlflowClient, input: LogBatchInput): Promise<void> {
+  const batch = {
+    metrics: toMetrics(input.metrics ?? {}, input.step ?? 0),
+    params: toKeyValues(input.params ?? {}),
+    tags: toKeyValues(input.tags ?? {}),
+  };
+  const bad = invalidKeys(batch);
+  if (bad.length > 0) throw rejected(`keys MLflow would refuse: ${bad.join(', ')}`);
+  for (const chunk of splitLogBatch(batch)) await mlflow.logBatch(input.runId, chunk);
+}
+
+function rejected(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: FailureType.TrackingRejected, nonRetryable: true });
+}
+
+export { RunStatus };

@@ -1,0 +1,233 @@
+import { request } from 'undici';
+
+/** An MLflow REST answer other than 2xx; `retryable` tells transient (5xx, 429) from refused. */
+export class MlflowApiError extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly status: number,
+    readonly errorCode: string | undefined,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`MLflow ${endpoint}: HTTP ${status}${errorCode ? ` ${errorCode}` : ''}: ${detail}`, options);
+    this.name = 'MlflowApiError';
+  }
+
+  get retryable(): boolean {
+    return this.status >= 500 || this.status === 429;
+  }
+}
+
+/** MLflow could not be reached at all (connection refused, reset, timeout). */
+export class MlflowUnreachableError extends Error {
+  constructor(endpoint: string, options: { cause: unknown }) {
+    super(`MLflow ${endpoint}: unreachable (${String((options.cause as Error)?.message ?? options.cause)})`, options);
+    this.name = 'MlflowUnreachableError';
+  }
+}
+
+export const RunStatus = { RUNNING: 'RUNNING', FINISHED: 'FINISHED', FAILED: 'FAILED', KILLED: 'KILLED' } as const;
+export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+export interface Metric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+}
+export interface RunInfo {
+  run_id: string;
+  run_name?: string;
+  experiment_id: string;
+  status: RunStatus;
+  artifact_uri: string;
+  lifecycle_stage: string;
+}
+export interface Run {
+  info: RunInfo;
+  data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
+}
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  lifecycle_stage: string;
+}
+export interface ModelVersion {
+  name: string;
+  version: string;
+  source: string;
+  run_id?: string;
+  status?: string;
+  aliases?: string[];
+  tags?: KeyValue[];
+}
+export interface RegisteredModel {
+  name: string;
+  aliases?: { alias: string; version: string }[];
+  latest_versions?: ModelVersion[];
+}
+
+const NOT_FOUND = 'RESOURCE_DOES_NOT_EXIST';
+const ALREADY_EXISTS = 'RESOURCE_ALREADY_EXISTS';
+
+/**
+ * A thin typed client over MLflow's REST API (`/api/2.0/mlflow`). No retries here: activities are
+ * retried by Temporal, and every write below is made idempotent by its caller.
+ */
+export class MlflowClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  async getExperimentByName(name: string): Promise<Experiment | undefined> {
+    const res = await this.call<{ experiment: Experiment }>('GET', 'experiments/get-by-name', { experiment_name: name }, [NOT_FOUND]);
+    return res?.experiment;
+  }
+
+  /** Returns the id, whether it was created now or already existed (a concurrent creator may win). */
+  async ensureExperiment(name: string, tags: KeyValue[] = []): Promise<string> {
+    const existing = await this.getExperimentByName(name);
+    if (existing) return existing.experiment_id;
+    const created = await this.call<{ experiment_id: string }>('POST', 'experiments/create', { name, tags }, [ALREADY_EXISTS]);
+    if (created) return created.experiment_id;
+    const raced = await this.getExperimentByName(name);
+    if (!raced) throw new MlflowApiError('experiments/create', 409, ALREADY_EXISTS, `experiment ${name} exists but cannot be read`);
+    return raced.experiment_id;
+  }
+
+  async createRun(args: { experimentId: string; runName: string; tags: KeyValue[]; startTime?: number }): Promise<RunInfo> {
+    const res = await this.call<{ run: Run }>('POST', 'runs/create', {
+      experiment_id: args.experimentId,
+      run_name: args.runName,
+      start_time: args.startTime ?? Date.now(),
+      tags: args.tags,
+    });
+    return res!.run.info;
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    const res = await this.call<{ run: Run }>('GET', 'runs/get', { run_id: runId });
+    return res!.run;
+  }
+
+  async searchRuns(args: { experimentIds: string[]; filter?: string; maxResults?: number; orderBy?: string[] }): Promise<Run[]> {
+    const runs: Run[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.call<{ runs?: Run[]; next_page_token?: string }>('POST', 'runs/search', {
+        experiment_ids: args.experimentIds,
+        filter: args.filter ?? '',
+        max_results: Math.min(args.maxResults ?? 1000, 1000),
+        order_by: args.orderBy ?? [],
+        run_view_type: 'ALL',
+        page_token: pageToken,
+      });
+      runs.push(...(res?.runs ?? []));
+      pageToken = res?.next_page_token;
+    } while (pageToken && runs.length < (args.maxResults ?? Infinity));
+    return runs;
+  }
+
+  async logBatch(runId: string, batch: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): Promise<void> {
+    await this.call('POST', 'runs/log-batch', { run_id: runId, metrics: batch.metrics ?? [], params: batch.params ?? [], tags: batch.tags ?? [] });
+  }
+
+  async setTag(runId: string, key: string, value: string): Promise<void> {
+    await this.call('POST', 'runs/set-tag', { run_id: runId, key, value });
+  }
+
+  async updateRun(runId: string, status: RunStatus, endTime?: number): Promise<RunInfo> {
+    const res = await this.call<{ run_info: RunInfo }>('POST', 'runs/update', { run_id: runId, status, end_time: endTime });
+    return res!.run_info;
+  }
+
+  async getMetricHistory(runId: string, metricKey: string): Promise<Metric[]> {
+    const res = await this.call<{ metrics?: Metric[] }>('GET', 'metrics/get-history', { run_id: runId, metric_key: metricKey, max_results: '25000' });
+    return res?.metrics ?? [];
+  }
+
+  async ensureRegisteredModel(name: string, tags: KeyValue[] = []): Promise<void> {
+    await this.call('POST', 'registered-models/create', { name, tags }, [ALREADY_EXISTS]);
+  }
+
+  async getRegisteredModel(name: string): Promise<RegisteredModel | undefined> {
+    const res = await this.call<{ registered_model: RegisteredModel }>('GET', 'registered-models/get', { name }, [NOT_FOUND]);
+    return res?.registered_model;
+  }
+
+  async createModelVersion(args: { name: string; source: string; runId: string; tags?: KeyValue[]; description?: string }): Promise<ModelVersion> {
+    const res = await this.call<{ model_version: ModelVersion }>('POST', 'model-versions/create', {
+      name: args.name,
+      source: args.source,
+      run_id: args.runId,
+      tags: args.tags ?? [],
+      description: args.description,
+    });
+    return res!.model_version;
+  }
+
+  async searchModelVersions(filter: string): Promise<ModelVersion[]> {
+    const res = await this.call<{ model_versions?: ModelVersion[] }>('GET', 'model-versions/search', { filter, max_results: '1000' });
+    return res?.model_versions ?? [];
+  }
+
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    await this.call('POST', 'registered-models/alias', { name, alias, version });
+  }
+
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
+    const res = await this.call<{ model_version: ModelVersion }>('GET', 'registered-models/alias', { name, alias }, [NOT_FOUND]);
+    return res?.model_version;
+  }
+
+  /**
+   * One REST call. `tolerated` error codes resolve to `undefined` instead of throwing: the
+   * "not found" and "already exists" answers that idempotent callers expect.
+   */
+  private async call<T = unknown>(
+    method: 'GET' | 'POST',
+    endpoint: string,
+    args: Record<string, unknown>,
+    tolerated: string[] = [],
+  ): Promise<T | undefined> {
+    const url = new URL(`${this.baseUrl}/api/2.0/mlflow/${endpoint}`);
+    let body: string | undefined;
+    if (method === 'GET') {
+      for (const [k, v] of Object.entries(args)) if (v !== undefined) url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+    } else {
+      body = JSON.stringify(args);
+    }
+    let res;
+    try {
+      res = await request(url, {
+        method,
+        body,
+        headers: body ? { 'content-type': 'application/json' } : {},
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      throw new MlflowUnreachableError(endpoint, { cause: err });
+    }
+    const text = await res.body.text();
+    if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : {}) as T;
+    const parsed = safeJson(text);
+    const code = typeof parsed?.error_code === 'string' ? parsed.error_code : undefined;
+    if (code && tolerated.includes(code)) return undefined;
+    const message = typeof parsed?.message === 'string' ? parsed.message : text.slice(0, 500);
+    throw new MlflowApiError(endpoint, res.statusCode, code, message);
+  }
+}
+
+function safeJson(text: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

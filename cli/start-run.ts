@@ -1,0 +1,38 @@
+import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { CONTROL_QUEUE, SearchAttr, WorkflowType } from '../common/contract';
+import { experimentName, workflowId } from '../scenarios/naming';
+import type { Scenario } from '../scenarios/schema';
+import type { singleRun } from '../workflows/single-run';
+
+/** Scenario designs and types that have a workflow today; others are refused before starting. */
+export function workflowFor(s: Scenario): WorkflowType {
+  if (s.design === 'single' && s.type === 'train') return WorkflowType.singleRun;
+  throw new UnsupportedScenarioError(`type: ${s.type}, design: ${s.design} has no workflow yet (supported: type: train, design: single)`);
+}
+
+export class UnsupportedScenarioError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedScenarioError';
+  }
+}
+
+/**
+ * Starts the workflow of a validated scenario under its deterministic id, so starting the same
+ * scenario twice is refused unless `rerun` is asked for.
+ */
+export async function startScenario(client: Client, scenario: Scenario, opts: { rerun?: boolean } = {}): Promise<WorkflowHandle<typeof singleRun>> {
+  workflowFor(scenario);
+  return client.workflow.start<typeof singleRun>(WorkflowType.singleRun, {
+    taskQueue: CONTROL_QUEUE,
+    workflowId: workflowId(scenario),
+    args: [{ scenario }],
+    workflowIdReusePolicy: opts.rerun ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [
+      { key: SearchAttr.site, value: experimentName(scenario) },
+      { key: SearchAttr.task, value: scenario.task.type },
+      { key: SearchAttr.design, value: scenario.design },
+      { key: SearchAttr.type, value: scenario.type },
+    ],
+  });
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The demo, from a fresh clone: set-up, the dev stack with its workers, a synthetic
+# detection dataset, and a real short CPU training recorded in MLflow.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+./bin/gflow dev up
+.venv/bin/python executors/synthetic_dataset.py .gflow/demo/shapes --train 64 --val 16 --size 64 --classes helmet,vest,harness >/dev/null
+./bin/gflow run scenarios/examples/demo-shapes.yaml --wait --rerun
+echo
+echo "The stack keeps running: see the UIs above. Stop it with: ./bin/gflow dev down"

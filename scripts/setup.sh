@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One idempotent setup step: npm packages, the Python venv (servers + ultralytics), the
+# offline ultralytics config, and the TypeScript build. A second run with nothing changed
+# takes seconds: each part is skipped while the hash of its inputs is unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PYTHON_BASE=${GF_BASE_PYTHON:-python3}
+
+say() { printf '[setup] %s\n' "$*"; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# 1. npm packages (npm ci only when the lock file changed)
+npm_hash=$(hash_of package-lock.json)
+if [ ! -f node_modules/.gf-hash ] || [ "$(cat node_modules/.gf-hash)" != "$npm_hash" ]; then
+  say "installing npm packages"
+  # npm ci refuses this lock: the registry mirror omits some other-platform optional packages (@swc/core-*)
+  npm install --no-audit --no-fund --loglevel=error
+  echo "$npm_hash" > node_modules/.gf-hash
+fi
+
+# 2. Python venv, shared between clones of the same requirements (keyed by their hash)
+py_hash=$(hash_of requirements.txt requirements.lock)
+VENV=${GF_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/guardianflow/venv-$py_hash}
+if [ ! -f "$VENV/.gf-complete" ]; then
+  say "creating Python venv at $VENV (first time: a few minutes)"
+  rm -rf "$VENV"
+  "$PYTHON_BASE" -m venv "$VENV"
+  "$VENV/bin/pip" install --disable-pip-version-check -q -r requirements.txt -c requirements.lock
+  touch "$VENV/.gf-complete"
+fi
+ln -sfn "$VENV" .venv
+
+# 3. ultralytics offline: its config dir holds the fonts it would otherwise download
+STATE=${GF_STATE_DIR:-$ROOT/.gflow}
+"$VENV/bin/python" executors/offline_setup.py "$STATE/ultralytics"
+
+# 4. TypeScript build (the CLI and workers run from dist/)
+src_hash=$(find common scenarios workflows activities workers cli stack tsconfig.json package-lock.json -type f \( -name '*.ts' -o -name '*.json' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+if [ ! -f dist/.gf-hash ] || [ "$(cat dist/.gf-hash)" != "$src_hash" ]; then
+  say "building TypeScript"
+  rm -rf dist
+  npx tsc -p tsconfig.build.json
+  echo "$src_hash" > dist/.gf-hash
+fi
+say "ready (venv: $VENV)"

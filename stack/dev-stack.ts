@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Settings } from '../common/settings';
+import { PortInUseError, ServerMissingError, ServerStartError } from './errors';
+import { isAlive, logFileOf, logTail, runningProcess, startDetached, stopProcess, type ProcessRecord } from './managed-process';
+import { isPortFree } from './ports';
+import { controlWorker, gpuWorker, mlflowServer, seaweedfsServer, temporalServer, type ServerSpec } from './servers';
+
+export interface DevOptions {
+  log: (line: string) => void;
+  /** Also run a control worker and a GPU worker from `dist/` (the CLI's `dev up`; tests run their own). */
+  workers?: boolean;
+}
+
+export interface ServerStatus {
+  name: string;
+  title: string;
+  pid?: number;
+  healthy: boolean;
+  url?: string;
+  logFile: string;
+}
+
+const servers = (settings: Settings) => [temporalServer(settings), seaweedfsServer(settings), mlflowServer(settings)];
+const workers = (settings: Settings) => [controlWorker(settings), gpuWorker(settings)];
+const everything = (settings: Settings) => [...servers(settings), ...workers(settings)];
+
+/**
+ * Starts whatever part of the dev stack is not running yet and waits until each part is
+ * healthy. If any part fails, the parts this call started are stopped again, so a failed
+ * `up` leaves nothing half-running.
+ */
+export async function devUp(settings: Settings, opts: DevOptions): Promise<ServerStatus[]> {
+  const started: ProcessRecord[] = [];
+  try {
+    await allOrFirstError(servers(settings).map((spec) => ensureRunning(settings, spec, started, opts.log)));
+    if (opts.workers) await allOrFirstError(workers(settings).map((spec) => ensureRunning(settings, spec, started, opts.log)));
+  } catch (err) {
+    for (const record of started.reverse()) await stopProcess(settings.stateDir, record);
+    throw err;
+  }
+  return devStatus(settings);
+}
+
+/** Stops workers first, then the servers; a part that is not running is skipped. */
+export async function devDown(settings: Settings, opts: Pick<DevOptions, 'log'>): Promise<void> {
+  for (const spec of everything(settings).reverse()) {
+    const record = await runningProcess(settings.stateDir, spec.name);
+    if (!record) continue;
+    await stopProcess(settings.stateDir, record);
+    opts.log(`${spec.title} stopped (pid ${record.pid})`);
+  }
+}
+
+export async function devStatus(settings: Settings): Promise<ServerStatus[]> {
+  return Promise.all(
+    everything(settings).map(async (spec) => {
+      const record = await runningProcess(settings.stateDir, spec.name);
+      return {
+        name: spec.name,
+        title: spec.title,
+        pid: record?.pid,
+        healthy: record ? await spec.ready(record.pid) : false,
+        url: spec.url,
+        logFile: logFileOf(settings.stateDir, spec.name),
+      };
+    }),
+  );
+}
+
+/** Waits for every start; rethrows the first failure only after all have settled (for rollback). */
+async function allOrFirstError(starts: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(starts)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+async function ensureRunning(settings: Settings, spec: ServerSpec, started: ProcessRecord[], log: (line: string) => void): Promise<void> {
+  const existing = await runningProcess(settings.stateDir, spec.name);
+  if (existing) {
+    await waitReady(spec, existing);
+    log(`${spec.title} already running (pid ${existing.pid})${spec.url ? ` at ${spec.url}` : ''}`);
+    return;
+  }
+  if (!existsSync(spec.command)) throw new ServerMissingError(spec.title, spec.command);
+  for (const { port, setting } of spec.ports) {
+    if (!(await isPortFree(settings.host, port))) throw new PortInUseError(spec.title, port, setting);
+  }
+  await spec.prepare?.();
+  const record = await startDetached({ name: spec.name, command: spec.command, args: spec.args, env: spec.env, cwd: settings.stateDir, stateDir: settings.stateDir });
+  started.push(record);
+  log(`${spec.title} starting (pid ${record.pid}, log ${record.logFile})`);
+  await waitReady(spec, record);
+  log(`${spec.title} ready${spec.url ? ` at ${spec.url}` : ''}`);
+}
+
+async function waitReady(spec: ServerSpec, record: ProcessRecord): Promise<void> {
+  const deadline = Date.now() + spec.startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (await spec.ready(record.pid)) return;
+    if (!isAlive(record.pid)) {
+      throw new ServerStartError(spec.title, record.logFile, 'the process exited', await logTail(record.logFile));
+    }
+    await sleep(500);
+  }
+  throw new ServerStartError(spec.title, record.logFile, `not healthy after ${spec.startTimeoutMs / 1000} s`, await logTail(record.logFile));
+}

@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { createS3Client } from '../../activities/storage/s3-client';
+import { artifactKey } from '../../activities/storage/artifact-location';
+import { MlflowClient } from '../../activities/tracking/mlflow-client';
+import { loadSettings, type Settings } from '../../common/settings';
+import { parseScenarioText } from '../../scenarios/loader';
+import type { Scenario } from '../../scenarios/schema';
+
+export const REPO = path.resolve(__dirname, '../..');
+
+export interface Stack {
+  settings: Settings;
+  nativeConnection: NativeConnection;
+  connection: Connection;
+  client: Client;
+  mlflow: MlflowClient;
+  close(): Promise<void>;
+}
+
+/** Connects to the test stack that global setup started; fails loudly if it is not there. */
+export async function connectStack(): Promise<Stack> {
+  const settings = loadSettings();
+  const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
+  const connection = await Connection.connect({ address: settings.temporal.address });
+  const client = new Client({ connection, namespace: settings.temporal.namespace });
+  return {
+    settings,
+    nativeConnection,
+    connection,
+    client,
+    mlflow: new MlflowClient(settings.mlflow.url),
+    async close() {
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+/** The workflow bundle, built once per test file (webpack takes seconds). */
+export async function workflowBundle() {
+  return { code: (await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger })).code };
+}
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+
+/** Runs `fn` while all the given workers poll, then shuts them down. */
+export async function withWorkers<T>(workers: Worker[], fn: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = workers;
+  if (!first) return fn();
+  return first.runUntil(() => withWorkers(rest, fn));
+}
+
+/** A train scenario for tests; `version` keeps workflow ids and run names apart between tests. */
+export function trainScenario(opts: { version: string; dataPath: string; epochs?: number; batch?: number; customer?: string }): Scenario {
+  return parseScenarioText(`
+name: test-${opts.version}
+version: ${opts.version}
+type: train
+site: { customer: ${opts.customer ?? 'test-co'}, region: ci, plant: lab, zone: bench }
+task: { type: ppe, classes: [helmet, vest, harness] }
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: ${opts.dataPath}, version: synthetic-1 }
+environment: { device: cpu, seed: 0, workers: 0 }
+training: { epochs: ${opts.epochs ?? 2}, batch_size: ${opts.batch ?? 8}, learning_rate: 0.01, optimizer: SGD, plots: false }
+`);
+}
+
+/** Object keys under a run's artifact folder in the bucket, relative to that folder. */
+export async function artifactKeys(settings: Settings, artifactUri: string): Promise<string[]> {
+  const s3 = createS3Client(settings.s3);
+  const prefix = artifactKey(settings.s3, artifactUri, 'x').slice(0, -1);
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: settings.s3.bucket, Prefix: prefix }));
+  s3.destroy();
+  return (listed.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
+}
+
+/** Tag values of a run as a record. */
+export function tagsOf(run: { data: { tags?: { key: string; value: string }[] } }): Record<string, string> {
+  return Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
+}
+
+export function paramsOf(run: { data: { params?: { key: string; value: string }[] } }): Record<string, string> {
+  return Object.fromEntries((run.data.params ?? []).map((t) => [t.key, t.value]));
+}
+
+/** True while a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `check` returns a value (not undefined) or the timeout passes. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,43 @@
+import { executorFailure, isOutOfMemoryText } from '../../activities/gpu/executor-failures';
+import type { ExecutorExit } from '../../activities/gpu/executor-process';
+
+const exit = (over: Partial<ExecutorExit>): ExecutorExit => ({ pid: 1, code: 1, signal: null, cancelled: false, stderrTail: '', ...over });
+
+describe('executor failures', () => {
+  it.each([
+    'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.74 GiB total capacity; 13.20 GiB already allocated)',
+    'torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 MiB',
+    'RuntimeError: CUDA out of memory. Tried to allocate 1.50 GiB (GPU 0; 7.79 GiB total capacity)',
+    'RuntimeError: CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`',
+  ])('recognises the OOM text %s', (text) => {
+    expect(isOutOfMemoryText(text)).toBe(true);
+  });
+
+  it('does not take other errors for OOM', () => {
+    expect(isOutOfMemoryText('FileNotFoundError: Dataset data.yaml not found')).toBe(false);
+    expect(isOutOfMemoryText('RuntimeError: shape mismatch')).toBe(false);
+  });
+
+  it.each([
+    ['oom', 'OutOfMemory', true],
+    ['data', 'InvalidDataset', true],
+    ['config', 'InvalidScenario', true],
+    ['internal', 'ExecutorCrashed', false],
+  ])('maps error kind %s to %s', (kind, type, nonRetryable) => {
+    const failure = executorFailure(exit({ error: { event: 'error', kind, message: 'boom' } }));
+    expect(failure.type).toBe(type);
+    expect(failure.nonRetryable).toBe(nonRetryable);
+  });
+
+  it('an internal error whose text is a CUDA OOM is an OOM', () => {
+    expect(executorFailure(exit({ error: { event: 'error', kind: 'internal', message: 'RuntimeError: CUDA out of memory.' } })).type).toBe('OutOfMemory');
+  });
+
+  it('a silent crash is retryable, unless its stderr shows an OOM', () => {
+    const crash = executorFailure(exit({ code: null, signal: 'SIGKILL', stderrTail: 'epoch 3/10' }));
+    expect(crash.type).toBe('ExecutorCrashed');
+    expect(crash.nonRetryable).toBe(false);
+    expect(crash.message).toMatch(/killed by SIGKILL/);
+    expect(executorFailure(exit({ stderrTail: 'torch.OutOfMemoryError: CUDA out of memory.' })).type).toBe('OutOfMemory');
+  });
+});

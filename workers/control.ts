@@ -1,0 +1,50 @@
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createStorageActivities } from '../activities/storage/activities';
+import { createS3Client } from '../activities/storage/s3-client';
+import { createTrackingActivities } from '../activities/tracking/activities';
+import { MlflowClient } from '../activities/tracking/mlflow-client';
+import { CONTROL_QUEUE } from '../common/contract';
+import { loadSettings, type Settings } from '../common/settings';
+
+export interface ControlWorkerOptions {
+  settings: Settings;
+  connection: NativeConnection;
+  /** A pre-built bundle (tests build it once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Tests inject a fault-wrapped client here. */
+  mlflow?: MlflowClient;
+}
+
+/** The control worker: every workflow, plus the MLflow and S3 activities that need no GPU host. */
+export async function createControlWorker({ settings, connection, workflowBundle, mlflow }: ControlWorkerOptions): Promise<Worker> {
+  const tracking = createTrackingActivities({ mlflow: mlflow ?? new MlflowClient(settings.mlflow.url) });
+  const storage = createStorageActivities({
+    s3: createS3Client(settings.s3),
+    bucket: settings.s3.bucket,
+    artifactsPrefix: settings.s3.artifactsPrefix,
+    allowedRoots: [],
+  });
+  return Worker.create({
+    connection,
+    namespace: settings.temporal.namespace,
+    taskQueue: CONTROL_QUEUE,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: { ...tracking, ...storage },
+  });
+}
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const connection = await NativeConnection.connect({ address: settings.temporal.address });
+  const worker = await createControlWorker({ settings, connection });
+  console.log(`control worker polling ${CONTROL_QUEUE} on ${settings.temporal.address}`);
+  await worker.run();
+  await connection.close();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

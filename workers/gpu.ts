@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createGpuActivities, type GpuDeps } from '../activities/gpu/train-activity';
+import { createStorageActivities } from '../activities/storage/activities';
+import { createS3Client } from '../activities/storage/s3-client';
+import { logAll } from '../activities/tracking/activities';
+import { MlflowClient } from '../activities/tracking/mlflow-client';
+import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
+import { loadSettings, type Settings } from '../common/settings';
+
+/** The Python executors shipped with this repo (the GPU host runs them from here). */
+export const EXECUTORS_DIR = path.resolve(__dirname, '..', ...(__dirname.split(path.sep).includes('dist') ? ['..'] : []), 'executors');
+
+export interface GpuWorkerOptions {
+  settings: Settings;
+  connection: NativeConnection;
+  /** Used to report epoch progress to the workflow that started a job. */
+  client: Client;
+  /** Tests swap executors and add fault-injection environment. */
+  executors?: GpuDeps['executors'];
+  env?: NodeJS.ProcessEnv;
+  heartbeatIntervalMs?: number;
+}
+
+/**
+ * One GPU host: a worker on the pool queue running at most `slots` jobs at once, and a worker
+ * on this host's own queue for the follow-up uploads of files the jobs wrote here.
+ */
+export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]> {
+  const { settings, connection, client } = opts;
+  const { pool, hostId, slots, workDir } = settings.gpu;
+  const mlflow = new MlflowClient(settings.mlflow.url);
+  const hostQueue = gpuHostQueue(pool, hostId);
+  const gpu = createGpuActivities({
+    python: settings.python,
+    executors: opts.executors ?? { train: path.join(EXECUTORS_DIR, 'train.py') },
+    workDir,
+    yoloConfigDir: settings.gpu.yoloConfigDir,
+    hostQueue,
+    logMetrics: (input) => logAll(mlflow, input),
+    reportProgress: (workflowId, progress) => client.workflow.getHandle(workflowId).signal(trainingProgressSignal, progress),
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    env: opts.env,
+  });
+  const storage = createStorageActivities({
+    s3: createS3Client(settings.s3),
+    bucket: settings.s3.bucket,
+    artifactsPrefix: settings.s3.artifactsPrefix,
+    allowedRoots: [workDir],
+  });
+  const common = { connection, namespace: settings.temporal.namespace };
+  return Promise.all([
+    Worker.create({ ...common, taskQueue: gpuPoolQueue(pool), activities: gpu, maxConcurrentActivityTaskExecutions: slots }),
+    Worker.create({ ...common, taskQueue: hostQueue, activities: storage }),
+  ]);
+}
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const connection = await NativeConnection.connect({ address: settings.temporal.address });
+  const clientConnection = await Connection.connect({ address: settings.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: settings.temporal.namespace });
+  const workers = await createGpuWorkers({ settings, connection, client });
+  const { pool, hostId, slots } = settings.gpu;
+  console.log(`GPU worker ${hostId}: pool ${pool}, ${slots} slot(s), queues ${gpuPoolQueue(pool)} and ${gpuHostQueue(pool, hostId)}`);
+  await Promise.all(workers.map((w) => w.run()));
+  await clientConnection.close();
+  await connection.close();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,1 @@
+export { singleRun } from './single-run';
