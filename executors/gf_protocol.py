@@ -1,0 +1,146 @@
+"""The executor side of GuardianFlow's protocol (DESIGN §5), shared by every executor.
+
+An executor reads one JSON spec on stdin and writes JSON lines on stdout: `epoch`,
+`checkpoint`, `artifact`, `result`, and at most one `error` with a `kind` the TypeScript
+activity maps to a typed failure (oom → OutOfMemory, data → InvalidDataset,
+config → InvalidScenario, internal → ExecutorCrashed). Libraries print freely, so the real
+stdout is kept for the protocol alone and fd 1 is pointed at stderr (the executor log).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+ErrorKind = str  # one of ERROR_KINDS
+ERROR_KINDS = ("oom", "data", "config", "internal")
+
+OOM_TEXTS = (
+    "CUDA out of memory",
+    "CUDA error: out of memory",
+    "CUBLAS_STATUS_ALLOC_FAILED",
+    "HIP out of memory",
+    "OutOfMemoryError",
+)
+
+
+class ExecutorError(Exception):
+    """A failure whose kind the executor knows (bad data, bad config, out of memory)."""
+
+    def __init__(self, kind: ErrorKind, message: str):
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown error kind {kind!r}")
+        super().__init__(message)
+        self.kind = kind
+
+
+_protocol = None
+
+
+def _claim_stdout() -> None:
+    """Keeps fd 1 for protocol lines and sends everything else written to it to stderr."""
+    global _protocol
+    if _protocol is not None:
+        return
+    sys.stdout.flush()
+    _protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+
+
+def emit(event: str, **fields: Any) -> None:
+    """Writes one protocol event as a JSON line."""
+    _claim_stdout()
+    _protocol.write(json.dumps({"event": event, **fields}, allow_nan=False) + "\n")
+    _protocol.flush()
+
+
+def finite_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Only finite numbers: MLflow refuses NaN/inf and JSON cannot carry them."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number):
+            out[key] = number
+    return out
+
+
+def read_spec() -> dict[str, Any]:
+    """The job spec the activity wrote on stdin."""
+    try:
+        spec = json.load(sys.stdin)
+    except json.JSONDecodeError as err:
+        raise ExecutorError("config", f"the job spec on stdin is not JSON: {err}") from err
+    if not isinstance(spec, dict):
+        raise ExecutorError("config", "the job spec on stdin must be a JSON object")
+    return spec
+
+
+def watch_parent(interval_s: float = 1.0) -> None:
+    """Kills this executor's process group when the worker that started it dies.
+
+    The activity starts the executor in its own process group, so a SIGKILLed worker would
+    leave it training on the GPU; the retried activity must find the slot free.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent:
+                os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="gf-parent-watch", daemon=True).start()
+
+
+def offline_env(config_dir: str | None = None) -> None:
+    """Environment that keeps ultralytics, matplotlib and torch from any network call."""
+    if config_dir:
+        os.environ["YOLO_CONFIG_DIR"] = config_dir
+    os.environ["YOLO_OFFLINE"] = "true"
+    os.environ["YOLO_AUTOINSTALL"] = "false"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    os.environ.setdefault("COMET_MODE", "disabled")
+
+
+def disable_ultralytics_integrations() -> None:
+    """Turns off ultralytics' hub sync and every logger callback (MLflow would double-log)."""
+    from ultralytics.utils import SETTINGS
+
+    switches = ("sync", "hub", "mlflow", "clearml", "comet", "dvc", "neptune", "raytune", "tensorboard", "wandb", "vscode_msg", "openvino_msg")
+    SETTINGS.update({key: False for key in switches if key in SETTINGS})
+
+
+def classify(err: BaseException) -> ErrorKind:
+    """The protocol kind of an exception: the one place executors decide it."""
+    if isinstance(err, ExecutorError):
+        return err.kind
+    text = f"{type(err).__name__}: {err}"
+    if any(marker in text for marker in OOM_TEXTS):
+        return "oom"
+    return "internal"
+
+
+def run(main: Callable[[dict[str, Any]], None]) -> None:
+    """Runs an executor: claims stdout, reads the spec, reports any failure as one error event."""
+    _claim_stdout()
+    watch_parent()
+    try:
+        main(read_spec())
+    except BaseException as err:  # noqa: BLE001 - every failure must reach the activity typed
+        if isinstance(err, SystemExit) and not err.code:
+            raise
+        traceback.print_exc(file=sys.stderr)
+        emit("error", kind=classify(err), message=f"{type(err).__name__}: {err}"[:4000])
+        sys.exit(1)

@@ -1,0 +1,183 @@
+"""Trains a YOLO detector with ultralytics and reports it over the executor protocol.
+
+The spec (JSON on stdin) is written by activities/gpu/train-activity.ts: run_dir, model,
+dataset, classes, training, environment, resume_from, yolo_config_dir, plots. Per-epoch
+metrics go out as `epoch` events under GuardianFlow's keys (DESIGN §3), each saved
+`last.pt` as a `checkpoint` event so a retried activity can resume from it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gf_protocol import ExecutorError, disable_ultralytics_integrations, emit, finite_metrics, offline_env, run  # noqa: E402
+
+# ultralytics' metric names → GuardianFlow's (MLflow refuses the parentheses).
+METRIC_KEYS = {
+    "metrics/precision(B)": "det.precision",
+    "metrics/recall(B)": "det.recall",
+    "metrics/mAP50(B)": "det.mAP50",
+    "metrics/mAP50-95(B)": "det.mAP50_95",
+    "val/box_loss": "det.val_box_loss",
+    "val/cls_loss": "det.val_cls_loss",
+    "val/dfl_loss": "det.val_dfl_loss",
+    "train/box_loss": "det.box_loss",
+    "train/cls_loss": "det.cls_loss",
+    "train/dfl_loss": "det.dfl_loss",
+}
+
+
+def rename(metrics: dict[str, Any]) -> dict[str, float]:
+    """GuardianFlow keys for ultralytics metrics; learning rates become train.lr_pgN."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if key in METRIC_KEYS:
+            out[METRIC_KEYS[key]] = value
+        elif key.startswith("lr/"):
+            out["train.lr_" + key[3:]] = value
+    out = finite_metrics(out)
+    p, r = out.get("det.precision"), out.get("det.recall")
+    if p is not None and r is not None:
+        out["det.f1"] = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    return out
+
+
+def check_dataset(data_yaml: str, classes: list[str]) -> None:
+    """Fails with kind `data` before any training when the dataset cannot be used."""
+    import yaml
+
+    path = Path(data_yaml)
+    if not path.is_file():
+        raise ExecutorError("data", f"dataset.path: {data_yaml} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ExecutorError("data", f"dataset.path: {data_yaml} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ExecutorError("data", f"dataset.path: {data_yaml} must be a mapping with train, val and names")
+    names = data.get("names")
+    names = list(names.values()) if isinstance(names, dict) else names
+    if names != classes:
+        raise ExecutorError("data", f"dataset.path: {data_yaml} has classes {names}, the scenario's task.classes are {classes}")
+    root = Path(data.get("path") or path.parent)
+    if not root.is_absolute():
+        root = path.parent / root
+    for split in ("train", "val"):
+        entry = data.get(split)
+        if not entry:
+            raise ExecutorError("data", f"dataset.path: {data_yaml} has no '{split}' entry")
+        for item in entry if isinstance(entry, list) else [entry]:
+            if not (root / item).exists():
+                raise ExecutorError("data", f"dataset.path: {data_yaml}: {split} images {root / item} do not exist")
+
+
+def build_model(model_spec: dict[str, Any], resume_from: str | None):
+    """The model to train: the resumed checkpoint, or a fresh one from its config (no download)."""
+    from ultralytics import YOLO
+
+    if resume_from:
+        return YOLO(resume_from)
+    architecture = model_spec["architecture"]
+    if architecture.endswith(".pt") and not Path(architecture).is_file():
+        raise ExecutorError("config", f"model.architecture: {architecture} is not a local file (nothing is downloaded)")
+    try:
+        model = YOLO(architecture)
+    except FileNotFoundError as err:
+        raise ExecutorError("config", f"model.architecture: {architecture} is not a known ultralytics model config") from err
+    weights = model_spec.get("weights")
+    if weights:
+        if not Path(weights).is_file():
+            raise ExecutorError("config", f"model.weights: {weights} is not a local file")
+        model.load(weights)
+    return model
+
+
+def device_arg(device: str) -> str | None:
+    return None if device == "auto" else device
+
+
+def train(spec: dict[str, Any]) -> None:
+    offline_env(spec.get("yolo_config_dir"))
+    disable_ultralytics_integrations()
+    check_dataset(spec["dataset"]["path"], spec["classes"])
+
+    import torch
+
+    training, env = spec["training"], spec["environment"]
+    run_dir = Path(spec["run_dir"])
+    model = build_model(spec["model"], spec.get("resume_from"))
+    reported: set[int] = set()
+
+    def on_fit_epoch_end(trainer) -> None:
+        epoch = trainer.epoch + 1
+        if epoch in reported or epoch > trainer.epochs:  # it fires once more after the final validation
+            return
+        reported.add(epoch)
+        metrics = {**trainer.label_loss_items(trainer.tloss, prefix="train"), **trainer.metrics, **trainer.lr}
+        values = rename(metrics)
+        if getattr(trainer, "epoch_time", None):
+            values["sys.epoch_time_s"] = float(trainer.epoch_time)
+        emit("epoch", epoch=epoch, epochs=trainer.epochs, metrics=values)
+
+    def on_model_save(trainer) -> None:
+        if Path(trainer.last).is_file():
+            emit("checkpoint", path=str(trainer.last), epoch=trainer.epoch + 1)
+
+    model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+    model.add_callback("on_model_save", on_model_save)
+
+    on_gpu = env["device"] != "cpu" and torch.cuda.is_available()
+    args: dict[str, Any] = {
+        "data": spec["dataset"]["path"],
+        "epochs": training["epochs"],
+        "batch": training["batch_size"],
+        "imgsz": spec["model"]["input_size"],
+        "lr0": training["learning_rate"],
+        "optimizer": training["optimizer"],
+        "patience": training["patience"],
+        "seed": env["seed"],
+        "deterministic": True,
+        "workers": env["workers"],
+        "device": device_arg(env["device"]),
+        "amp": on_gpu and env["precision"] == "fp16",
+        "plots": bool(spec.get("plots", training.get("plots", True))),
+        "project": str(run_dir),
+        "name": "train",
+        "exist_ok": True,
+        "verbose": False,
+    }
+    results = model.train(resume=True, **args) if spec.get("resume_from") else model.train(**args)
+    trainer = model.trainer
+    save_dir = Path(trainer.save_dir)
+
+    for weights in (save_dir / "weights" / "best.pt", save_dir / "weights" / "last.pt"):
+        if weights.is_file():
+            emit("artifact", path=str(weights), kind="weights")
+    if (save_dir / "results.csv").is_file():
+        emit("artifact", path=str(save_dir / "results.csv"), kind="table")
+    for plot in sorted(save_dir.glob("*.png")):
+        emit("artifact", path=str(plot), kind="plot")
+
+    final = rename({**trainer.label_loss_items(trainer.tloss, prefix="train"), **trainer.metrics})
+    names = results.names if results is not None else {}
+    if results is not None:
+        for i, class_index in enumerate(results.ap_class_index):
+            final[f"det.ap50.{names[int(class_index)]}"] = float(results.box.ap50[i])
+    best = save_dir / "weights" / "best.pt"
+    if best.is_file():
+        final["sys.model_size_mb"] = best.stat().st_size / 1e6
+    final["sys.model_params_m"] = sum(p.numel() for p in model.model.parameters()) / 1e6
+    emit(
+        "result",
+        epochs_completed=trainer.epoch + 1,
+        batch_size=int(trainer.batch_size),
+        metrics=finite_metrics(final),
+    )
+
+
+if __name__ == "__main__":
+    run(train)
