@@ -51,7 +51,15 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
   });
   const common = { connection, namespace: settings.temporal.namespace };
   return Promise.all([
-    Worker.create({ ...common, taskQueue: gpuPoolQueue(pool), activities: gpu, maxConcurrentActivityTaskExecutions: slots }),
+    Worker.create({
+      ...common,
+      taskQueue: gpuPoolQueue(pool),
+      activities: gpu,
+      maxConcurrentActivityTaskExecutions: slots,
+      // a cancel reaches an activity only with a heartbeat's response: flush them every second so it is killed within seconds
+      maxHeartbeatThrottleInterval: '1s',
+      defaultHeartbeatThrottleInterval: '1s',
+    }),
     Worker.create({ ...common, taskQueue: hostQueue, activities: storage }),
   ]);
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createS3Client } from '../../activities/storage/s3-client';
 import { artifactKey } from '../../activities/storage/artifact-location';
 import { MlflowClient } from '../../activities/tracking/mlflow-client';
@@ -22,6 +22,7 @@ export interface Stack {
 
 /** Connects to the test stack that global setup started; fails loudly if it is not there. */
 export async function connectStack(): Promise<Stack> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const settings = loadSettings();
   const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
   const connection = await Connection.connect({ address: settings.temporal.address });

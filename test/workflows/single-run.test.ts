@@ -5,7 +5,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { Worker } from '@temporalio/worker';
 import { MlflowClient, type RunInfo } from '../../activities/tracking/mlflow-client';
 import { RUN_KEY_TAG } from '../../activities/tracking/activities';
 import { CONTROL_QUEUE, progressQuery, WorkflowType } from '../../common/contract';
@@ -35,21 +34,22 @@ class LostResponseMlflow extends MlflowClient {
 }
 
 let stack: Stack;
-let control: Worker;
+let bundle: Awaited<ReturnType<typeof workflowBundle>>;
 let mlflow: LostResponseMlflow;
 
 beforeAll(async () => {
   stack = await connectStack();
   mlflow = new LostResponseMlflow(stack.settings.mlflow.url);
-  control = await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: await workflowBundle(), mlflow });
+  bundle = await workflowBundle();
 });
 
 afterAll(async () => {
   await stack?.close();
 });
 
-/** Runs a test with the control worker and a GPU worker whose executor is the fast stand-in. */
+/** Runs a test with fresh workers (a worker runs once): control, and GPU with the fast stand-in executor. */
 async function withFakeGpu<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const control = await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: bundle, mlflow });
   const gpu = await createGpuWorkers({
     settings: stack.settings,
     connection: stack.nativeConnection,
