@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 ./bin/gflow dev up
-.venv/bin/python executors/synthetic_dataset.py .gflow/demo/shapes --train 64 --val 16 --size 64 --classes helmet,vest,harness >/dev/null
+.venv/bin/python executors/synthetic_dataset.py .gflow/demo/shapes --train 128 --val 32 --size 64 --classes helmet,vest,harness >/dev/null
 ./bin/gflow run scenarios/examples/demo-shapes.yaml --wait --rerun
 echo
 echo "The stack keeps running: see the UIs above. Stop it with: ./bin/gflow dev down"
