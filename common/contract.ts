@@ -52,6 +52,9 @@ export interface SingleRunProgress {
   experimentId?: string;
   runId?: string;
   training?: TrainingProgress;
+  /** Set once an out-of-memory failure made the workflow halve the batch. */
+  batchSize?: number;
+  oomRetries?: number;
   model?: RegisteredModelRef;
   error?: string;
 }

@@ -9,6 +9,7 @@ import {
   ActivityCancellationType,
   type RetryPolicy,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import { stringify } from 'yaml';
 import type { createGpuActivities } from '../activities/gpu/train-activity';
 import type { createStorageActivities } from '../activities/storage/activities';
@@ -28,6 +29,7 @@ import { experimentName, registeredModelName, runKey, runName } from '../scenari
 import type { Scenario } from '../scenarios/schema';
 import { scenarioParams, scenarioTags } from '../scenarios/tracking-fields';
 import { checkScenario, formatIssues } from '../scenarios/validate';
+import { withOomHalving } from './oom-halving';
 
 type TrackingActivities = ReturnType<typeof createTrackingActivities>;
 type StorageActivities = ReturnType<typeof createStorageActivities>;
@@ -36,6 +38,8 @@ type GpuActivities = ReturnType<typeof createGpuActivities>;
 export interface SingleRunInput {
   /** The scenario as parsed from YAML (validated again here: plain `temporal workflow start` skips the CLI). */
   scenario: unknown;
+  /** How long a GPU job may go without a heartbeat before it is retried elsewhere (default 2m). */
+  gpuHeartbeatTimeout?: Duration;
 }
 
 export interface SingleRunResult {
@@ -94,16 +98,27 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
     const gpu = proxyActivities<GpuActivities>({
       taskQueue: gpuPoolQueue(scenario.environment.gpu_pool),
       startToCloseTimeout: '72h',
-      heartbeatTimeout: '2m',
+      heartbeatTimeout: input.gpuHeartbeatTimeout ?? '2m',
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       retry: { ...retry, maximumAttempts: 3 },
     });
-    const trained = await gpu.train({ runId: run.runId, scenario });
+    const training = scenario.training!;
+    const { result: trained, oomRetries } = await withOomHalving(
+      (batchSize) => gpu.train({ runId: run.runId, scenario, batchSize }),
+      training.batch_size,
+      training.min_batch_size,
+      (batchSize, retries) => Object.assign(progress, { batchSize, oomRetries: retries }),
+    );
 
     progress.phase = RunPhase.recording;
     await tracking.logBatch({
       runId: run.runId,
-      metrics: { ...trained.metrics, 'train.batch_size_effective': trained.batchSize, 'train.epochs_completed': trained.epochsCompleted },
+      metrics: {
+        ...trained.metrics,
+        'train.batch_size_effective': trained.batchSize,
+        'train.epochs_completed': trained.epochsCompleted,
+        'oom.retries': oomRetries,
+      },
       step: trained.epochsCompleted,
     });
     const hostStorage = proxyActivities<StorageActivities>({ taskQueue: trained.hostQueue, startToCloseTimeout: '30m', retry: { ...retry, maximumAttempts: 10 } });

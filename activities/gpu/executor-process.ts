@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
@@ -24,6 +24,8 @@ export interface RunExecutorOptions {
   cwd: string;
   /** The executor's stderr (ultralytics' own log) is kept here. */
   logFile: string;
+  /** Where the executor's pid is written, for operators and tests that check it is gone. */
+  pidFile: string;
   signal: AbortSignal;
   onEvent: (event: ExecutorEvent) => void;
   /** After SIGTERM, how long the process group gets before SIGKILL. */
@@ -53,6 +55,7 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
     const [err] = (await once(child, 'error')) as [Error];
     throw err;
   }
+  writeFileSync(opts.pidFile, String(pid));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
 
   const log = createWriteStream(opts.logFile, { flags: 'a' });

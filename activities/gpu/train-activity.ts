@@ -117,6 +117,7 @@ export function createGpuActivities(deps: GpuDeps) {
           env: { ...process.env, ...deps.env, YOLO_CONFIG_DIR: deps.yoloConfigDir, PYTHONUNBUFFERED: '1' },
           cwd: runDir,
           logFile: path.join(runDir, 'executor.log'),
+          pidFile: path.join(runDir, 'executor.pid'),
           signal: ctx.cancellationSignal,
           onEvent,
         });

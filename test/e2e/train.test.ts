@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Worker } from '@temporalio/worker';
 import { buildProgram } from '../../cli/gflow';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
-import { artifactKeys, connectStack, paramsOf, REPO, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
+import { artifactKeys, connectStack, paramsOf, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(15 * 60_000);
 
@@ -32,11 +30,9 @@ let scenarioFile: string;
 beforeAll(async () => {
   stack = await connectStack();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-e2e-'));
-  const { stdout } = await promisify(execFile)(stack.settings.python, [
-    path.join(REPO, 'executors/synthetic_dataset.py'), path.join(dir, 'shapes'), '--train', '32', '--val', '16', '--size', '64', '--classes', CLASSES.join(','),
-  ]);
+  const dataYaml = await syntheticDataset(stack.settings, path.join(dir, 'shapes'), { train: 32, val: 16, classes: CLASSES });
   scenarioFile = path.join(dir, 'scenario.yaml');
-  await writeFile(scenarioFile, scenarioYaml(stdout.trim()));
+  await writeFile(scenarioFile, scenarioYaml(dataYaml));
   workers = [
     await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: await workflowBundle() }),
     ...(await createGpuWorkers({ settings: stack.settings, connection: stack.nativeConnection, client: stack.client })),

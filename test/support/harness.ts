@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -56,7 +58,7 @@ export async function withWorkers<T>(workers: Worker[], fn: () => Promise<T>): P
 }
 
 /** A train scenario for tests; `version` keeps workflow ids and run names apart between tests. */
-export function trainScenario(opts: { version: string; dataPath: string; epochs?: number; batch?: number; customer?: string }): Scenario {
+export function trainScenario(opts: { version: string; dataPath: string; epochs?: number; batch?: number; minBatch?: number; customer?: string }): Scenario {
   return parseScenarioText(`
 name: test-${opts.version}
 version: ${opts.version}
@@ -66,7 +68,7 @@ task: { type: ppe, classes: [helmet, vest, harness] }
 model: { architecture: yolov8n.yaml, input_size: 64 }
 dataset: { path: ${opts.dataPath}, version: synthetic-1 }
 environment: { device: cpu, seed: 0, workers: 0 }
-training: { epochs: ${opts.epochs ?? 2}, batch_size: ${opts.batch ?? 8}, learning_rate: 0.01, optimizer: SGD, plots: false }
+training: { epochs: ${opts.epochs ?? 2}, batch_size: ${opts.batch ?? 8}, min_batch_size: ${opts.minBatch ?? 1}, learning_rate: 0.01, optimizer: SGD, plots: false }
 `);
 }
 
@@ -107,4 +109,12 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** Generates the coloured-shapes detection dataset with the project's generator; returns its data.yaml. */
+export async function syntheticDataset(settings: Settings, dir: string, opts: { train: number; val: number; classes: string[] }): Promise<string> {
+  const { stdout } = await promisify(execFile)(settings.python, [
+    path.join(REPO, 'executors/synthetic_dataset.py'), dir, '--train', String(opts.train), '--val', String(opts.val), '--size', '64', '--classes', opts.classes.join(','),
+  ]);
+  return stdout.trim();
 }

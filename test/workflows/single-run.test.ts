@@ -13,7 +13,7 @@ import { startScenario } from '../../cli/start-run';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
 import type { singleRun } from '../../workflows/single-run';
-import { artifactKeys, connectStack, eventually, isAlive, REPO, tagsOf, trainScenario, withWorkers, workflowBundle, type Stack } from '../support/harness';
+import { artifactKeys, connectStack, eventually, isAlive, paramsOf, REPO, tagsOf, trainScenario, withWorkers, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(120_000);
 
@@ -75,6 +75,18 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
   return (err as WorkflowFailedError).cause!;
 }
 
+/** The batch size of each scheduled `train` activity, in order. */
+function trainBatchSizes(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>): number[] {
+  return history
+    .events!.map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((a) => a?.activityType?.name === 'train')
+    .map((a) => (JSON.parse(Buffer.from(a!.input!.payloads![0].data!).toString()) as { batchSize: number }).batchSize);
+}
+
+function metricsOf(run: { data: { metrics?: { key: string; value: number }[] } }): Record<string, number> {
+  return Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, m.value]));
+}
+
 function rootCause(err: Error): Error {
   return err.cause instanceof Error ? rootCause(err.cause) : err;
 }
@@ -120,12 +132,28 @@ describe('singleRun on a real Temporal server, MLflow and S3 (stand-in executor)
     });
   });
 
-  it('maps an executor OOM to OutOfMemory and ends the run FAILED', async () => {
-    const scenario = trainScenario({ version: 'oom', dataPath: NO_DATA });
+  it('halves the batch after each CUDA out-of-memory failure and records what it took', async () => {
+    const scenario = trainScenario({ version: 'oomhalve', dataPath: NO_DATA, batch: 16, minBatch: 2 });
+    await withFakeGpu({ GF_FAKE_OOM_ABOVE_BATCH: '4' }, async () => {
+      const handle = await startScenario(stack.client, scenario);
+      const result = await handle.result();
+      expect(trainBatchSizes(await handle.fetchHistory())).toEqual([16, 8, 4]);
+      const run = await stack.mlflow.getRun(result.runId);
+      expect(run.info.status).toBe('FINISHED');
+      expect(metricsOf(run)).toMatchObject({ 'train.batch_size_effective': 4, 'oom.retries': 2 });
+      expect(paramsOf(run)['train.batch_size']).toBe('16');
+      expect(await handle.query(progressQuery)).toMatchObject({ batchSize: 4, oomRetries: 2 });
+    });
+  });
+
+  it('stops halving at training.min_batch_size: OutOfMemory, run FAILED', async () => {
+    const scenario = trainScenario({ version: 'oomfloor', dataPath: NO_DATA, batch: 8, minBatch: 4 });
     await withFakeGpu({ GF_FAKE_FAIL: 'oom', GF_FAKE_FAIL_AT_EPOCH: '2' }, async () => {
       const handle = await startScenario(stack.client, scenario);
       const cause = rootCause(await failureOf(handle.result()));
       expect((cause as ApplicationFailure).type).toBe('OutOfMemory');
+      expect(cause.message).toContain('CUDA out of memory');
+      expect(trainBatchSizes(await handle.fetchHistory())).toEqual([8, 4]);
       expect((await runOf(handle)).info.status).toBe('FAILED');
     });
   });
