@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ApplicationFailure, Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { CONTROL_QUEUE, WorkflowType, progressQuery } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
 import { loadScenarioFile, ScenarioFileError } from '../scenarios/loader';
@@ -7,16 +7,11 @@ import { experimentName, registeredModelName, runName, workflowId } from '../sce
 import type { singleRun, SingleRunResult } from '../workflows/single-run';
 import { CliError } from './cli-error';
 import { registerDevCommands } from './dev-commands';
+import { registerRegistryCommands } from './registry-commands';
+import { applicationFailureOf, connect } from './temporal';
 import { metricSummary, ProgressView } from './progress-view';
 import { startScenario, UnsupportedScenarioError, workflowFor } from './start-run';
 import { mlflowRunUrl, mlflowModelUrl, temporalWorkflowUrl } from './links';
-
-async function connect(settings: Settings): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: settings.temporal.address, connectTimeout: '5s' }).catch((err: unknown) => {
-    throw new CliError(`cannot reach Temporal at ${settings.temporal.address} (${(err as Error).message}); start the stack with: gflow dev up`, 1, { cause: err });
-  });
-  return { client: new Client({ connection, namespace: settings.temporal.namespace }), close: () => connection.close() };
-}
 
 async function loadOrExplain(file: string, checkFiles: boolean) {
   try {
@@ -53,17 +48,6 @@ async function waitAndReport(client: Client, settings: Settings, id: string): Pr
   } finally {
     clearInterval(poll);
   }
-}
-
-/** The typed failure at the root of a workflow failure (through ActivityFailure wrappers). */
-function applicationFailureOf(err: Error): ApplicationFailure | undefined {
-  let current: unknown = err;
-  let found: ApplicationFailure | undefined;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure) found = current;
-    current = current.cause;
-  }
-  return found;
 }
 
 function printResult(settings: Settings, id: string, r: SingleRunResult): void {
@@ -156,6 +140,7 @@ export function buildProgram(settings = loadSettings()): Command {
       }
     });
 
+  registerRegistryCommands(program, settings);
   registerDevCommands(program, settings);
   return program;
 }

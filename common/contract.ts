@@ -19,7 +19,7 @@ export function gpuHostQueue(pool: string, hostId: string): string {
   return `guardianflow-gpu-${pool}@${hostId}`;
 }
 
-export const WorkflowType = { singleRun: 'singleRun' } as const;
+export const WorkflowType = { singleRun: 'singleRun', registryMove: 'registryMove' } as const;
 export type WorkflowType = (typeof WorkflowType)[keyof typeof WorkflowType];
 
 export const RunPhase = {

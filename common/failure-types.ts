@@ -9,6 +9,8 @@ export const FailureType = {
   ExecutorCrashed: 'ExecutorCrashed',
   TrackingRejected: 'TrackingRejected',
   StorageRejected: 'StorageRejected',
+  /** A promote without a candidate, a rollback without a rollback version, an unknown version. */
+  RegistryMoveRefused: 'RegistryMoveRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -19,4 +21,5 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.InvalidScenario,
   FailureType.TrackingRejected,
   FailureType.StorageRejected,
+  FailureType.RegistryMoveRefused,
 ];

@@ -1,4 +1,5 @@
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createRegistryActivities } from '../activities/registry/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { createTrackingActivities } from '../activities/tracking/activities';
@@ -17,7 +18,9 @@ export interface ControlWorkerOptions {
 
 /** The control worker: every workflow, plus the MLflow and S3 activities that need no GPU host. */
 export async function createControlWorker({ settings, connection, workflowBundle, mlflow }: ControlWorkerOptions): Promise<Worker> {
-  const tracking = createTrackingActivities({ mlflow: mlflow ?? new MlflowClient(settings.mlflow.url) });
+  const client = mlflow ?? new MlflowClient(settings.mlflow.url);
+  const tracking = createTrackingActivities({ mlflow: client });
+  const registry = createRegistryActivities({ mlflow: client });
   const storage = createStorageActivities({
     s3: createS3Client(settings.s3),
     bucket: settings.s3.bucket,
@@ -29,7 +32,7 @@ export async function createControlWorker({ settings, connection, workflowBundle
     namespace: settings.temporal.namespace,
     taskQueue: CONTROL_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: { ...tracking, ...storage },
+    activities: { ...tracking, ...registry, ...storage },
   });
 }
 

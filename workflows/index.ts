@@ -1,1 +1,2 @@
 export { singleRun } from './single-run';
+export { registryMove } from './registry-move';

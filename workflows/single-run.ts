@@ -25,6 +25,7 @@ import {
   type SingleRunProgress,
 } from '../common/contract';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../common/failure-types';
+import { Alias } from '../common/registry';
 import { experimentName, registeredModelName, runKey, runName } from '../scenarios/naming';
 import type { Scenario } from '../scenarios/schema';
 import { scenarioParams, scenarioTags } from '../scenarios/tracking-fields';
@@ -54,8 +55,6 @@ const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maxim
 
 const tracking = proxyActivities<TrackingActivities>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 10 } });
 const controlStorage = proxyActivities<StorageActivities>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } });
-
-const CANDIDATE_ALIAS = 'candidate';
 
 /** One train job recorded as one MLflow run that always ends FINISHED, FAILED or KILLED. */
 export async function singleRun(input: SingleRunInput): Promise<SingleRunResult> {
@@ -129,7 +128,7 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
       name: registeredModelName(scenario),
       runId: run.runId,
       source: `${run.artifactUri}/weights/best.pt`,
-      alias: CANDIDATE_ALIAS,
+      alias: Alias.candidate,
       tags: { 'exp.type': scenario.type, 'data.version': scenario.dataset.version },
     });
     progress.model = model;

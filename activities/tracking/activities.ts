@@ -2,7 +2,7 @@ import { FailureType } from '../../common/failure-types';
 import { ApplicationFailure } from '@temporalio/common';
 import { asTrackingActivity } from './failures';
 import { invalidKeys, splitLogBatch, toKeyValues, toMetrics } from './log-batch';
-import { RunStatus, type MlflowClient } from './mlflow-client';
+import { filterLiteral, RunStatus, type MlflowClient } from './mlflow-client';
 
 export interface TrackingDeps {
   mlflow: MlflowClient;
@@ -51,10 +51,9 @@ export function createTrackingActivities({ mlflow }: TrackingDeps) {
 
     async createRun(input: CreateRunInput): Promise<CreatedRun> {
       return asTrackingActivity(async () => {
-        if (input.runKey.includes("'")) throw rejected(`run key may not contain a quote: ${input.runKey}`);
         const [existing] = await mlflow.searchRuns({
           experimentIds: [input.experimentId],
-          filter: `tags.\`${RUN_KEY_TAG}\` = '${input.runKey}'`,
+          filter: `tags.\`${RUN_KEY_TAG}\` = ${filterLiteral(input.runKey)}`,
           maxResults: 1,
         });
         const info =
@@ -77,7 +76,7 @@ export function createTrackingActivities({ mlflow }: TrackingDeps) {
     async registerModel(input: RegisterModelInput): Promise<{ name: string; version: string; alias: string }> {
       return asTrackingActivity(async () => {
         await mlflow.ensureRegisteredModel(input.name);
-        const versions = await mlflow.searchModelVersions(`name='${input.name}' and run_id='${input.runId}'`);
+        const versions = await mlflow.searchModelVersions(`name=${filterLiteral(input.name)} and run_id=${filterLiteral(input.runId)}`);
         const version =
           versions.find((v) => v.source === input.source) ??
           (await mlflow.createModelVersion({ name: input.name, source: input.source, runId: input.runId, tags: toKeyValues(input.tags ?? {}) }));

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
-import { MlflowApiError } from './mlflow-client';
+import { FilterValueError, MlflowApiError } from './mlflow-client';
 
 /**
  * The one place where MLflow errors become activity failures: a refused request (4xx) will be
@@ -10,7 +10,7 @@ export async function asTrackingActivity<T>(work: () => Promise<T>): Promise<T> 
   try {
     return await work();
   } catch (err) {
-    if (err instanceof MlflowApiError && !err.retryable) {
+    if ((err instanceof MlflowApiError && !err.retryable) || err instanceof FilterValueError) {
       throw ApplicationFailure.create({ message: err.message, type: FailureType.TrackingRejected, nonRetryable: true, cause: err });
     }
     throw err;

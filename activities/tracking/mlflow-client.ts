@@ -71,6 +71,20 @@ export interface RegisteredModel {
   latest_versions?: ModelVersion[];
 }
 
+/** Thrown for a value that cannot be put into an MLflow search filter. */
+export class FilterValueError extends Error {
+  constructor(value: string) {
+    super(`a quote cannot be used in an MLflow search filter: ${value}`);
+    this.name = 'FilterValueError';
+  }
+}
+
+/** A string literal for MLflow's search filters; values with quotes are refused, not escaped. */
+export function filterLiteral(value: string): string {
+  if (value.includes("'")) throw new FilterValueError(value);
+  return `'${value}'`;
+}
+
 const NOT_FOUND = 'RESOURCE_DOES_NOT_EXIST';
 const ALREADY_EXISTS = 'RESOURCE_ALREADY_EXISTS';
 
@@ -180,6 +194,26 @@ export class MlflowClient {
     await this.call('POST', 'registered-models/alias', { name, alias, version });
   }
 
+  /** Removing an alias that is not set is fine: moves are retried. */
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    await this.call('DELETE', 'registered-models/alias', { name, alias }, [NOT_FOUND]);
+  }
+
+  async searchRegisteredModels(filter = ''): Promise<RegisteredModel[]> {
+    const models: RegisteredModel[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.call<{ registered_models?: RegisteredModel[]; next_page_token?: string }>('GET', 'registered-models/search', {
+        filter,
+        max_results: '1000',
+        page_token: pageToken,
+      });
+      models.push(...(res?.registered_models ?? []));
+      pageToken = res?.next_page_token;
+    } while (pageToken);
+    return models;
+  }
+
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
     const res = await this.call<{ model_version: ModelVersion }>('GET', 'registered-models/alias', { name, alias }, [NOT_FOUND]);
     return res?.model_version;
@@ -190,7 +224,7 @@ export class MlflowClient {
    * "not found" and "already exists" answers that idempotent callers expect.
    */
   private async call<T = unknown>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     endpoint: string,
     args: Record<string, unknown>,
     tolerated: string[] = [],
