@@ -71,6 +71,9 @@ function resolvePaths(s: Scenario, baseDir: string): Scenario {
     ...s,
     dataset: { ...s.dataset, path: abs(s.dataset.path) },
     model: { ...s.model, weights: s.model.weights === null ? null : abs(s.model.weights) },
+    ...(s.benchmark?.tracking && {
+      benchmark: { ...s.benchmark, tracking: { ...s.benchmark.tracking, sequence: abs(s.benchmark.tracking.sequence), ground_truth: abs(s.benchmark.tracking.ground_truth) } },
+    }),
   };
 }
 
@@ -82,5 +85,6 @@ async function assertFilesExist(s: Scenario, file: string): Promise<void> {
   };
   await check('dataset.path', s.dataset.path);
   await check('model.weights', s.model.weights);
+  await check('benchmark.tracking.ground_truth', s.benchmark?.tracking?.ground_truth ?? null);
   if (missing.length > 0) throw new ScenarioFileError(file, missing);
 }

@@ -79,12 +79,20 @@ export const TrainingSchema = z.strictObject({
   plots: z.boolean().default(true),
 });
 
+/** A frame sequence with MOTChallenge ground truth, for tracking metrics (HOTA, MOTA, IDF1, …). */
+export const TrackingSchema = z.strictObject({
+  sequence: z.string().min(1),
+  ground_truth: z.string().regex(/\.txt$/, { error: (iss) => `expected a MOTChallenge gt.txt file, got ${JSON.stringify(iss.input)}` }),
+  tracker: z.enum(['bytetrack', 'botsort']).default('bytetrack'),
+});
+
 export const BenchmarkSchema = z.strictObject({
   batch_sizes: z.array(z.int().min(1)).min(1).default([1]),
   warmup_runs: z.int().min(0).default(10),
   benchmark_runs: z.int().min(1).default(100),
   conf_threshold: z.number().min(0).max(1).default(0.25),
   iou_threshold: z.number().min(0).max(1).default(0.7),
+  tracking: TrackingSchema.optional(),
 });
 
 export const QuantVariantSchema = z.strictObject({
@@ -167,5 +175,6 @@ export const ScenarioSchema = z
 
 /** A validated scenario, defaults applied. */
 export type Scenario = z.infer<typeof ScenarioSchema>;
+export type QuantVariant = z.infer<typeof QuantVariantSchema>;
 /** What a scenario file may contain (defaults not yet applied). */
 export type ScenarioInput = z.input<typeof ScenarioSchema>;

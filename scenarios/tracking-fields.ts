@@ -44,7 +44,13 @@ export function scenarioParams(s: Scenario): Record<string, string> {
 
 function prefixed(prefix: string, block: object | undefined): Record<string, unknown> {
   if (!block) return {};
-  return Object.fromEntries(Object.entries(block).map(([k, v]) => [`${prefix}.${k}`, Array.isArray(v) ? v.join(',') : v]));
+  return Object.fromEntries(
+    Object.entries(block).flatMap(([k, v]): [string, unknown][] => {
+      if (Array.isArray(v)) return [[`${prefix}.${k}`, v.join(',')]];
+      if (typeof v === 'object' && v !== null) return Object.entries(prefixed(`${prefix}.${k}`, v));
+      return [[`${prefix}.${k}`, v]];
+    }),
+  );
 }
 
 function compact(fields: Record<string, unknown>): Record<string, string> {

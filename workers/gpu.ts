@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createGpuActivities, type GpuDeps } from '../activities/gpu/train-activity';
+import { createGpuActivities, type GpuDeps } from '../activities/gpu/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { logAll } from '../activities/tracking/activities';
@@ -18,7 +18,7 @@ export interface GpuWorkerOptions {
   /** Used to report epoch progress to the workflow that started a job. */
   client: Client;
   /** Tests swap executors and add fault-injection environment. */
-  executors?: GpuDeps['executors'];
+  executors?: Partial<GpuDeps['executors']>;
   env?: NodeJS.ProcessEnv;
   heartbeatIntervalMs?: number;
 }
@@ -32,9 +32,16 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
   const { pool, hostId, slots, workDir } = settings.gpu;
   const mlflow = new MlflowClient(settings.mlflow.url);
   const hostQueue = gpuHostQueue(pool, hostId);
+  const s3 = createS3Client(settings.s3);
   const gpu = createGpuActivities({
     python: settings.python,
-    executors: opts.executors ?? { train: path.join(EXECUTORS_DIR, 'train.py') },
+    executors: {
+      train: path.join(EXECUTORS_DIR, 'train.py'),
+      benchmark: path.join(EXECUTORS_DIR, 'benchmark.py'),
+      export: path.join(EXECUTORS_DIR, 'export.py'),
+      ...opts.executors,
+    },
+    models: { mlflow, s3, store: settings.s3 },
     workDir,
     yoloConfigDir: settings.gpu.yoloConfigDir,
     hostQueue,
@@ -44,7 +51,7 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     env: opts.env,
   });
   const storage = createStorageActivities({
-    s3: createS3Client(settings.s3),
+    s3,
     bucket: settings.s3.bucket,
     artifactsPrefix: settings.s3.artifactsPrefix,
     allowedRoots: [workDir],

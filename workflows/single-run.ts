@@ -11,7 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { stringify } from 'yaml';
-import type { createGpuActivities } from '../activities/gpu/train-activity';
+import type { createGpuActivities } from '../activities/gpu/activities';
 import type { createStorageActivities } from '../activities/storage/activities';
 import type { createTrackingActivities } from '../activities/tracking/activities';
 import {

@@ -17,14 +17,27 @@ export interface ArtifactEvent extends ExecutorEvent {
   path: string;
   kind: 'weights' | 'table' | 'plot' | 'log' | 'export';
 }
-export interface ResultEvent extends ExecutorEvent {
+export interface TrainResultEvent extends ExecutorEvent {
   event: 'result';
   epochs_completed: number;
   batch_size: number;
   metrics: Record<string, number>;
 }
+export interface BenchmarkResultEvent extends ExecutorEvent {
+  event: 'result';
+  metrics: Record<string, number>;
+}
+export interface ExportedModel {
+  backend: string;
+  precision: string;
+  path: string;
+  size_mb: number;
+}
+export interface ExportResultEvent extends ExecutorEvent {
+  event: 'result';
+  exports: ExportedModel[];
+}
 
 export const isEpoch = (e: ExecutorEvent): e is EpochEvent => e.event === 'epoch';
 export const isCheckpoint = (e: ExecutorEvent): e is CheckpointEvent => e.event === 'checkpoint';
 export const isArtifact = (e: ExecutorEvent): e is ArtifactEvent => e.event === 'artifact';
-export const isResult = (e: ExecutorEvent): e is ResultEvent => e.event === 'result';

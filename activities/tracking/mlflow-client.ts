@@ -194,6 +194,11 @@ export class MlflowClient {
     await this.call('POST', 'registered-models/alias', { name, alias, version });
   }
 
+  async getModelVersion(name: string, version: string): Promise<ModelVersion | undefined> {
+    const res = await this.call<{ model_version: ModelVersion }>('GET', 'model-versions/get', { name, version }, [NOT_FOUND]);
+    return res?.model_version;
+  }
+
   /** Removing an alias that is not set is fine: moves are retried. */
   async deleteAlias(name: string, alias: string): Promise<void> {
     await this.call('DELETE', 'registered-models/alias', { name, alias }, [NOT_FOUND]);

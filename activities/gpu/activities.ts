@@ -1,0 +1,174 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TrainingProgress } from '../../common/contract';
+import { FailureType } from '../../common/failure-types';
+import type { QuantVariant, Scenario } from '../../scenarios/schema';
+import type { ArtifactFile } from '../storage/activities';
+import type { LogBatchInput } from '../tracking/activities';
+import { runFolder, superviseJob, type JobDeps } from './executor-job';
+import { MetricStream } from './metric-stream';
+import { fetchModel, ModelReferenceError, type ModelSourceDeps } from './model-source';
+import { isCheckpoint, isEpoch, type BenchmarkResultEvent, type ExportResultEvent, type TrainResultEvent } from './protocol';
+
+export interface GpuDeps extends JobDeps {
+  /** Executor script per job kind; tests point `train` at a fault-injecting stand-in. */
+  executors: { train: string; benchmark: string; export: string };
+  /** The queue of this host, returned so the workflow uploads the files from the host that has them. */
+  hostQueue: string;
+  /** Resolves `runs:/` and `models:/` references and downloads them to this host. */
+  models: ModelSourceDeps;
+  logMetrics: (input: LogBatchInput) => Promise<void>;
+  reportProgress?: (workflowId: string, progress: TrainingProgress) => Promise<void>;
+}
+
+export interface TrainInput {
+  runId: string;
+  scenario: Scenario;
+  /** Overrides `training.batch_size` (the workflow halves it after an OOM). */
+  batchSize?: number;
+}
+
+/** What a GPU job leaves on its host: files to upload from there (`hostQueue`) and its figures. */
+export interface HostFiles {
+  hostQueue: string;
+  files: ArtifactFile[];
+}
+
+export interface TrainResult extends HostFiles {
+  epochsCompleted: number;
+  batchSize: number;
+  metrics: Record<string, number>;
+}
+
+export interface BenchmarkInput {
+  runId: string;
+  scenario: Scenario;
+  /** A local path on the GPU host, `runs:/<id>/<path>` or `models:/<name>@<alias>`. */
+  model: string;
+  /** Keeps the logs of several benchmarks in one run apart (`benchmark-orig`, `benchmark-quant`). */
+  name?: string;
+}
+
+export interface BenchmarkResult extends HostFiles {
+  metrics: Record<string, number>;
+}
+
+export interface ExportInput {
+  runId: string;
+  scenario: Scenario;
+  /** The weights to export, as for `BenchmarkInput.model`. */
+  weights: string;
+  variants: QuantVariant[];
+}
+
+export interface ExportResult extends HostFiles {
+  /** Each variant's model on this host (a file or an OpenVINO folder) and the files to upload for it. */
+  exports: { variant: QuantVariant; localPath: string; sizeMb: number; files: ArtifactFile[] }[];
+}
+
+interface TrainHeartbeat {
+  epoch: number;
+  checkpoint?: string;
+}
+
+/** GPU activities: each supervises one Python executor process on this host's GPU slot. */
+export function createGpuActivities(deps: GpuDeps) {
+  const modelOnHost = async (ref: string, runDir: string) =>
+    fetchModel(deps.models, ref, path.join(runDir, 'inputs')).catch((err: unknown) => {
+      if (err instanceof ModelReferenceError) throw ApplicationFailure.create({ message: err.message, type: FailureType.InvalidScenario, nonRetryable: true, cause: err });
+      throw err;
+    });
+
+  return {
+    async train(input: TrainInput): Promise<TrainResult> {
+      const ctx = Context.current();
+      const training = input.scenario.training;
+      if (!training) throw ApplicationFailure.create({ message: 'scenario has no training block', type: FailureType.InvalidScenario, nonRetryable: true });
+      const runDir = await runFolder(deps.workDir, input.runId);
+      const previous = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
+      const resumeFrom = previous?.checkpoint && existsSync(previous.checkpoint) ? previous.checkpoint : null;
+      const workflowId = ctx.info.workflowExecution?.workflowId;
+      const stream = new MetricStream(deps.logMetrics);
+
+      const { result, files } = await superviseJob<TrainHeartbeat, TrainResultEvent>(deps, {
+        runDir,
+        executor: deps.executors.train,
+        heartbeat: previous ?? { epoch: 0 },
+        spec: {
+          model: input.scenario.model,
+          dataset: { path: input.scenario.dataset.path },
+          classes: input.scenario.task.classes,
+          training: { ...training, batch_size: input.batchSize ?? training.batch_size },
+          environment: input.scenario.environment,
+          resume_from: resumeFrom,
+          plots: training.plots,
+        },
+        onEvent: (event, beat) => {
+          if (isCheckpoint(event)) return { ...beat, checkpoint: event.path };
+          if (!isEpoch(event)) return undefined;
+          stream.push({ runId: input.runId, metrics: event.metrics, step: event.epoch });
+          if (workflowId) {
+            void deps
+              .reportProgress?.(workflowId, { epoch: event.epoch, epochs: event.epochs, metrics: event.metrics })
+              .catch((err: unknown) => ctx.log.warn('progress report failed', { error: String(err) }));
+          }
+          return { ...beat, epoch: event.epoch };
+        },
+      });
+      await stream.close();
+      return { hostQueue: deps.hostQueue, epochsCompleted: result.epochs_completed, batchSize: result.batch_size, metrics: result.metrics, files };
+    },
+
+    async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {
+      const runDir = await runFolder(deps.workDir, input.runId);
+      const modelPath = await modelOnHost(input.model, runDir);
+      const { result, files } = await superviseJob<null, BenchmarkResultEvent>(deps, {
+        runDir,
+        executor: deps.executors.benchmark,
+        heartbeat: null,
+        name: input.name ?? 'benchmark',
+        spec: {
+          model_path: modelPath,
+          input_size: input.scenario.model.input_size,
+          dataset: { path: input.scenario.dataset.path },
+          classes: input.scenario.task.classes,
+          benchmark: input.scenario.benchmark ?? {},
+          environment: input.scenario.environment,
+          tracking: input.scenario.benchmark?.tracking ?? null,
+        },
+      });
+      return { hostQueue: deps.hostQueue, metrics: result.metrics, files };
+    },
+
+    async exportModel(input: ExportInput): Promise<ExportResult> {
+      const runDir = await runFolder(deps.workDir, input.runId);
+      const weights = await modelOnHost(input.weights, runDir);
+      const { result, files } = await superviseJob<null, ExportResultEvent>(deps, {
+        runDir,
+        executor: deps.executors.export,
+        heartbeat: null,
+        name: 'export',
+        spec: {
+          weights,
+          input_size: input.scenario.model.input_size,
+          dataset: { path: input.scenario.dataset.path },
+          classes: input.scenario.task.classes,
+          variants: input.variants,
+          calibration_size: input.scenario.quantization?.calibration_size ?? 300,
+          environment: input.scenario.environment,
+        },
+      });
+      const exports = result.exports.map((e) => {
+        const variant = input.variants.find((v) => v.backend === e.backend && v.precision === e.precision);
+        if (!variant) throw ApplicationFailure.create({ message: `executor exported an unrequested variant ${e.backend}/${e.precision}`, type: FailureType.ExecutorCrashed });
+        const localPath = path.resolve(runDir, e.path);
+        const own = files.filter((f) => f.localPath === localPath || f.localPath.startsWith(localPath + path.sep));
+        return { variant, localPath, sizeMb: e.size_mb, files: own };
+      });
+      const shared = files.filter((f) => !exports.some((e) => e.files.includes(f)));
+      return { hostQueue: deps.hostQueue, exports, files: shared };
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { ActivityCancellationType, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { createGpuActivities } from '../activities/gpu/activities';
+import type { createRegistryActivities } from '../activities/registry/activities';
+import type { createStorageActivities } from '../activities/storage/activities';
+import type { createTrackingActivities } from '../activities/tracking/activities';
+import { CONTROL_QUEUE, gpuPoolQueue } from '../common/contract';
+import { NON_RETRYABLE_FAILURES } from '../common/failure-types';
+
+type GpuActivities = ReturnType<typeof createGpuActivities>;
+type StorageActivities = ReturnType<typeof createStorageActivities>;
+
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES };
+
+/** MLflow activities on the control queue; MLflow outages are retried with backoff. */
+export const tracking = proxyActivities<ReturnType<typeof createTrackingActivities>>({
+  taskQueue: CONTROL_QUEUE,
+  startToCloseTimeout: '2m',
+  retry: { ...retry, maximumAttempts: 10 },
+});
+
+export const registry = proxyActivities<ReturnType<typeof createRegistryActivities>>({
+  taskQueue: CONTROL_QUEUE,
+  startToCloseTimeout: '1m',
+  retry: { ...retry, maximumAttempts: 20 },
+});
+
+/** S3 uploads of content the workflow has (the scenario); host files go through `hostStorage`. */
+export const controlStorage = proxyActivities<StorageActivities>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } });
+
+/** Uploads of files a GPU job left on its host, run by that host's worker. */
+export function hostStorage(hostQueue: string) {
+  return proxyActivities<StorageActivities>({ taskQueue: hostQueue, startToCloseTimeout: '30m', retry: { ...retry, maximumAttempts: 10 } });
+}
+
+/**
+ * GPU jobs on a pool's queue. No schedule-to-close limit (time queued for a busy GPU counts
+ * there); a missed heartbeat means the host died, and the retry resumes on another slot.
+ */
+export function gpuJobs(pool: string, heartbeatTimeout: Duration = '2m') {
+  return proxyActivities<GpuActivities>({
+    taskQueue: gpuPoolQueue(pool),
+    startToCloseTimeout: '72h',
+    heartbeatTimeout,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { ...retry, maximumAttempts: 3 },
+  });
+}
