@@ -45,7 +45,7 @@ export function scenarioParams(s: Scenario): Record<string, string> {
 function prefixed(prefix: string, block: object | undefined): Record<string, unknown> {
   if (!block) return {};
   return Object.fromEntries(
-    Object.entries(block).flatMap(([k, v]): [string, unknown][] => {
+    Object.entries(block).flatMap(([k, v]: [string, unknown]): [string, unknown][] => {
       if (Array.isArray(v)) return [[`${prefix}.${k}`, v.join(',')]];
       if (typeof v === 'object' && v !== null) return Object.entries(prefixed(`${prefix}.${k}`, v));
       return [[`${prefix}.${k}`, v]];

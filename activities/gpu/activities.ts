@@ -112,7 +112,9 @@ export function createGpuActivities(deps: GpuDeps) {
           if (workflowId) {
             void deps
               .reportProgress?.(workflowId, { epoch: event.epoch, epochs: event.epochs, metrics: event.metrics })
-              .catch((err: unknown) => ctx.log.warn('progress report failed', { error: String(err) }));
+              .catch((err: unknown) => {
+                ctx.log.warn('progress report failed', { error: String(err) });
+              });
           }
           return { ...beat, epoch: event.epoch };
         },
