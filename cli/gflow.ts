@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { CONTROL_QUEUE, WorkflowType, progressQuery } from '../common/contract';
+import { CONTROL_QUEUE, PipelinePhase, progressQuery, type SingleRunProgress } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
 import { loadScenarioFile, ScenarioFileError } from '../scenarios/loader';
 import { experimentName, registeredModelName, runName, workflowId } from '../scenarios/naming';
+import type { pipeline, PipelineResult } from '../workflows/pipeline';
 import type { singleRun, SingleRunResult } from '../workflows/single-run';
 import { CliError } from './cli-error';
 import { registerDevCommands } from './dev-commands';
@@ -24,11 +25,21 @@ async function loadOrExplain(file: string, checkFiles: boolean) {
   }
 }
 
+/** The progress to show: a pipeline's, or while it trains or quantizes, that stage's own. */
+async function currentProgress(client: Client, id: string): Promise<SingleRunProgress> {
+  const progress = await client.workflow.getHandle(id).query(progressQuery);
+  const stage = progress.phase === PipelinePhase.training ? 'train' : progress.phase === PipelinePhase.quantizing ? 'quant' : undefined;
+  const isPipeline = 'trainRunId' in progress || id.startsWith(`gf/pipeline/`);
+  if (!isPipeline || !stage) return progress;
+  const child = await client.workflow.getHandle(`${id}/${stage}`).query(progressQuery).catch(() => undefined);
+  return child ? { ...child, phase: `${stage}: ${child.phase}` as SingleRunProgress['phase'] } : progress;
+}
+
 async function waitAndReport(client: Client, settings: Settings, id: string): Promise<void> {
-  const handle = client.workflow.getHandle<typeof singleRun>(id);
+  const handle = client.workflow.getHandle<typeof singleRun | typeof pipeline>(id);
   const view = new ProgressView();
   const poll = setInterval(() => {
-    handle.query(progressQuery).then(
+    currentProgress(client, id).then(
       (p) => view.update(p),
       () => undefined,
     );
@@ -36,7 +47,8 @@ async function waitAndReport(client: Client, settings: Settings, id: string): Pr
   try {
     const result = await handle.result();
     view.stop();
-    printResult(settings, id, result);
+    if ('trained' in result) printPipelineResult(settings, id, result);
+    else printResult(settings, id, result);
   } catch (err) {
     view.stop();
     if (err instanceof WorkflowFailedError) {
@@ -50,14 +62,29 @@ async function waitAndReport(client: Client, settings: Settings, id: string): Pr
   }
 }
 
-function printResult(settings: Settings, id: string, r: SingleRunResult): void {
-  console.log(`run ${r.runName} finished`);
-  console.log(`  run id:  ${r.runId}`);
-  console.log(`  metrics: ${metricSummary(r.metrics)}`);
-  console.log(`  model:   ${r.model.name}@${r.model.alias} (version ${r.model.version})`);
+function printResult(settings: Settings, id: string, r: SingleRunResult, indent = ''): void {
+  console.log(`${indent}run ${r.runName} finished`);
+  console.log(`${indent}  run id:  ${r.runId}`);
+  console.log(`${indent}  metrics: ${metricSummary(r.metrics)}`);
+  if (r.model) console.log(`${indent}  model:   ${r.model.name}@${r.model.alias} (version ${r.model.version})`);
+  for (const v of r.variants ?? []) {
+    console.log(`${indent}  variant ${v.variant.backend}/${v.variant.precision}: run ${v.runId} ${metricSummary(v.metrics)}`);
+    console.log(`${indent}    model: ${v.model.name}@${v.model.alias} (version ${v.model.version})`);
+  }
+  console.log(`${indent}  MLflow:   ${mlflowRunUrl(settings, r.experimentId, r.runId)}`);
+  if (r.model) console.log(`${indent}  registry: ${mlflowModelUrl(settings, r.model.name, r.model.version)}`);
+  console.log(`${indent}  Temporal: ${temporalWorkflowUrl(settings, id)}`);
+}
+
+function printPipelineResult(settings: Settings, id: string, r: PipelineResult): void {
+  console.log(`pipeline ${r.runName} finished`);
+  console.log(`  run id:   ${r.runId}`);
   console.log(`  MLflow:   ${mlflowRunUrl(settings, r.experimentId, r.runId)}`);
-  console.log(`  registry: ${mlflowModelUrl(settings, r.model.name, r.model.version)}`);
   console.log(`  Temporal: ${temporalWorkflowUrl(settings, id)}`);
+  printResult(settings, `${id}/train`, r.trained, '  ');
+  printResult(settings, `${id}/quant`, r.quantized, '  ');
+  console.log('  promotion gate:');
+  for (const d of r.decisions) console.log(`    ${d.promote ? 'promoted' : 'kept    '} ${d.model} v${d.version}: ${d.reason}`);
 }
 
 /** Builds the `gflow` command tree; exported so tests can drive it without a subprocess. */
@@ -81,7 +108,7 @@ export function buildProgram(settings = loadSettings()): Command {
     .action(async (file: string, opts: { checkFiles: boolean }) => {
       const scenario = await loadOrExplain(file, opts.checkFiles);
       console.log(JSON.stringify({ scenario }, null, 2));
-      console.error(`start it with: temporal workflow start --type ${WorkflowType.singleRun} --task-queue ${CONTROL_QUEUE} --workflow-id '${workflowId(scenario)}' --input-file <this output>`);
+      console.error(`start it with: temporal workflow start --type ${workflowFor(scenario)} --task-queue ${CONTROL_QUEUE} --workflow-id '${workflowId(scenario)}' --input-file <this output>`);
     });
 
   program

@@ -6,8 +6,9 @@ import type { singleRun } from '../workflows/single-run';
 
 /** Scenario designs and types that have a workflow today; others are refused before starting. */
 export function workflowFor(s: Scenario): WorkflowType {
-  if (s.design === 'single' && s.type === 'train') return WorkflowType.singleRun;
-  throw new UnsupportedScenarioError(`type: ${s.type}, design: ${s.design} has no workflow yet (supported: type: train, design: single)`);
+  if (s.design === 'single') return WorkflowType.singleRun;
+  if (s.design === 'pipeline' && s.type === 'train') return WorkflowType.pipeline;
+  throw new UnsupportedScenarioError(`type: ${s.type}, design: ${s.design} has no workflow yet (supported: design: single; design: pipeline with type: train)`);
 }
 
 export class UnsupportedScenarioError extends Error {
@@ -22,8 +23,7 @@ export class UnsupportedScenarioError extends Error {
  * scenario twice is refused unless `rerun` is asked for.
  */
 export async function startScenario(client: Client, scenario: Scenario, opts: { rerun?: boolean } = {}): Promise<WorkflowHandle<typeof singleRun>> {
-  workflowFor(scenario);
-  return client.workflow.start<typeof singleRun>(WorkflowType.singleRun, {
+  return client.workflow.start<typeof singleRun>(workflowFor(scenario), {
     taskQueue: CONTROL_QUEUE,
     workflowId: workflowId(scenario),
     args: [{ scenario }],

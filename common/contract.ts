@@ -19,14 +19,17 @@ export function gpuHostQueue(pool: string, hostId: string): string {
   return `guardianflow-gpu-${pool}@${hostId}`;
 }
 
-export const WorkflowType = { singleRun: 'singleRun', registryMove: 'registryMove' } as const;
+export const WorkflowType = { singleRun: 'singleRun', pipeline: 'pipeline', registryMove: 'registryMove' } as const;
 export type WorkflowType = (typeof WorkflowType)[keyof typeof WorkflowType];
 
 export const RunPhase = {
   starting: 'starting',
   training: 'training',
+  benchmarking: 'benchmarking',
+  quantizing: 'quantizing',
   recording: 'recording',
   registering: 'registering',
+  promoting: 'promoting',
   finished: 'finished',
   failed: 'failed',
   cancelled: 'cancelled',
@@ -60,6 +63,30 @@ export interface SingleRunProgress {
 }
 
 export const progressQuery = defineQuery<SingleRunProgress>('progress');
+
+export const PipelinePhase = {
+  starting: 'starting',
+  training: 'training',
+  quantizing: 'quantizing',
+  promoting: 'promoting',
+  finished: 'finished',
+  failed: 'failed',
+  cancelled: 'cancelled',
+} as const;
+export type PipelinePhase = (typeof PipelinePhase)[keyof typeof PipelinePhase];
+
+/** The answer to the `progress` query of a pipeline; its stages answer their own. */
+export interface PipelineProgress {
+  phase: PipelinePhase;
+  experimentId?: string;
+  runId?: string;
+  trainRunId?: string;
+  decisions?: { model: string; version: string; promote: boolean; reason: string }[];
+  error?: string;
+}
+
+/** Same query name as single runs, so `temporal workflow query --name progress` works on any workflow. */
+export const pipelineProgressQuery = defineQuery<PipelineProgress>('progress');
 export const trainingProgressSignal = defineSignal<[TrainingProgress]>('trainingProgress');
 
 export const SearchAttr = {

@@ -24,6 +24,11 @@ export function runName(s: Pick<Scenario, 'task' | 'model' | 'type' | 'version'>
   return index === undefined ? base : `${base}-${index}`;
 }
 
+/** `{task}-{arch}-pipeline-{version}`: the parent run of a pipeline (its train stage keeps the `train` name). */
+export function pipelineRunName(s: Pick<Scenario, 'task' | 'model' | 'version'>): string {
+  return `${s.task.type}-${architectureStem(s.model.architecture)}-pipeline-${s.version}`;
+}
+
 /** `{customer}.{region}-{plant}.{zone}.{task}`, quantized variants suffixed `__{backend}_{precision}`. */
 export function registeredModelName(s: SiteTask, variant?: { backend: string; precision: string }): string {
   const base = `${s.site.customer}.${s.site.region}-${s.site.plant}.${s.site.zone}.${s.task.type}`;

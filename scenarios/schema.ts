@@ -162,6 +162,12 @@ export const ScenarioSchema = z
     promotion: PromotionSchema.optional(),
   })
   .superRefine((s, ctx) => {
+    if (s.type === 'infer' && s.model.weights === null) {
+      ctx.addIssue({ code: 'custom', path: ['model', 'weights'], message: 'required for type: infer: the model to benchmark (a .pt path, runs:/<run id>/<path> or models:/<name>@<alias>)' });
+    }
+    if (s.type === 'quant' && s.design !== 'pipeline' && s.model.weights === null && s.quantization?.source_run_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['quantization', 'source_run_id'], message: 'required for type: quant unless model.weights names the model to export' });
+    }
     for (const block of [REQUIRED_BLOCK.type[s.type], REQUIRED_BLOCK.design[s.design]]) {
       if (block !== undefined && s[block] === undefined) {
         ctx.addIssue({

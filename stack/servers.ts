@@ -176,6 +176,8 @@ export function mlflowServer(settings: Settings): ServerSpec {
       AWS_DEFAULT_REGION: s3.region,
       MLFLOW_DISABLE_TELEMETRY: 'true',
       DO_NOT_TRACK: 'true',
+      // the server's job runner (GenAI jobs) starts eight huey processes (~2 GB) that GuardianFlow never uses
+      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
     },
     ports: [{ port: mlflow.port, setting: 'GF_MLFLOW_PORT' }],
     prepare: async () => {

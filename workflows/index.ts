@@ -1,2 +1,3 @@
 export { singleRun } from './single-run';
 export { registryMove } from './registry-move';
+export { pipeline } from './pipeline';

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { stringify } from 'csv-stringify/sync';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import { ArtifactPathError, artifactKey, type ArtifactStore } from './artifact-location';
@@ -41,6 +42,14 @@ export function createStorageActivities(deps: StorageDeps) {
     async uploadText(input: { artifactUri: string; artifactPath: string; content: string }): Promise<string> {
       const key = keyFor(input.artifactUri, input.artifactPath);
       const body = Buffer.from(input.content, 'utf8');
+      await put(key, body, body.length);
+      return key;
+    },
+
+    /** A table as a CSV artifact (summary of a pipeline, results of a sweep); columns from the first row. */
+    async uploadCsv(input: { artifactUri: string; artifactPath: string; rows: Record<string, string | number | boolean | null>[] }): Promise<string> {
+      const key = keyFor(input.artifactUri, input.artifactPath);
+      const body = Buffer.from(stringify(input.rows, { header: true }), 'utf8');
       await put(key, body, body.length);
       return key;
     },

@@ -106,7 +106,7 @@ describe('singleRun on a real Temporal server, MLflow and S3 (stand-in executor)
         expect.arrayContaining(['config/scenario.yaml', 'weights/best.pt', 'weights/last.pt', 'results.csv', 'logs/executor.log']),
       );
       const candidate = await stack.mlflow.getModelVersionByAlias(registeredModelName(scenario), 'candidate');
-      expect(candidate).toMatchObject({ run_id: result.runId, version: result.model.version });
+      expect(candidate).toMatchObject({ run_id: result.runId, version: result.model?.version });
       expect(await handle.query(progressQuery)).toMatchObject({ phase: 'finished', training: { epoch: 3, epochs: 3 } });
       const { searchAttributes } = await handle.describe();
       expect(searchAttributes).toMatchObject({ GfSite: [experimentName(scenario)], GfTask: ['ppe'], GfDesign: ['single'], GfType: ['train'] });

@@ -1,0 +1,133 @@
+import { executeChild, isCancellation, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
+import { pipelineProgressQuery, PipelinePhase, SearchAttr, type PipelineProgress, type RegisteredModelRef } from '../common/contract';
+import { RegistryOp, registryWorkflowId } from '../common/registry';
+import { experimentName, pipelineRunName } from '../scenarios/naming';
+import type { Scenario } from '../scenarios/schema';
+import { gateTrained, gateVariant, type GateDecision } from './promotion-gate';
+import { controlStorage, registry, tracking } from './proxies';
+import { endingRun, openRun } from './recorded-run';
+import { registryMove } from './registry-move';
+import { singleRun, type SingleRunResult } from './single-run';
+import { validScenario } from './valid-scenario';
+
+export interface PipelineInput {
+  scenario: unknown;
+  gpuHeartbeatTimeout?: Duration;
+}
+
+export interface PipelineResult {
+  experimentId: string;
+  runId: string;
+  runName: string;
+  trained: SingleRunResult;
+  quantized: SingleRunResult;
+  decisions: GateDecision[];
+  promoted: RegisteredModelRef[];
+}
+
+const DEFAULT_PROMOTION = { metric: 'det.mAP50_95', min_improvement: 0, max_accuracy_drop: 0.01 };
+
+/**
+ * train → export each variant → benchmark each → promotion gate → promote what passes.
+ * A parent MLflow run holds the stage runs (child workflows, each with its own runs) and a
+ * summary table; the Temporal UI shows the stages as child workflows.
+ */
+export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
+  const scenario = validScenario(input.scenario);
+  const progress: PipelineProgress = { phase: PipelinePhase.starting };
+  setHandler(pipelineProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: SearchAttr.site, value: experimentName(scenario) },
+    { key: SearchAttr.task, value: scenario.task.type },
+    { key: SearchAttr.design, value: scenario.design },
+    { key: SearchAttr.type, value: scenario.type },
+  ]);
+  const name = pipelineRunName(scenario);
+  const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
+  const parent = await openRun({ scenario, experimentId, runName: name, trial: 'pipeline' });
+  Object.assign(progress, { experimentId, runId: parent.runId });
+  const { workflowId } = workflowInfo();
+  const stage = (suffix: string, staged: Scenario) =>
+    executeChild(singleRun, { workflowId: `${workflowId}/${suffix}`, args: [{ scenario: staged, parentRunId: parent.runId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout }] });
+
+  try {
+    const result = await endingRun(parent.runId, async () => {
+      progress.phase = PipelinePhase.training;
+      const trained = await stage('train', { ...scenario, design: 'single' });
+      progress.trainRunId = trained.runId;
+
+      progress.phase = PipelinePhase.quantizing;
+      const quantization = { ...scenario.quantization!, source_run_id: trained.runId };
+      const quantized = await stage('quant', { ...scenario, type: 'quant', design: 'single', quantization });
+
+      progress.phase = PipelinePhase.promoting;
+      const decisions = await decide(scenario, trained, quantized);
+      progress.decisions = decisions;
+      const promoted: RegisteredModelRef[] = [];
+      for (const d of decisions.filter((x) => x.promote)) {
+        await promote(d.model, d.version);
+        promoted.push({ name: d.model, version: d.version, alias: 'champion' });
+      }
+      await controlStorage.uploadCsv({ artifactUri: parent.artifactUri, artifactPath: 'summary.csv', rows: summaryRows(trained, quantized, decisions) });
+      await tracking.logBatch({
+        runId: parent.runId,
+        metrics: { 'pipeline.variants': quantized.variants?.length ?? 0, 'pipeline.promoted': promoted.length },
+        tags: { 'pipeline.train_run_id': trained.runId, 'pipeline.quant_run_id': quantized.runId },
+      });
+      return { experimentId, runId: parent.runId, runName: name, trained, quantized, decisions, promoted };
+    });
+    progress.phase = PipelinePhase.finished;
+    return result;
+  } catch (err) {
+    progress.phase = isCancellation(err) ? PipelinePhase.cancelled : PipelinePhase.failed;
+    progress.error = err instanceof Error ? err.message : String(err);
+    throw err;
+  }
+}
+
+async function decide(scenario: Scenario, trained: SingleRunResult, quantized: SingleRunResult): Promise<GateDecision[]> {
+  const promotion = scenario.promotion ?? DEFAULT_PROMOTION;
+  const model = trained.model!;
+  const champion = await registry.championMetric({ model: model.name, metric: promotion.metric });
+  const source = gateTrained(promotion, model, trained.metrics[promotion.metric], champion);
+  const variants = (quantized.variants ?? []).map((v) =>
+    gateVariant(promotion, v.model, source.promote, v.metrics[`orig.${promotion.metric}`], v.metrics[`quant.${promotion.metric}`]),
+  );
+  return [source, ...variants];
+}
+
+/** Promotes under the model's registry workflow id; waits while another move of that model runs. */
+async function promote(model: string, version: string): Promise<void> {
+  for (;;) {
+    try {
+      await executeChild(registryMove, { workflowId: registryWorkflowId(model), args: [{ model, op: RegistryOp.promote, version }] });
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      await sleep('2s');
+    }
+  }
+}
+
+function summaryRows(trained: SingleRunResult, quantized: SingleRunResult, decisions: GateDecision[]) {
+  const row = (stage: string, runId: string, model: RegisteredModelRef | undefined, value: (key: string) => number | undefined) => {
+    const decision = decisions.find((d) => d.model === model?.name);
+    return {
+      stage,
+      run_id: runId,
+      model: model ? `${model.name}@v${model.version}` : '',
+      ...Object.fromEntries(SUMMARY_METRICS.map((key) => [key, value(key) ?? null])),
+      promoted: decision?.promote ?? false,
+      reason: decision?.reason ?? '',
+    };
+  };
+  return [
+    row('train', trained.runId, trained.model, (key) => quantized.metrics[key] ?? trained.metrics[key]),
+    ...(quantized.variants ?? []).map((v) =>
+      row(`${v.variant.backend}_${v.variant.precision}`, v.runId, v.model, (key) => v.metrics[key.startsWith('comparison.') ? key : `quant.${key}`]),
+    ),
+  ];
+}
+
+const SUMMARY_METRICS = ['det.mAP50', 'det.mAP50_95', 'sys.latency_ms', 'sys.fps', 'sys.model_size_mb', 'comparison.accuracy_drop_mAP50', 'comparison.speedup_ratio', 'comparison.compression_ratio'];

@@ -1,0 +1,83 @@
+import { stringify } from 'yaml';
+import { RunPhase, type RegisteredModelRef } from '../../common/contract';
+import { Alias } from '../../common/registry';
+import { registeredModelName, runName } from '../../scenarios/naming';
+import type { QuantVariant } from '../../scenarios/schema';
+import { comparisonMetrics, prefixMetrics } from '../comparison-metrics';
+import { controlStorage, gpuJobs, hostStorage, tracking } from '../proxies';
+import { endingRun, openRun } from '../recorded-run';
+import type { StageContext } from './train-stage';
+
+export interface VariantResult {
+  variant: QuantVariant;
+  runId: string;
+  metrics: Record<string, number>;
+  model: RegisteredModelRef;
+}
+
+export interface QuantizeStageResult {
+  /** The original model's benchmark, against which every variant is compared. */
+  orig: Record<string, number>;
+  variants: VariantResult[];
+}
+
+/** The model a quant scenario starts from: a source run's best weights, or `model.weights`. */
+export function quantSource(ctx: StageContext): string {
+  const sourceRunId = ctx.scenario.quantization?.source_run_id;
+  return sourceRunId ? `runs:/${sourceRunId}/weights/best.pt` : ctx.scenario.model.weights!;
+}
+
+/**
+ * Benchmarks the original once, then exports and benchmarks each variant in its own nested
+ * run (variants run side by side, one GPU slot each) and registers it as `…__{backend}_{precision}@candidate`.
+ */
+export async function quantizeStage(ctx: StageContext & { experimentId: string }): Promise<QuantizeStageResult> {
+  const { scenario, run, progress } = ctx;
+  const source = quantSource(ctx);
+  await controlStorage.uploadText({ artifactUri: run.artifactUri, artifactPath: 'config/scenario.yaml', content: stringify(scenario) });
+  progress.phase = RunPhase.benchmarking;
+  const gpu = gpuJobs(scenario.environment.gpu_pool, ctx.gpuHeartbeatTimeout);
+  const orig = await gpu.benchmark({ runId: run.runId, scenario, model: source, name: 'benchmark-orig' });
+  await tracking.logBatch({ runId: run.runId, metrics: prefixMetrics('orig', orig.metrics) });
+  await hostStorage(orig.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: orig.files });
+
+  progress.phase = RunPhase.quantizing;
+  const variants = await Promise.all(scenario.quantization!.variants.map((variant) => variantRun(ctx, source, orig.metrics, variant)));
+  return { orig: orig.metrics, variants };
+}
+
+async function variantRun(ctx: StageContext & { experimentId: string }, source: string, orig: Record<string, number>, variant: QuantVariant): Promise<VariantResult> {
+  const { scenario } = ctx;
+  const label = `${variant.backend}_${variant.precision}`;
+  const lineage = { 'source.model': source, ...(scenario.quantization?.source_run_id && { 'source.run_id': scenario.quantization.source_run_id }) };
+  const run = await openRun({
+    scenario,
+    experimentId: ctx.experimentId,
+    runName: `${runName(scenario)}-${variant.backend}-${variant.precision}`,
+    trial: `variant:${label}`,
+    parentRunId: ctx.run.runId,
+    tags: { ...lineage, 'quant.backend': variant.backend, 'quant.precision': variant.precision },
+    params: { 'quant.backend': variant.backend, 'quant.precision': variant.precision },
+  });
+  return endingRun(run.runId, async () => {
+    const gpu = gpuJobs(scenario.environment.gpu_pool, ctx.gpuHeartbeatTimeout);
+    const exported = await gpu.exportModel({ runId: run.runId, scenario, weights: source, variants: [variant] });
+    const [model] = exported.exports;
+    await hostStorage(exported.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: [...model.files, ...exported.files] });
+    const artifactPath = `exports/${model.localPath.split('/').pop()}`;
+
+    const measured = await gpu.benchmark({ runId: run.runId, scenario, model: `runs:/${run.runId}/${artifactPath}`, name: 'benchmark-quant' });
+    const metrics = { ...prefixMetrics('quant', measured.metrics), ...prefixMetrics('orig', orig), ...comparisonMetrics(orig, measured.metrics) };
+    await tracking.logBatch({ runId: run.runId, metrics });
+    await hostStorage(measured.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: measured.files });
+
+    const registered = await tracking.registerModel({
+      name: registeredModelName(scenario, variant),
+      runId: run.runId,
+      source: `${run.artifactUri}/${artifactPath}`,
+      alias: Alias.candidate,
+      tags: { ...lineage, 'exp.type': 'quant', 'data.version': scenario.dataset.version },
+    });
+    return { variant, runId: run.runId, metrics, model: registered };
+  });
+}
