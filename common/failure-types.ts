@@ -7,6 +7,8 @@ export const FailureType = {
   InvalidDataset: 'InvalidDataset',
   InvalidScenario: 'InvalidScenario',
   ExecutorCrashed: 'ExecutorCrashed',
+  /** An export the host cannot make (TensorRT without TensorRT or a CUDA GPU); refused before any work. */
+  UnsupportedBackend: 'UnsupportedBackend',
   TrackingRejected: 'TrackingRejected',
   StorageRejected: 'StorageRejected',
   /** A promote without a candidate, a rollback without a rollback version, an unknown version. */
@@ -19,6 +21,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.OutOfMemory,
   FailureType.InvalidDataset,
   FailureType.InvalidScenario,
+  FailureType.UnsupportedBackend,
   FailureType.TrackingRejected,
   FailureType.StorageRejected,
   FailureType.RegistryMoveRefused,

@@ -20,6 +20,7 @@ const KIND_TO_FAILURE: Record<string, { type: FailureType; nonRetryable: boolean
   oom: { type: FailureType.OutOfMemory, nonRetryable: true },
   data: { type: FailureType.InvalidDataset, nonRetryable: true },
   config: { type: FailureType.InvalidScenario, nonRetryable: true },
+  unsupported: { type: FailureType.UnsupportedBackend, nonRetryable: true },
   internal: { type: FailureType.ExecutorCrashed, nonRetryable: false },
 };
 

@@ -22,6 +22,7 @@ describe('executor failures', () => {
     ['oom', 'OutOfMemory', true],
     ['data', 'InvalidDataset', true],
     ['config', 'InvalidScenario', true],
+    ['unsupported', 'UnsupportedBackend', true],
     ['internal', 'ExecutorCrashed', false],
   ])('maps error kind %s to %s', (kind, type, nonRetryable) => {
     const failure = executorFailure(exit({ error: { event: 'error', kind, message: 'boom' } }));
