@@ -5,6 +5,8 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createS3Client } from '../../activities/storage/s3-client';
+import { createControlWorker } from '../../workers/control';
+import { createGpuWorkers } from '../../workers/gpu';
 import { artifactKey } from '../../activities/storage/artifact-location';
 import { MlflowClient } from '../../activities/tracking/mlflow-client';
 import { loadSettings, type Settings } from '../../common/settings';
@@ -117,4 +119,27 @@ export async function syntheticDataset(settings: Settings, dir: string, opts: { 
     path.join(REPO, 'executors/synthetic_dataset.py'), dir, '--train', String(opts.train), '--val', String(opts.val), '--size', '64', '--classes', opts.classes.join(','),
   ]);
   return stdout.trim();
+}
+
+export const FAKE_EXECUTOR = path.join(REPO, 'test/fixtures/fake_executor.py');
+
+/**
+ * Runs `fn` with fresh workers (a worker runs once): control, and GPU with the fast stand-in
+ * executor for training and the given fault-injection environment.
+ */
+export async function withFakeGpu<T>(
+  stack: Stack,
+  opts: { bundle: Awaited<ReturnType<typeof workflowBundle>>; env?: Record<string, string>; mlflow?: MlflowClient },
+  fn: () => Promise<T>,
+): Promise<T> {
+  const control = await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: opts.bundle, mlflow: opts.mlflow });
+  const gpu = await createGpuWorkers({
+    settings: stack.settings,
+    connection: stack.nativeConnection,
+    client: stack.client,
+    executors: { train: FAKE_EXECUTOR },
+    env: opts.env,
+    heartbeatIntervalMs: 500,
+  });
+  return withWorkers([control, ...gpu], fn);
 }

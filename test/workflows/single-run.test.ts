@@ -10,14 +10,11 @@ import { RUN_KEY_TAG } from '../../activities/tracking/activities';
 import { CONTROL_QUEUE, progressQuery, WorkflowType } from '../../common/contract';
 import { experimentName, registeredModelName, workflowId } from '../../scenarios/naming';
 import { startScenario } from '../../cli/start-run';
-import { createControlWorker } from '../../workers/control';
-import { createGpuWorkers } from '../../workers/gpu';
 import type { singleRun } from '../../workflows/single-run';
-import { artifactKeys, connectStack, eventually, isAlive, paramsOf, REPO, tagsOf, trainScenario, withWorkers, workflowBundle, type Stack } from '../support/harness';
+import { artifactKeys, connectStack, eventually, isAlive, paramsOf, tagsOf, trainScenario, withFakeGpu as withFakeGpuWorkers, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(120_000);
 
-const FAKE_EXECUTOR = path.join(REPO, 'test/fixtures/fake_executor.py');
 const NO_DATA = '/nonexistent/data.yaml';
 
 /** Simulates a lost response: the first createRun of a run named `*-retrycreate` reaches MLflow, then fails. */
@@ -47,19 +44,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** Runs a test with fresh workers (a worker runs once): control, and GPU with the fast stand-in executor. */
-async function withFakeGpu<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const control = await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: bundle, mlflow });
-  const gpu = await createGpuWorkers({
-    settings: stack.settings,
-    connection: stack.nativeConnection,
-    client: stack.client,
-    executors: { train: FAKE_EXECUTOR },
-    env,
-    heartbeatIntervalMs: 500,
-  });
-  return withWorkers([control, ...gpu], fn);
-}
+const withFakeGpu = <T>(env: Record<string, string>, fn: () => Promise<T>) => withFakeGpuWorkers(stack, { bundle, env, mlflow }, fn);
 
 async function runOf(handle: WorkflowHandle<typeof singleRun>) {
   const p = await handle.query(progressQuery);
