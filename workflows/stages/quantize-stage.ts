@@ -28,25 +28,39 @@ export function quantSource(ctx: StageContext): string {
 }
 
 /**
- * Benchmarks the original once, then exports and benchmarks each variant in its own nested
- * run (variants run side by side, one GPU slot each) and registers it as `…__{backend}_{precision}@candidate`.
+ * Exports each variant in its own nested run (variants side by side, one GPU slot each; an
+ * unsupported backend fails before any other work), benchmarks the original once, then each
+ * export on the same data, and registers it as `…__{backend}_{precision}@candidate`. Every
+ * variant run ends before the stage does, even when a sibling fails.
  */
 export async function quantizeStage(ctx: StageContext & { experimentId: string }): Promise<QuantizeStageResult> {
   const { scenario, run, progress } = ctx;
   const source = quantSource(ctx);
   await controlStorage.uploadText({ artifactUri: run.artifactUri, artifactPath: 'config/scenario.yaml', content: stringify(scenario) });
-  progress.phase = RunPhase.benchmarking;
-  const gpu = gpuJobs(scenario.environment.gpu_pool, ctx.gpuHeartbeatTimeout);
-  const orig = await gpu.benchmark({ runId: run.runId, scenario, model: source, name: 'benchmark-orig' });
-  await tracking.logBatch({ runId: run.runId, metrics: prefixMetrics('orig', orig.metrics) });
-  await hostStorage(orig.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: orig.files });
-
   progress.phase = RunPhase.quantizing;
-  const variants = await Promise.all(scenario.quantization!.variants.map((variant) => variantRun(ctx, source, orig.metrics, variant)));
-  return { orig: orig.metrics, variants };
+  const gpu = gpuJobs(scenario.environment.gpu_pool, ctx.gpuHeartbeatTimeout);
+  let original: Promise<Record<string, number>> | undefined;
+  const benchmarkOriginal = () =>
+    (original ??= (async () => {
+      const measured = await gpu.benchmark({ runId: run.runId, scenario, model: source, name: 'benchmark-orig' });
+      await tracking.logBatch({ runId: run.runId, metrics: prefixMetrics('orig', measured.metrics) });
+      await hostStorage(measured.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: measured.files });
+      return measured.metrics;
+    })());
+
+  const settled = await Promise.allSettled(scenario.quantization!.variants.map((variant) => variantRun(ctx, source, benchmarkOriginal, variant)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const variants = settled.map((s) => (s as PromiseFulfilledResult<VariantResult>).value);
+  return { orig: await benchmarkOriginal(), variants };
 }
 
-async function variantRun(ctx: StageContext & { experimentId: string }, source: string, orig: Record<string, number>, variant: QuantVariant): Promise<VariantResult> {
+async function variantRun(
+  ctx: StageContext & { experimentId: string },
+  source: string,
+  benchmarkOriginal: () => Promise<Record<string, number>>,
+  variant: QuantVariant,
+): Promise<VariantResult> {
   const { scenario } = ctx;
   const label = `${variant.backend}_${variant.precision}`;
   const lineage = { 'source.model': source, ...(scenario.quantization?.source_run_id && { 'source.run_id': scenario.quantization.source_run_id }) };
@@ -66,6 +80,7 @@ async function variantRun(ctx: StageContext & { experimentId: string }, source: 
     await hostStorage(exported.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: [...model.files, ...exported.files] });
     const artifactPath = `exports/${model.localPath.split('/').pop()}`;
 
+    const orig = await benchmarkOriginal();
     const measured = await gpu.benchmark({ runId: run.runId, scenario, model: `runs:/${run.runId}/${artifactPath}`, name: 'benchmark-quant' });
     const metrics = { ...prefixMetrics('quant', measured.metrics), ...prefixMetrics('orig', orig), ...comparisonMetrics(orig, measured.metrics) };
     await tracking.logBatch({ runId: run.runId, metrics });

@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { buildProgram } from '../../cli/gflow';
+import { startScenario } from '../../cli/start-run';
+import { parseScenarioText } from '../../scenarios/loader';
+import { createControlWorker } from '../../workers/control';
+import { createGpuWorkers } from '../../workers/gpu';
+import type { Run } from '../../activities/tracking/mlflow-client';
+import { artifactKeys, connectStack, REPO, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
+
+jest.setTimeout(20 * 60_000);
+
+const CLASSES = ['helmet', 'vest', 'harness'];
+const SITE = 'site: { customer: e2e-co, region: ci, plant: lab, zone: pipe }';
+const COMMON = `
+task: { type: ppe, classes: [${CLASSES.join(', ')}] }
+environment: { device: cpu, seed: 0, workers: 0 }
+benchmark: { batch_sizes: [1, 4], warmup_runs: 2, benchmark_runs: 5 }`;
+
+let stack: Stack;
+let dir: string;
+let dataYaml: string;
+let bundle: Awaited<ReturnType<typeof workflowBundle>>;
+
+beforeAll(async () => {
+  stack = await connectStack();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-pipeline-'));
+  dataYaml = await syntheticDataset(stack.settings, path.join(dir, 'shapes'), { train: 64, val: 16, classes: CLASSES });
+  bundle = await workflowBundle();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function workers(): Promise<Worker[]> {
+  return [
+    await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: bundle }),
+    ...(await createGpuWorkers({ settings: stack.settings, connection: stack.nativeConnection, client: stack.client })),
+  ];
+}
+
+const metricsOf = (run: Run) => Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, m.value]));
+const childrenOf = (parentRunId: string, experimentId: string) => stack.mlflow.searchRuns({ experimentIds: [experimentId], filter: `tags.mlflow.parentRunId = '${parentRunId}'` });
+
+async function aliasesOf(name: string): Promise<Record<string, string>> {
+  const model = await stack.mlflow.getRegisteredModel(name);
+  return Object.fromEntries((model?.aliases ?? []).map((a) => [a.alias, a.version]));
+}
+
+describe('train → quant → infer with real ultralytics on CPU', () => {
+  let trainRunId: string;
+
+  it('a pipeline scenario from the CLI: parent, train, quant and variant runs, gate, promotion', async () => {
+    const file = path.join(dir, 'pipeline.yaml');
+    await writeFile(file, `
+name: e2e-pipeline
+version: e2ep
+type: train
+design: pipeline
+${SITE}
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: ${dataYaml}, version: synthetic-1 }
+training: { epochs: 2, batch_size: 16, learning_rate: 0.01, plots: false }
+quantization: { variants: [ { backend: onnx, precision: fp32 }, { backend: openvino, precision: int8 } ], calibration_size: 16 }
+promotion: { metric: det.mAP50, min_improvement: 0, max_accuracy_drop: 1 }
+${COMMON}
+`);
+    const printed: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args.join(' ')));
+    await withWorkers(await workers(), () => buildProgram(stack.settings).parseAsync(['node', 'gflow', 'run', file, '--wait']));
+    log.mockRestore();
+    const output = printed.join('\n');
+    expect(output).toContain('pipeline ppe-yolov8n-pipeline-e2ep finished');
+    expect(output).toMatch(/promoted e2e-co\.ci-lab\.pipe\.ppe v\d+/);
+
+    const experiment = (await stack.mlflow.getExperimentByName('e2e-co/ci-lab/pipe'))!;
+    const [parent] = await stack.mlflow.searchRuns({ experimentIds: [experiment.experiment_id], filter: "attributes.run_name = 'ppe-yolov8n-pipeline-e2ep'" });
+    expect(parent.info.status).toBe('FINISHED');
+    expect(await artifactKeys(stack.settings, parent.info.artifact_uri)).toContain('summary.csv');
+
+    const stages = await childrenOf(parent.info.run_id, experiment.experiment_id);
+    const train = stages.find((r) => tagsOf(r)['exp.type'] === 'train')!;
+    const quant = stages.find((r) => tagsOf(r)['exp.type'] === 'quant')!;
+    expect(stages).toHaveLength(2);
+    trainRunId = train.info.run_id;
+    expect(train.info.status).toBe('FINISHED');
+    expect(metricsOf(quant)).toEqual(expect.objectContaining({ 'orig.det.mAP50': expect.any(Number), 'orig.sys.bs4.latency_ms': expect.any(Number) }));
+
+    const variants = await childrenOf(quant.info.run_id, experiment.experiment_id);
+    expect(variants.map((r) => r.info.run_name).sort()).toEqual(['ppe-yolov8n-quant-e2ep-onnx-fp32', 'ppe-yolov8n-quant-e2ep-openvino-int8']);
+    for (const variant of variants) {
+      expect(variant.info.status).toBe('FINISHED');
+      expect(tagsOf(variant)['source.run_id']).toBe(trainRunId);
+      expect(Object.keys(metricsOf(variant))).toEqual(
+        expect.arrayContaining(['quant.det.mAP50', 'quant.sys.latency_ms', 'orig.det.mAP50', 'comparison.accuracy_drop_mAP50', 'comparison.speedup_ratio', 'comparison.compression_ratio']),
+      );
+      expect(Object.keys(metricsOf(variant)).some((k) => k.includes('gpu'))).toBe(false);
+      const keys = await artifactKeys(stack.settings, variant.info.artifact_uri);
+      expect(keys.some((k) => k.startsWith('exports/'))).toBe(true);
+    }
+
+    expect((await aliasesOf('e2e-co.ci-lab.pipe.ppe')).champion).toBeDefined();
+    for (const name of ['e2e-co.ci-lab.pipe.ppe__onnx_fp32', 'e2e-co.ci-lab.pipe.ppe__openvino_int8']) {
+      const champion = await stack.mlflow.getModelVersionByAlias(name, 'champion');
+      expect(champion?.tags).toEqual(expect.arrayContaining([{ key: 'source.run_id', value: trainRunId }]));
+    }
+  });
+
+  it('infer: benchmarks models:/…@champion with tracking metrics on a generated sequence', async () => {
+    const { stdout } = await promisify(execFile)(stack.settings.python, [path.join(REPO, 'executors/synthetic_sequence.py'), path.join(dir, 'seq'), '--frames', '20', '--size', '64', '--objects', '2', '--classes', CLASSES.join(',')]);
+    const sequence = stdout.trim();
+    const scenario = parseScenarioText(`
+name: e2e-infer
+version: e2ei
+type: infer
+${SITE}
+model: { architecture: yolov8n.yaml, input_size: 64, weights: 'models:/e2e-co.ci-lab.pipe.ppe@champion' }
+dataset: { path: ${dataYaml}, version: synthetic-1 }
+${COMMON.replace('benchmark_runs: 5 }', `benchmark_runs: 5, tracking: { sequence: ${sequence}/img1, ground_truth: ${sequence}/gt/gt.txt } }`)}
+`);
+    const result = await withWorkers(await workers(), async () => (await startScenario(stack.client, scenario)).result());
+    const run = await stack.mlflow.getRun(result.runId);
+    expect(run.info.status).toBe('FINISHED');
+    expect(Object.keys(metricsOf(run))).toEqual(
+      expect.arrayContaining(['det.mAP50', 'det.mAP50_95', 'sys.bs1.latency_ms', 'sys.bs1.latency_ms_p95', 'sys.bs4.fps', 'sys.model_params_m', 'sys.cpu_util_pct', 'mot.hota', 'mot.mota', 'mot.idf1']),
+    );
+    expect(metricsOf(run)['sys.gpu_memory_peak_mb']).toBeUndefined();
+    expect(await artifactKeys(stack.settings, run.info.artifact_uri)).toEqual(expect.arrayContaining(['benchmark.json', 'config/scenario.yaml']));
+  });
+
+  it('quant: TensorRT on a host without it fails UnsupportedBackend before any export', async () => {
+    const scenario = parseScenarioText(`
+name: e2e-trt
+version: e2et
+type: quant
+${SITE}
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: ${dataYaml}, version: synthetic-1 }
+quantization: { variants: [ { backend: tensorrt, precision: fp16 } ], source_run_id: ${trainRunId} }
+${COMMON}
+`);
+    const err = await withWorkers(await workers(), async () => (await startScenario(stack.client, scenario)).result().catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    let cause: unknown = err;
+    while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
+    expect((cause as ApplicationFailure).type).toBe('UnsupportedBackend');
+    expect((cause as ApplicationFailure).message).toMatch(/quantization\.variants\[0\]: TensorRT/);
+  });
+});
