@@ -3,7 +3,7 @@
 An executor reads one JSON spec on stdin and writes JSON lines on stdout: `epoch`,
 `checkpoint`, `artifact`, `result`, and at most one `error` with a `kind` the TypeScript
 activity maps to a typed failure (oom → OutOfMemory, data → InvalidDataset,
-config → InvalidScenario, internal → ExecutorCrashed). Libraries print freely, so the real
+config → InvalidScenario, unsupported → UnsupportedBackend, internal → ExecutorCrashed). Libraries print freely, so the real
 stdout is kept for the protocol alone and fd 1 is pointed at stderr (the executor log).
 """
 
@@ -17,10 +17,11 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any, Callable
 
 ErrorKind = str  # one of ERROR_KINDS
-ERROR_KINDS = ("oom", "data", "config", "internal")
+ERROR_KINDS = ("oom", "data", "config", "unsupported", "internal")
 
 OOM_TEXTS = (
     "CUDA out of memory",
@@ -112,6 +113,18 @@ def offline_env(config_dir: str | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("WANDB_MODE", "disabled")
     os.environ.setdefault("COMET_MODE", "disabled")
+    opt_out_of_openvino_telemetry()
+
+
+def opt_out_of_openvino_telemetry() -> None:
+    """OpenVINO and NNCF send telemetry unless `~/intel/openvino_telemetry` says 0 (their opt-out file)."""
+    consent = Path.home() / "intel" / "openvino_telemetry"
+    try:
+        if not consent.is_file() or consent.read_text().strip() != "0":
+            consent.parent.mkdir(parents=True, exist_ok=True)
+            consent.write_text("0\n")
+    except OSError as err:
+        print(f"warning: cannot write the OpenVINO telemetry opt-out {consent}: {err}", file=sys.stderr)
 
 
 def disable_ultralytics_integrations() -> None:

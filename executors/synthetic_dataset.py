@@ -18,12 +18,30 @@ SHAPES = ("ellipse", "rectangle", "triangle")
 COLOURS = ((230, 60, 50), (40, 170, 60), (50, 90, 220), (230, 200, 40), (170, 60, 200), (40, 200, 210))
 
 
+def background(rng: random.Random, size: int):
+    from PIL import Image
+
+    return Image.new("RGB", (size, size), tuple(rng.randint(90, 150) for _ in range(3)))
+
+
+def draw_shape(draw, cls: int, x0: int, y0: int, w: int, h: int) -> None:
+    """Class `cls` as its own shape and colour in the box (x0, y0, w, h)."""
+    box = (x0, y0, x0 + w - 1, y0 + h - 1)
+    colour = COLOURS[cls % len(COLOURS)]
+    shape = SHAPES[cls % len(SHAPES)]
+    if shape == "ellipse":
+        draw.ellipse(box, fill=colour)
+    elif shape == "rectangle":
+        draw.rectangle(box, fill=colour)
+    else:
+        draw.polygon([(x0, y0 + h - 1), (x0 + w - 1, y0 + h - 1), (x0 + w // 2, y0)], fill=colour)
+
+
 def draw_image(rng: random.Random, size: int, class_count: int):
     """One image and its YOLO label lines (class cx cy w h, normalised)."""
-    from PIL import Image, ImageDraw
+    from PIL import ImageDraw
 
-    background = tuple(rng.randint(90, 150) for _ in range(3))
-    image = Image.new("RGB", (size, size), background)
+    image = background(rng, size)
     draw = ImageDraw.Draw(image)
     labels = []
     for _ in range(rng.randint(1, 3)):
@@ -32,15 +50,7 @@ def draw_image(rng: random.Random, size: int, class_count: int):
         h = rng.randint(size // 5, size // 2)
         x0 = rng.randint(0, size - w)
         y0 = rng.randint(0, size - h)
-        box = (x0, y0, x0 + w - 1, y0 + h - 1)
-        colour = COLOURS[cls % len(COLOURS)]
-        shape = SHAPES[cls % len(SHAPES)]
-        if shape == "ellipse":
-            draw.ellipse(box, fill=colour)
-        elif shape == "rectangle":
-            draw.rectangle(box, fill=colour)
-        else:
-            draw.polygon([(x0, y0 + h - 1), (x0 + w - 1, y0 + h - 1), (x0 + w // 2, y0)], fill=colour)
+        draw_shape(draw, cls, x0, y0, w, h)
         labels.append(f"{cls} {(x0 + w / 2) / size:.6f} {(y0 + h / 2) / size:.6f} {w / size:.6f} {h / size:.6f}")
     return image, labels
 

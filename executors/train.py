@@ -14,6 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from yolo_data import check_dataset  # noqa: E402
 from gf_protocol import ExecutorError, disable_ultralytics_integrations, emit, finite_metrics, offline_env, run  # noqa: E402
 
 # ultralytics' metric names → GuardianFlow's (MLflow refuses the parentheses).
@@ -44,35 +45,6 @@ def rename(metrics: dict[str, Any]) -> dict[str, float]:
     if p is not None and r is not None:
         out["det.f1"] = 2 * p * r / (p + r) if p + r > 0 else 0.0
     return out
-
-
-def check_dataset(data_yaml: str, classes: list[str]) -> None:
-    """Fails with kind `data` before any training when the dataset cannot be used."""
-    import yaml
-
-    path = Path(data_yaml)
-    if not path.is_file():
-        raise ExecutorError("data", f"dataset.path: {data_yaml} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ExecutorError("data", f"dataset.path: {data_yaml} is not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise ExecutorError("data", f"dataset.path: {data_yaml} must be a mapping with train, val and names")
-    names = data.get("names")
-    names = list(names.values()) if isinstance(names, dict) else names
-    if names != classes:
-        raise ExecutorError("data", f"dataset.path: {data_yaml} has classes {names}, the scenario's task.classes are {classes}")
-    root = Path(data.get("path") or path.parent)
-    if not root.is_absolute():
-        root = path.parent / root
-    for split in ("train", "val"):
-        entry = data.get(split)
-        if not entry:
-            raise ExecutorError("data", f"dataset.path: {data_yaml} has no '{split}' entry")
-        for item in entry if isinstance(entry, list) else [entry]:
-            if not (root / item).exists():
-                raise ExecutorError("data", f"dataset.path: {data_yaml}: {split} images {root / item} do not exist")
 
 
 def build_model(model_spec: dict[str, Any], resume_from: str | None):

@@ -88,6 +88,12 @@ export function filterLiteral(value: string): string {
 const NOT_FOUND = 'RESOURCE_DOES_NOT_EXIST';
 const ALREADY_EXISTS = 'RESOURCE_ALREADY_EXISTS';
 
+/** MLflow answers an alias that is not set on an existing model with 400 INVALID_PARAMETER_VALUE, not 404. */
+function unlessAliasMissing(err: unknown): undefined {
+  if (err instanceof MlflowApiError && err.errorCode === 'INVALID_PARAMETER_VALUE' && /alias .* not found/i.test(err.message)) return undefined;
+  throw err;
+}
+
 /**
  * A thin typed client over MLflow's REST API (`/api/2.0/mlflow`). No retries here: activities are
  * retried by Temporal, and every write below is made idempotent by its caller.
@@ -201,7 +207,7 @@ export class MlflowClient {
 
   /** Removing an alias that is not set is fine: moves are retried. */
   async deleteAlias(name: string, alias: string): Promise<void> {
-    await this.call('DELETE', 'registered-models/alias', { name, alias }, [NOT_FOUND]);
+    await this.call('DELETE', 'registered-models/alias', { name, alias }, [NOT_FOUND]).catch(unlessAliasMissing);
   }
 
   async searchRegisteredModels(filter = ''): Promise<RegisteredModel[]> {
@@ -220,7 +226,7 @@ export class MlflowClient {
   }
 
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
-    const res = await this.call<{ model_version: ModelVersion }>('GET', 'registered-models/alias', { name, alias }, [NOT_FOUND]);
+    const res = await this.call<{ model_version: ModelVersion }>('GET', 'registered-models/alias', { name, alias }, [NOT_FOUND]).catch(unlessAliasMissing);
     return res?.model_version;
   }
 

@@ -1,0 +1,60 @@
+"""YOLO data.yaml checks shared by the executors: bad data is refused before any GPU time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gf_protocol import ExecutorError
+
+IMAGE_SUFFIXES = {".bmp", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
+
+
+def _load(data_yaml: str) -> dict:
+    import yaml
+
+    path = Path(data_yaml)
+    if not path.is_file():
+        raise ExecutorError("data", f"dataset.path: {data_yaml} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ExecutorError("data", f"dataset.path: {data_yaml} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ExecutorError("data", f"dataset.path: {data_yaml} must be a mapping with train, val and names")
+    return data
+
+
+def split_paths(data_yaml: str, split: str) -> list[Path]:
+    """The folders or list files of one split, resolved as ultralytics resolves them."""
+    data = _load(data_yaml)
+    root = Path(data.get("path") or Path(data_yaml).parent)
+    if not root.is_absolute():
+        root = Path(data_yaml).parent / root
+    entry = data.get(split)
+    if not entry:
+        raise ExecutorError("data", f"dataset.path: {data_yaml} has no '{split}' entry")
+    return [root / item for item in (entry if isinstance(entry, list) else [entry])]
+
+
+def split_images(data_yaml: str, split: str) -> list[Path]:
+    """The image files of one split (folders only; list files are read line by line)."""
+    images: list[Path] = []
+    for path in split_paths(data_yaml, split):
+        if path.is_dir():
+            images += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.is_file():
+            images += [Path(line.strip()) for line in path.read_text().splitlines() if line.strip()]
+    return images
+
+
+def check_dataset(data_yaml: str, classes: list[str]) -> None:
+    """Fails with kind `data` when the dataset cannot be used with the scenario's classes."""
+    data = _load(data_yaml)
+    names = data.get("names")
+    names = list(names.values()) if isinstance(names, dict) else names
+    if names != classes:
+        raise ExecutorError("data", f"dataset.path: {data_yaml} has classes {names}, the scenario's task.classes are {classes}")
+    for split in ("train", "val"):
+        for path in split_paths(data_yaml, split):
+            if not path.exists():
+                raise ExecutorError("data", f"dataset.path: {data_yaml}: {split} images {path} do not exist")
