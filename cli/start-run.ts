@@ -8,7 +8,9 @@ import type { singleRun } from '../workflows/single-run';
 export function workflowFor(s: Scenario): WorkflowType {
   if (s.design === 'single') return WorkflowType.singleRun;
   if (s.design === 'pipeline' && s.type === 'train') return WorkflowType.pipeline;
-  throw new UnsupportedScenarioError(`type: ${s.type}, design: ${s.design} has no workflow yet (supported: design: single; design: pipeline with type: train)`);
+  if (s.design === 'sweep') return WorkflowType.sweep;
+  if (s.design === 'comparison') return WorkflowType.comparison;
+  throw new UnsupportedScenarioError(`type: ${s.type}, design: ${s.design} has no workflow (a pipeline starts with type: train)`);
 }
 
 export class UnsupportedScenarioError extends Error {

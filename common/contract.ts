@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /**
@@ -19,7 +19,7 @@ export function gpuHostQueue(pool: string, hostId: string): string {
   return `guardianflow-gpu-${pool}@${hostId}`;
 }
 
-export const WorkflowType = { singleRun: 'singleRun', pipeline: 'pipeline', registryMove: 'registryMove' } as const;
+export const WorkflowType = { singleRun: 'singleRun', pipeline: 'pipeline', sweep: 'sweep', comparison: 'comparison', registryMove: 'registryMove' } as const;
 export type WorkflowType = (typeof WorkflowType)[keyof typeof WorkflowType];
 
 export const RunPhase = {
@@ -88,6 +88,58 @@ export interface PipelineProgress {
 /** Same query name as single runs, so `temporal workflow query --name progress` works on any workflow. */
 export const pipelineProgressQuery = defineQuery<PipelineProgress>('progress');
 export const trainingProgressSignal = defineSignal<[TrainingProgress]>('trainingProgress');
+
+export const BatchPhase = {
+  starting: 'starting',
+  running: 'running',
+  paused: 'paused',
+  summarizing: 'summarizing',
+  finished: 'finished',
+  failed: 'failed',
+  cancelled: 'cancelled',
+} as const;
+export type BatchPhase = (typeof BatchPhase)[keyof typeof BatchPhase];
+
+/** The best trial so far of a sweep or comparison, by its scenario's metric and goal. */
+export interface BestTrial {
+  index: number;
+  runId: string;
+  value: number;
+  params: Record<string, string | number | boolean>;
+}
+
+/** The answer to the `progress` query of a sweep or comparison. */
+export interface BatchProgress {
+  phase: BatchPhase;
+  experimentId?: string;
+  runId?: string;
+  metric: string;
+  total: number;
+  running: number;
+  done: number;
+  failed: number;
+  /** Trials the early-stopping rule ended. */
+  stopped: number;
+  best?: BestTrial;
+  error?: string;
+}
+
+export const batchProgressQuery = defineQuery<BatchProgress>('progress');
+/** Start no new trial; running ones finish. */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Raises (never lowers below what has started) the trial count of a running random sweep; returns the new total. */
+export const setMaxRunsUpdate = defineUpdate<number, [number]>('setMaxRuns');
+
+/** Per epoch (index 0 = epoch 1), the median of completed trials' metric; `null` until enough trials reached that epoch. */
+export interface EarlyStopThresholds {
+  metric: string;
+  goal: 'maximize' | 'minimize';
+  graceEpochs: number;
+  medians: (number | null)[];
+}
+/** A sweep tells its running trials the current medians whenever a trial completes. */
+export const earlyStopThresholdsSignal = defineSignal<[EarlyStopThresholds]>('earlyStopThresholds');
 
 export const SearchAttr = {
   site: defineSearchAttributeKey('GfSite', SearchAttributeType.KEYWORD),

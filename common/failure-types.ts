@@ -13,6 +13,8 @@ export const FailureType = {
   StorageRejected: 'StorageRejected',
   /** A promote without a candidate, a rollback without a rollback version, an unknown version. */
   RegistryMoveRefused: 'RegistryMoveRefused',
+  /** A sweep with `fail_fast` stopped because one of its trials failed. */
+  TrialFailed: 'TrialFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -25,4 +27,5 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.TrackingRejected,
   FailureType.StorageRejected,
   FailureType.RegistryMoveRefused,
+  FailureType.TrialFailed,
 ];

@@ -24,9 +24,9 @@ export function runName(s: Pick<Scenario, 'task' | 'model' | 'type' | 'version'>
   return index === undefined ? base : `${base}-${index}`;
 }
 
-/** `{task}-{arch}-pipeline-{version}`: the parent run of a pipeline (its train stage keeps the `train` name). */
-export function pipelineRunName(s: Pick<Scenario, 'task' | 'model' | 'version'>): string {
-  return `${s.task.type}-${architectureStem(s.model.architecture)}-pipeline-${s.version}`;
+/** `{task}-{arch}-{design}-{version}`: the parent run of a pipeline, sweep or comparison (its children keep `{type}` names). */
+export function parentRunName(s: Pick<Scenario, 'task' | 'model' | 'design' | 'version'>): string {
+  return `${s.task.type}-${architectureStem(s.model.architecture)}-${s.design}-${s.version}`;
 }
 
 /** `{customer}.{region}-{plant}.{zone}.{task}`, quantized variants suffixed `__{backend}_{precision}`. */

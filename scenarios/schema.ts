@@ -108,6 +108,15 @@ export const QuantizationSchema = z.strictObject({
 
 const sweepValue = z.union([z.number(), z.string(), z.boolean()]);
 
+/** The median-stopping rule: a trial below the median of completed trials at the same epoch stops. */
+export const EarlyStoppingSchema = z.strictObject({
+  rule: z.literal('median').default('median'),
+  /** Completed trials needed before any trial is stopped. */
+  min_completed: z.int().min(1).default(3),
+  /** Epochs every trial runs before the rule applies. */
+  grace_epochs: z.int().min(1).default(1),
+});
+
 export const SweepSchema = z.strictObject({
   parameters: z.record(z.string().regex(/^[a-z_]+$/), z.array(sweepValue).min(1)),
   strategy: z.enum(['grid', 'random']).default('grid'),
@@ -117,24 +126,72 @@ export const SweepSchema = z.strictObject({
   goal: z.enum(['maximize', 'minimize']).default('maximize'),
   seed: z.int().min(0).default(0),
   fail_fast: z.boolean().default(false),
+  early_stopping: EarlyStoppingSchema.optional(),
 });
 
 export const ComparisonSchema = z
   .strictObject({
     architectures: z.array(z.string().regex(ARCHITECTURE)).min(2).optional(),
-    run_ids: z.array(z.string().regex(/^[0-9a-f]{32}$/)).min(2).optional(),
+    run_ids: z.array(z.string().regex(/^[0-9a-f]{32}$/, { error: (iss) => `expected a 32-hex MLflow run id, got ${JSON.stringify(iss.input)}` })).min(2).optional(),
     variants: z.array(QuantVariantSchema).min(1).optional(),
     datasets: z.array(DatasetSchema).min(1).optional(),
+    /** With `datasets`: every model × every dataset (the generalisation matrix); else `model.weights` alone. */
+    models: z.array(z.string().min(1)).min(1).optional(),
+    metric: z.string().default('det.mAP50'),
+    goal: z.enum(['maximize', 'minimize']).default('maximize'),
+    parallel: z.int().min(1).default(2),
   })
   .refine((c) => [c.architectures, c.run_ids, c.variants, c.datasets].filter((v) => v !== undefined).length === 1, {
     error: 'expected exactly one of architectures, run_ids, variants, datasets',
-  });
+  })
+  .refine((c) => c.models === undefined || c.datasets !== undefined, { path: ['models'], error: 'models go with datasets (the model × dataset matrix)' });
 
 export const PromotionSchema = z.strictObject({
   metric: z.string().default('det.mAP50_95'),
   min_improvement: z.number().default(0),
   max_accuracy_drop: z.number().min(0).default(0.01),
 });
+
+/** Sweep parameter → the scenario block and field it overrides in each trial. */
+export const SWEEPABLE = {
+  learning_rate: ['training', 'learning_rate'],
+  batch_size: ['training', 'batch_size'],
+  epochs: ['training', 'epochs'],
+  optimizer: ['training', 'optimizer'],
+  patience: ['training', 'patience'],
+  input_size: ['model', 'input_size'],
+  architecture: ['model', 'architecture'],
+  seed: ['environment', 'seed'],
+} as const;
+export type SweepParameter = keyof typeof SWEEPABLE;
+
+const FIELD_SCHEMAS = { training: TrainingSchema, model: ModelSchema, environment: EnvironmentSchema } as const;
+
+/** Sweep values are checked against the field they override, so a bad value fails before any trial. */
+function checkSweepParameters(parameters: Record<string, unknown[]>, ctx: z.RefinementCtx): void {
+  for (const [name, values] of Object.entries(parameters)) {
+    const target = SWEEPABLE[name as SweepParameter] as (typeof SWEEPABLE)[SweepParameter] | undefined;
+    if (target === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name], message: `not a sweepable parameter; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
+      continue;
+    }
+    const field = FIELD_SCHEMAS[target[0]].shape[target[1] as never] as z.ZodType;
+    values.forEach((value, i) => {
+      const parsed = field.safeParse(value);
+      if (!parsed.success) ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name, i], message: parsed.error.issues[0].message });
+    });
+  }
+}
+
+/** Which experiment types each kind of comparison can run. */
+function checkComparisonType(type: ExperimentType, c: z.infer<typeof ComparisonSchema>, ctx: z.RefinementCtx): void {
+  const need = (key: string, types: ExperimentType[]) => {
+    if (!types.includes(type)) ctx.addIssue({ code: 'custom', path: ['comparison', key], message: `a comparison of ${key} needs type: ${types.join(' or ')}, got type: ${type}` });
+  };
+  if (c.architectures) need('architectures', ['train', 'infer']);
+  if (c.datasets) need('datasets', ['infer']);
+  if (c.variants) need('variants', ['infer', 'quant']);
+}
 
 /** Each experiment type needs its own block; each design its own. */
 const REQUIRED_BLOCK = {
@@ -162,7 +219,13 @@ export const ScenarioSchema = z
     promotion: PromotionSchema.optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.type === 'infer' && s.model.weights === null) {
+    if (s.sweep) checkSweepParameters(s.sweep.parameters, ctx);
+    if (s.design === 'comparison' && s.comparison) checkComparisonType(s.type, s.comparison, ctx);
+    if (s.design === 'sweep' && s.type !== 'train') {
+      ctx.addIssue({ code: 'custom', path: ['design'], message: `a sweep varies training parameters: it needs type: train, got type: ${s.type}` });
+    }
+    const armsNameModels = s.design === 'comparison' && (s.comparison?.models !== undefined || s.comparison?.architectures !== undefined);
+    if (s.type === 'infer' && s.model.weights === null && !armsNameModels) {
       ctx.addIssue({ code: 'custom', path: ['model', 'weights'], message: 'required for type: infer: the model to benchmark (a .pt path, runs:/<run id>/<path> or models:/<name>@<alias>)' });
     }
     if (s.type === 'quant' && s.design !== 'pipeline' && s.model.weights === null && s.quantization?.source_run_id === undefined) {
@@ -182,5 +245,7 @@ export const ScenarioSchema = z
 /** A validated scenario, defaults applied. */
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type QuantVariant = z.infer<typeof QuantVariantSchema>;
+export type Sweep = z.infer<typeof SweepSchema>;
+export type Comparison = z.infer<typeof ComparisonSchema>;
 /** What a scenario file may contain (defaults not yet applied). */
 export type ScenarioInput = z.input<typeof ScenarioSchema>;

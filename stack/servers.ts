@@ -189,8 +189,16 @@ export function mlflowServer(settings: Settings): ServerSpec {
   };
 }
 
-/** A GuardianFlow worker from the compiled tree; ready once it polls its task queue. */
-function workerProcess(settings: Settings, name: string, title: string, script: string, queue: string, type: proto.api.enums.v1.TaskQueueType): ServerSpec {
+/** A GuardianFlow worker from the compiled tree; ready once it polls its task queue as `{pid}@{host}`. */
+function workerProcess(
+  settings: Settings,
+  name: string,
+  title: string,
+  script: string,
+  queue: string,
+  type: proto.api.enums.v1.TaskQueueType,
+  host = os.hostname(),
+): ServerSpec {
   return {
     name,
     title,
@@ -199,7 +207,7 @@ function workerProcess(settings: Settings, name: string, title: string, script: 
     env: { ...process.env },
     ports: [],
     ready: async (pid) => {
-      const identity = `${pid}@${os.hostname()}`;
+      const identity = `${pid}@${host}`;
       const described = await withTemporal(settings, (c) =>
         c.workflowService.describeTaskQueue({ namespace: settings.temporal.namespace, taskQueue: { name: queue }, taskQueueType: type }),
       );
@@ -215,5 +223,5 @@ export function controlWorker(settings: Settings): ServerSpec {
 
 export function gpuWorker(settings: Settings): ServerSpec {
   const queue = gpuPoolQueue(settings.gpu.pool);
-  return workerProcess(settings, 'gpu-worker', `GPU worker (${queue}, ${settings.gpu.slots} slot(s))`, 'gpu.js', queue, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY);
+  return workerProcess(settings, 'gpu-worker', `GPU worker (${queue}, ${settings.gpu.slots} slot(s))`, 'gpu.js', queue, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, settings.gpu.hostId);
 }

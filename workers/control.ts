@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createReportActivities } from '../activities/reports/activities';
 import { createRegistryActivities } from '../activities/registry/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
@@ -21,18 +23,16 @@ export async function createControlWorker({ settings, connection, workflowBundle
   const client = mlflow ?? new MlflowClient(settings.mlflow.url);
   const tracking = createTrackingActivities({ mlflow: client });
   const registry = createRegistryActivities({ mlflow: client });
-  const storage = createStorageActivities({
-    s3: createS3Client(settings.s3),
-    bucket: settings.s3.bucket,
-    artifactsPrefix: settings.s3.artifactsPrefix,
-    allowedRoots: [],
-  });
+  const store = { s3: createS3Client(settings.s3), bucket: settings.s3.bucket, artifactsPrefix: settings.s3.artifactsPrefix };
+  const storage = createStorageActivities({ ...store, allowedRoots: [] });
+  const reportsDir = path.join(settings.stateDir, 'reports');
+  const reports = createReportActivities({ mlflow: client, storage: createStorageActivities({ ...store, allowedRoots: [reportsDir] }), python: settings.python, workDir: reportsDir });
   return Worker.create({
     connection,
     namespace: settings.temporal.namespace,
     taskQueue: CONTROL_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: { ...tracking, ...registry, ...storage },
+    activities: { ...tracking, ...registry, ...storage, ...reports },
   });
 }
 

@@ -56,7 +56,8 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     artifactsPrefix: settings.s3.artifactsPrefix,
     allowedRoots: [workDir],
   });
-  const common = { connection, namespace: settings.temporal.namespace };
+  // the identity names the host, so the Web UI and histories show where each job ran
+  const common = { connection, namespace: settings.temporal.namespace, identity: `${process.pid}@${hostId}` };
   return Promise.all([
     Worker.create({
       ...common,

@@ -2,7 +2,7 @@ import { executeChild, isCancellation, setHandler, sleep, upsertSearchAttributes
 import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import { pipelineProgressQuery, PipelinePhase, SearchAttr, type PipelineProgress, type RegisteredModelRef } from '../common/contract';
 import { RegistryOp, registryWorkflowId } from '../common/registry';
-import { experimentName, pipelineRunName } from '../scenarios/naming';
+import { experimentName, parentRunName } from '../scenarios/naming';
 import type { Scenario } from '../scenarios/schema';
 import { gateTrained, gateVariant, type GateDecision } from './promotion-gate';
 import { controlStorage, registry, tracking } from './proxies';
@@ -43,7 +43,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     { key: SearchAttr.design, value: scenario.design },
     { key: SearchAttr.type, value: scenario.type },
   ]);
-  const name = pipelineRunName(scenario);
+  const name = parentRunName(scenario);
   const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
   const parent = await openRun({ scenario, experimentId, runName: name, trial: 'pipeline' });
   Object.assign(progress, { experimentId, runId: parent.runId });

@@ -2,6 +2,7 @@ import { ActivityCancellationType, proxyActivities, type RetryPolicy } from '@te
 import type { Duration } from '@temporalio/common';
 import type { createGpuActivities } from '../activities/gpu/activities';
 import type { createRegistryActivities } from '../activities/registry/activities';
+import type { createReportActivities } from '../activities/reports/activities';
 import type { createStorageActivities } from '../activities/storage/activities';
 import type { createTrackingActivities } from '../activities/tracking/activities';
 import { CONTROL_QUEUE, gpuPoolQueue } from '../common/contract';
@@ -24,6 +25,9 @@ export const registry = proxyActivities<ReturnType<typeof createRegistryActiviti
   startToCloseTimeout: '1m',
   retry: { ...retry, maximumAttempts: 20 },
 });
+
+/** Results tables and charts of sweeps and comparisons, built from MLflow by the control worker. */
+export const reports = proxyActivities<ReturnType<typeof createReportActivities>>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '10m', retry: { ...retry, maximumAttempts: 5 } });
 
 /** S3 uploads of content the workflow has (the scenario); host files go through `hostStorage`. */
 export const controlStorage = proxyActivities<StorageActivities>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } });

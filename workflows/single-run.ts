@@ -1,6 +1,14 @@
-import { ApplicationFailure, isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import { RunPhase, SearchAttr, progressQuery, trainingProgressSignal, type RegisteredModelRef, type SingleRunProgress } from '../common/contract';
+import {
+  RunPhase,
+  earlyStopThresholdsSignal,
+  progressQuery,
+  trainingProgressSignal,
+  type EarlyStopThresholds,
+  type RegisteredModelRef,
+  type SingleRunProgress,
+} from '../common/contract';
 import { FailureType } from '../common/failure-types';
 import { experimentName, runName } from '../scenarios/naming';
 import { tracking } from './proxies';
@@ -8,7 +16,22 @@ import { validScenario } from './valid-scenario';
 import { endingRun, openRun } from './recorded-run';
 import { benchmarkStage } from './stages/benchmark-stage';
 import { quantizeStage, type VariantResult } from './stages/quantize-stage';
-import { trainStage } from './stages/train-stage';
+import { trainStage, type StopDecision, type TrainStageResult } from './stages/train-stage';
+import { shouldStop } from './early-stopping';
+import { markWorkflow } from './search-attributes';
+
+/** How a sweep or comparison runs one of its trials. */
+export interface TrialOptions {
+  runName: string;
+  tags: Record<string, string>;
+  params?: Record<string, string>;
+  /** False for sweep trials: the sweep registers only its best trial. */
+  register: boolean;
+  /** The metric whose per-epoch values the result carries (the sweep's medians need them). */
+  metric?: string;
+  /** Set when the sweep applies the median-stopping rule; later medians arrive by signal. */
+  earlyStopping?: EarlyStopThresholds;
+}
 
 export interface SingleRunInput {
   /** The scenario as parsed from YAML (validated again here: plain `temporal workflow start` skips the CLI). */
@@ -17,6 +40,8 @@ export interface SingleRunInput {
   parentRunId?: string;
   /** How long a GPU job may go without a heartbeat before it is retried elsewhere (default 2m). */
   gpuHeartbeatTimeout?: Duration;
+  /** Set when this run is one trial of a sweep or comparison. */
+  trial?: TrialOptions;
 }
 
 export interface SingleRunResult {
@@ -28,6 +53,11 @@ export interface SingleRunResult {
   model?: RegisteredModelRef;
   /** The exported variants of a quant scenario, each in its own nested run. */
   variants?: VariantResult[];
+  /** Trained weights not registered yet (trials). */
+  modelSource?: string;
+  /** The trial metric per epoch (index 0 = epoch 1). */
+  history?: (number | null)[];
+  stoppedEarly?: TrainStageResult['stoppedEarly'];
 }
 
 /**
@@ -36,31 +66,44 @@ export interface SingleRunResult {
  */
 export async function singleRun(input: SingleRunInput): Promise<SingleRunResult> {
   const scenario = validScenario(input.scenario);
+  const { trial } = input;
   const progress: SingleRunProgress = { phase: RunPhase.starting };
+  const history: (number | null)[] = [];
+  const stopScope = new CancellationScope();
+  let medians = trial?.earlyStopping;
+  let stop: StopDecision | undefined;
   setHandler(progressQuery, () => progress);
+  setHandler(earlyStopThresholdsSignal, (update) => {
+    medians = update;
+  });
   setHandler(trainingProgressSignal, (update) => {
     progress.training = update;
+    const value = trial?.metric === undefined ? undefined : update.metrics[trial.metric];
+    if (value !== undefined) history[update.epoch - 1] = value;
+    for (let i = 0; i < update.epoch - 1; i++) history[i] ??= null;
+    if (!stop && medians && shouldStop(medians, update.epoch, update.epochs, value)) {
+      stop = { epoch: update.epoch, value: value!, median: medians.medians[update.epoch - 1]! };
+      stopScope.cancel();
+    }
   });
-  upsertSearchAttributes([
-    { key: SearchAttr.site, value: experimentName(scenario) },
-    { key: SearchAttr.task, value: scenario.task.type },
-    { key: SearchAttr.design, value: scenario.design },
-    { key: SearchAttr.type, value: scenario.type },
-  ]);
+  markWorkflow(scenario);
   if (scenario.design !== 'single') {
     throw ApplicationFailure.create({ message: `singleRun runs design: single scenarios; got design: ${scenario.design}`, type: FailureType.InvalidScenario, nonRetryable: true });
   }
 
-  const name = runName(scenario);
+  const name = trial?.runName ?? runName(scenario);
   const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
-  const run = await openRun({ scenario, experimentId, runName: name, trial: 'main', parentRunId: input.parentRunId });
+  const run = await openRun({ scenario, experimentId, runName: name, trial: 'main', parentRunId: input.parentRunId, tags: trial?.tags, params: trial?.params });
   Object.assign(progress, { experimentId, runId: run.runId });
   const ctx = { scenario, run, progress, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout };
 
   try {
     const result = await endingRun(run.runId, async (): Promise<SingleRunResult> => {
       const base = { experimentId, runId: run.runId, runName: name };
-      if (scenario.type === 'train') return { ...base, ...(await trainStage(ctx)) };
+      if (scenario.type === 'train') {
+        const trained = await trainStage(ctx, { register: trial?.register ?? true, stopScope, stopDecision: () => stop });
+        return { ...base, ...trained, ...(trial?.metric !== undefined && { history }) };
+      }
       if (scenario.type === 'infer') return { ...base, metrics: await benchmarkStage(ctx, scenario.model.weights!) };
       const quantized = await quantizeStage({ ...ctx, experimentId });
       return { ...base, metrics: quantized.orig, variants: quantized.variants };

@@ -46,6 +46,9 @@ export interface RunInfo {
   status: RunStatus;
   artifact_uri: string;
   lifecycle_stage: string;
+  /** Epoch milliseconds (MLflow sends them as strings). */
+  start_time?: string | number;
+  end_time?: string | number;
 }
 export interface Run {
   info: RunInfo;

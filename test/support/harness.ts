@@ -129,17 +129,30 @@ export const FAKE_EXECUTOR = path.join(REPO, 'test/fixtures/fake_executor.py');
  */
 export async function withFakeGpu<T>(
   stack: Stack,
-  opts: { bundle: Awaited<ReturnType<typeof workflowBundle>>; env?: Record<string, string>; mlflow?: MlflowClient },
+  opts: { bundle: Awaited<ReturnType<typeof workflowBundle>>; env?: Record<string, string>; mlflow?: MlflowClient; hosts?: number; slots?: number },
   fn: () => Promise<T>,
 ): Promise<T> {
   const control = await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: opts.bundle, mlflow: opts.mlflow });
-  const gpu = await createGpuWorkers({
-    settings: stack.settings,
-    connection: stack.nativeConnection,
-    client: stack.client,
-    executors: { train: FAKE_EXECUTOR },
-    env: opts.env,
-    heartbeatIntervalMs: 500,
-  });
-  return withWorkers([control, ...gpu], fn);
+  const hosts = opts.hosts ?? 1;
+  // a process may run one worker per task queue and connection: each simulated host has its own connection
+  const connections = await Promise.all(Array.from({ length: hosts - 1 }, () => NativeConnection.connect({ address: stack.settings.temporal.address })));
+  const gpu: Worker[] = [];
+  for (let i = 0; i < hosts; i++) {
+    const gpuSettings = hosts === 1 && opts.slots === undefined ? stack.settings.gpu : { ...stack.settings.gpu, hostId: `${stack.settings.gpu.hostId}-${i}`, slots: opts.slots ?? stack.settings.gpu.slots };
+    gpu.push(
+      ...(await createGpuWorkers({
+        settings: { ...stack.settings, gpu: gpuSettings },
+        connection: i === 0 ? stack.nativeConnection : connections[i - 1],
+        client: stack.client,
+        executors: { train: FAKE_EXECUTOR },
+        env: opts.env,
+        heartbeatIntervalMs: 500,
+      })),
+    );
+  }
+  try {
+    return await withWorkers([control, ...gpu], fn);
+  } finally {
+    for (const c of connections) await c.close();
+  }
 }

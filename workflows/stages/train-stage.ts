@@ -8,6 +8,7 @@ import { withOomHalving } from '../oom-halving';
 import { controlStorage, gpuJobs, hostStorage, tracking } from '../proxies';
 import type { CreatedRun } from '../../activities/tracking/activities';
 import type { Duration } from '@temporalio/common';
+import { isCancellation, type CancellationScope } from '@temporalio/workflow';
 
 export interface StageContext {
   scenario: Scenario;
@@ -16,24 +17,58 @@ export interface StageContext {
   gpuHeartbeatTimeout?: Duration;
 }
 
-export interface TrainStageResult {
-  metrics: Record<string, number>;
-  model: RegisteredModelRef;
+/** A decision of the early-stopping rule: the epoch at which the trial stopped. */
+export interface StopDecision {
+  epoch: number;
+  value: number;
+  median: number;
 }
 
-/** Train → log final metrics → upload weights and tables → register the version as candidate. */
-export async function trainStage({ scenario, run, progress, gpuHeartbeatTimeout }: StageContext): Promise<TrainStageResult> {
+export interface TrainOptions {
+  /** False for sweep trials: the sweep registers only its best trial. */
+  register: boolean;
+  /** The train job runs in this scope, which the early-stopping rule cancels. */
+  stopScope?: CancellationScope;
+  stopDecision?: () => StopDecision | undefined;
+}
+
+export interface TrainStageResult {
+  metrics: Record<string, number>;
+  /** Where the trained weights are (`…/weights/best.pt`), to register them later. */
+  modelSource?: string;
+  model?: RegisteredModelRef;
+  stoppedEarly?: StopDecision & { gpuSecondsSaved: number };
+}
+
+/**
+ * Train → log final metrics → upload weights and tables → register the version as candidate
+ * (unless the caller registers). A trial the early-stopping rule cancels ends here with the
+ * metrics of its last epoch and `sweep.stopped_early`.
+ */
+export async function trainStage(ctx: StageContext, options: TrainOptions = { register: true }): Promise<TrainStageResult> {
+  const { scenario, run, progress, gpuHeartbeatTimeout } = ctx;
   const training = scenario.training!;
   await controlStorage.uploadText({ artifactUri: run.artifactUri, artifactPath: 'config/scenario.yaml', content: stringify(scenario) });
 
   progress.phase = RunPhase.training;
   const gpu = gpuJobs(scenario.environment.gpu_pool, gpuHeartbeatTimeout);
-  const { result: trained, oomRetries } = await withOomHalving(
-    (batchSize) => gpu.train({ runId: run.runId, scenario, batchSize }),
-    training.batch_size,
-    training.min_batch_size,
-    (batchSize, retries) => Object.assign(progress, { batchSize, oomRetries: retries }),
-  );
+  const started = Date.now();
+  const job = () =>
+    withOomHalving(
+      (batchSize) => gpu.train({ runId: run.runId, scenario, batchSize }),
+      training.batch_size,
+      training.min_batch_size,
+      (batchSize, retries) => Object.assign(progress, { batchSize, oomRetries: retries }),
+    );
+  let halved: Awaited<ReturnType<typeof job>>;
+  try {
+    halved = await (options.stopScope ? options.stopScope.run(job) : job());
+  } catch (err) {
+    const stop = options.stopDecision?.();
+    if (!stop || !isCancellation(err)) throw err;
+    return recordStoppedEarly(ctx, stop, (Date.now() - started) / 1000);
+  }
+  const { result: trained, oomRetries } = halved;
 
   progress.phase = RunPhase.recording;
   await tracking.logBatch({
@@ -47,15 +82,34 @@ export async function trainStage({ scenario, run, progress, gpuHeartbeatTimeout 
     step: trained.epochsCompleted,
   });
   await hostStorage(trained.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: trained.files });
+  const modelSource = `${run.artifactUri}/weights/best.pt`;
+  if (!options.register) return { metrics: trained.metrics, modelSource };
 
   progress.phase = RunPhase.registering;
-  const model = await tracking.registerModel({
+  const model = await registerTrained(scenario, run.runId, modelSource);
+  progress.model = model;
+  return { metrics: trained.metrics, modelSource, model };
+}
+
+/** Registers trained weights as a new version of the scenario's model, alias candidate. */
+export function registerTrained(scenario: Scenario, runId: string, source: string): Promise<RegisteredModelRef> {
+  return tracking.registerModel({
     name: registeredModelName(scenario),
-    runId: run.runId,
-    source: `${run.artifactUri}/weights/best.pt`,
+    runId,
+    source,
     alias: Alias.candidate,
     tags: { 'exp.type': scenario.type, 'data.version': scenario.dataset.version },
   });
-  progress.model = model;
-  return { metrics: trained.metrics, model };
+}
+
+async function recordStoppedEarly({ scenario, run, progress }: StageContext, stop: StopDecision, trainSeconds: number): Promise<TrainStageResult> {
+  const gpuSecondsSaved = (trainSeconds / stop.epoch) * (scenario.training!.epochs - stop.epoch);
+  const metrics = { ...progress.training?.metrics, 'train.epochs_completed': stop.epoch, 'sweep.gpu_seconds_saved': gpuSecondsSaved };
+  await tracking.logBatch({
+    runId: run.runId,
+    metrics,
+    step: stop.epoch,
+    tags: { 'sweep.stopped_early': 'true', 'sweep.stopped_at_epoch': String(stop.epoch), 'sweep.stop_median': String(stop.median) },
+  });
+  return { metrics, stoppedEarly: { ...stop, gpuSecondsSaved } };
 }

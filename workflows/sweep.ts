@@ -1,0 +1,274 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  setHandler,
+  startChild,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import {
+  BatchPhase,
+  batchProgressQuery,
+  earlyStopThresholdsSignal,
+  pauseSignal,
+  resumeSignal,
+  setMaxRunsUpdate,
+  type BatchProgress,
+  type BestTrial,
+  type RegisteredModelRef,
+} from '../common/contract';
+import { FailureType } from '../common/failure-types';
+import { experimentName, parentRunName, runName } from '../scenarios/naming';
+import type { Scenario } from '../scenarios/schema';
+import { trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
+import { recordCompleted, thresholds } from './early-stopping';
+import { reports, tracking } from './proxies';
+import { openRun } from './recorded-run';
+import { markWorkflow } from './search-attributes';
+import { singleRun, type SingleRunResult } from './single-run';
+import { registerTrained } from './stages/train-stage';
+import { validScenario } from './valid-scenario';
+
+export interface SweepInput {
+  scenario: unknown;
+  gpuHeartbeatTimeout?: Duration;
+  /** The sweep so far, carried over continue-as-new; absent when a sweep starts. */
+  state?: SweepState;
+}
+
+/** Everything a sweep remembers: counters and the best trial, never a list of trials. */
+export interface SweepState {
+  experimentId: string;
+  parentRunId: string;
+  artifactUri: string;
+  maxRuns: number;
+  nextIndex: number;
+  paused: boolean;
+  done: number;
+  failed: number;
+  stopped: number;
+  best?: BestTrial;
+  bestModelSource?: string;
+  /** Per epoch, the metric of recently completed trials (the early-stopping medians). */
+  perEpoch: number[][];
+  gpuSecondsSaved: number;
+}
+
+export interface SweepResult {
+  experimentId: string;
+  runId: string;
+  runName: string;
+  total: number;
+  done: number;
+  failed: number;
+  stopped: number;
+  best?: BestTrial;
+  model?: RegisteredModelRef;
+  gpuSecondsSaved: number;
+}
+
+/** Trials started by one workflow run; then the sweep drains and continues as new, so its history stays short. */
+export const TRIALS_PER_RUN = 200;
+
+/**
+ * A hyper-parameter sweep: grid or seeded-random trials, at most `parallel` at once, each a
+ * child `singleRun` (its own nested MLflow run) on the scenario's GPU pool. Pause, resume,
+ * a larger `max_runs` and cancel work while it runs; thousands of trials fit because the
+ * workflow keeps counters only and continues as new every TRIALS_PER_RUN trials.
+ */
+export async function sweep(input: SweepInput): Promise<SweepResult> {
+  const scenario = validScenario(input.scenario);
+  if (scenario.design !== 'sweep') {
+    throw ApplicationFailure.create({ message: `sweep runs design: sweep scenarios; got design: ${scenario.design}`, type: FailureType.InvalidScenario, nonRetryable: true });
+  }
+  markWorkflow(scenario);
+  const spec = scenario.sweep!;
+  const name = parentRunName(scenario);
+  const state = input.state ?? (await openSweep(scenario, name));
+  const running = new Map<number, ChildWorkflowHandle<typeof singleRun>>();
+  const trials = new CancellationScope();
+  let phase: BatchPhase = BatchPhase.running;
+  let failFast: string | undefined;
+
+  const total = () => trialCount(spec, state.maxRuns);
+  setHandler(batchProgressQuery, (): BatchProgress => ({
+    phase: state.paused && phase === BatchPhase.running ? BatchPhase.paused : phase,
+    experimentId: state.experimentId,
+    runId: state.parentRunId,
+    metric: spec.metric,
+    total: total(),
+    running: running.size,
+    done: state.done,
+    failed: state.failed,
+    stopped: state.stopped,
+    best: state.best,
+  }));
+  setHandler(pauseSignal, () => void (state.paused = true));
+  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(
+    setMaxRunsUpdate,
+    (maxRuns) => {
+      state.maxRuns = maxRuns;
+      return total();
+    },
+    {
+      validator: (maxRuns) => {
+        if (!Number.isInteger(maxRuns) || maxRuns < state.maxRuns) throw new Error(`max_runs can only be raised: it is ${state.maxRuns}, got ${maxRuns}`);
+      },
+    },
+  );
+
+  const onCompleted = (index: number, params: TrialParams, result: SingleRunResult) => {
+    if (result.stoppedEarly) {
+      state.stopped++;
+      state.gpuSecondsSaved += result.stoppedEarly.gpuSecondsSaved;
+    } else {
+      state.done++;
+      const value = result.metrics[spec.metric];
+      if (value !== undefined && isBetter(spec.goal, value, state.best?.value)) {
+        state.best = { index, runId: result.runId, value, params };
+        state.bestModelSource = result.modelSource;
+      }
+      if (result.history) state.perEpoch = recordCompleted(state.perEpoch, result.history);
+    }
+    const medians = thresholds(spec, state.perEpoch);
+    if (medians) for (const trial of running.values()) void trial.signal(earlyStopThresholdsSignal, medians).catch(() => undefined);
+  };
+  const onFailed = (index: number, err: unknown) => {
+    if (failFast !== undefined && isCancellation(err)) return;
+    state.failed++;
+    if (spec.fail_fast && failFast === undefined && !isCancellation(err)) {
+      failFast = `trial ${index} failed: ${rootMessage(err)}`;
+      trials.cancel();
+    }
+  };
+  const launch = async (index: number) => {
+    const params = trialParams(spec, index);
+    const handle = await trials.run(() =>
+      startChild(singleRun, {
+        workflowId: `${workflowInfo().workflowId}/trial-${index}`,
+        args: [{ scenario: trialOf(scenario, params, index), parentRunId: state.parentRunId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: trialOptions(scenario, params, index, state) }],
+      }),
+    );
+    running.set(index, handle);
+    void handle
+      .result()
+      .then(
+        (result) => onCompleted(index, params, result),
+        (err: unknown) => onFailed(index, err),
+      )
+      .finally(() => running.delete(index));
+  };
+
+  let launchedHere = 0;
+  const remaining = () => state.nextIndex < total();
+  const rotate = () => launchedHere >= TRIALS_PER_RUN || workflowInfo().continueAsNewSuggested;
+  const canLaunch = () => remaining() && !rotate() && !state.paused && running.size < spec.parallel;
+  try {
+    for (;;) {
+      await condition(() => failFast !== undefined || canLaunch() || (running.size === 0 && (!remaining() || rotate())));
+      if (failFast !== undefined || !canLaunch()) break;
+      await launch(state.nextIndex++);
+      launchedHere++;
+    }
+    await condition(() => running.size === 0);
+    if (failFast !== undefined) {
+      throw ApplicationFailure.create({ message: `sweep stopped (fail_fast): ${failFast}`, type: FailureType.TrialFailed, nonRetryable: true });
+    }
+  } catch (err) {
+    phase = isCancellation(err) ? BatchPhase.cancelled : BatchPhase.failed;
+    await CancellationScope.nonCancellable(async () => {
+      await condition(() => running.size === 0);
+      await tracking.logBatch({ runId: state.parentRunId, metrics: counters(state) });
+      await tracking.endRun({ runId: state.parentRunId, status: isCancellation(err) ? 'KILLED' : 'FAILED' });
+    });
+    throw err;
+  }
+
+  if (remaining()) return continueAsNew<typeof sweep>({ ...input, state });
+  phase = BatchPhase.summarizing;
+  const model = await finish(scenario, state, total());
+  phase = BatchPhase.finished;
+  return { experimentId: state.experimentId, runId: state.parentRunId, runName: name, total: total(), done: state.done, failed: state.failed, stopped: state.stopped, best: state.best, model, gpuSecondsSaved: state.gpuSecondsSaved };
+}
+
+async function openSweep(scenario: Scenario, name: string): Promise<SweepState> {
+  const spec = scenario.sweep!;
+  const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
+  const run = await openRun({
+    scenario,
+    experimentId,
+    runName: name,
+    trial: 'sweep',
+    tags: { 'sweep.strategy': spec.strategy, 'sweep.total_runs': String(trialCount(spec, spec.max_runs)), 'sweep.metric': spec.metric, 'sweep.goal': spec.goal },
+    params: { 'sweep.parameters': JSON.stringify(spec.parameters), 'sweep.max_runs': String(spec.max_runs), 'sweep.parallel': String(spec.parallel), 'sweep.seed': String(spec.seed) },
+  });
+  return { experimentId, parentRunId: run.runId, artifactUri: run.artifactUri, maxRuns: spec.max_runs, nextIndex: 0, paused: false, done: 0, failed: 0, stopped: 0, perEpoch: [], gpuSecondsSaved: 0 };
+}
+
+function trialOf(scenario: Scenario, params: TrialParams, index: number): Scenario {
+  try {
+    return trialScenario(scenario, params);
+  } catch (err) {
+    throw ApplicationFailure.create({ message: `sweep trial ${index} (${JSON.stringify(params)}) is not a valid scenario: ${String(err)}`, type: FailureType.InvalidScenario, nonRetryable: true });
+  }
+}
+
+function trialOptions(scenario: Scenario, params: TrialParams, index: number, state: SweepState) {
+  const spec = scenario.sweep!;
+  return {
+    runName: runName({ ...scenario, model: { ...scenario.model, architecture: String(params.architecture ?? scenario.model.architecture) } }, index),
+    tags: { 'exp.design': 'sweep', 'sweep.index': String(index), 'sweep.strategy': spec.strategy },
+    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
+    register: false,
+    metric: spec.metric,
+    earlyStopping: thresholds(spec, state.perEpoch),
+  };
+}
+
+/** The innermost message of a child → activity → application failure chain: the one that says what went wrong. */
+function rootMessage(err: unknown): string {
+  let current = err;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
+
+function isBetter(goal: 'maximize' | 'minimize', value: number, best: number | undefined): boolean {
+  return best === undefined || (goal === 'maximize' ? value > best : value < best);
+}
+
+function counters(state: SweepState): Record<string, number> {
+  return { 'sweep.completed': state.done, 'sweep.failed': state.failed, 'sweep.stopped_early': state.stopped, 'sweep.gpu_seconds_saved': state.gpuSecondsSaved };
+}
+
+/** Best trial on the parent run, its weights registered as candidate, results table and chart, run FINISHED. */
+async function finish(scenario: Scenario, state: SweepState, total: number): Promise<RegisteredModelRef | undefined> {
+  const spec = scenario.sweep!;
+  const { best } = state;
+  const model = best && state.bestModelSource ? await registerTrained(trialScenario(scenario, best.params), best.runId, state.bestModelSource) : undefined;
+  await reports.sweepReport({
+    experimentId: state.experimentId,
+    parentRunId: state.parentRunId,
+    artifactUri: state.artifactUri,
+    metric: spec.metric,
+    goal: spec.goal,
+    parameters: Object.keys(spec.parameters),
+    bestRunId: best?.runId,
+    title: `${parentRunName(scenario)}: ${spec.metric} per trial`,
+  });
+  await tracking.logBatch({
+    runId: state.parentRunId,
+    metrics: { ...counters(state), ...(best && { [`best.${spec.metric}`]: best.value }) },
+    tags: {
+      'sweep.total_runs': String(total),
+      ...(best && { 'best.run_id': best.runId, 'best.params': JSON.stringify(best.params), 'best.index': String(best.index) }),
+      ...(model && { 'best.model': `${model.name}@v${model.version}` }),
+    },
+  });
+  await tracking.endRun({ runId: state.parentRunId, status: 'FINISHED' });
+  return model;
+}
