@@ -1,5 +1,5 @@
 import { SingleBar, Presets } from 'cli-progress';
-import type { SingleRunProgress } from '../common/contract';
+import type { BatchProgress, SingleRunProgress } from '../common/contract';
 
 /**
  * Shows a running workflow's progress: an epoch bar on a terminal, one line per change
@@ -11,7 +11,8 @@ export class ProgressView {
 
   constructor(private readonly interactive = Boolean(process.stdout.isTTY)) {}
 
-  update(p: SingleRunProgress): void {
+  update(p: SingleRunProgress | BatchProgress): void {
+    if ('total' in p) return this.updateBatch(p);
     const training = p.training;
     const summary = training ? metricSummary(training.metrics) : '';
     if (this.interactive && training) {
@@ -24,6 +25,24 @@ export class ProgressView {
     const line = training ? `${p.phase}: epoch ${training.epoch}/${training.epochs} ${summary}` : `${p.phase}`;
     if (line !== this.lastLine) {
       this.stop();
+      console.log(line);
+      this.lastLine = line;
+    }
+  }
+
+  /** Trials of a sweep or comparison: finished of total, what runs, the best so far. */
+  private updateBatch(p: BatchProgress): void {
+    const finished = p.done + p.failed + p.stopped;
+    const summary = batchSummary(p);
+    if (this.interactive) {
+      this.bar ??= new SingleBar({ format: ' {phase} |{bar}| {value}/{total} trials {summary}', hideCursor: true }, Presets.shades_classic);
+      if (!this.bar.isActive) this.bar.start(p.total, finished, { phase: p.phase, summary });
+      this.bar.setTotal(p.total);
+      this.bar.update(finished, { phase: p.phase, summary });
+      return;
+    }
+    const line = `${p.phase}: ${textBar(finished, p.total)} ${finished}/${p.total} ${summary}`;
+    if (line !== this.lastLine) {
       console.log(line);
       this.lastLine = line;
     }
@@ -42,4 +61,16 @@ export function metricSummary(metrics: Record<string, number>): string {
   return KEY_METRICS.filter((k) => k in metrics)
     .map((k) => `${k}=${metrics[k].toFixed(4)}`)
     .join(' ');
+}
+
+/** `[#####.....]`: progress in logs and `gflow status`, where no live bar can be drawn. */
+export function textBar(value: number, total: number, width = 20): string {
+  const filled = total > 0 ? Math.round((Math.min(value, total) / total) * width) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** Counts and the best trial so far of a sweep or comparison. */
+export function batchSummary(p: BatchProgress): string {
+  const counts = `running ${p.running}, done ${p.done}, failed ${p.failed}, stopped ${p.stopped}`;
+  return p.best ? `${counts}; best ${p.metric}=${p.best.value.toFixed(4)} ${JSON.stringify(p.best.params)}` : counts;
 }

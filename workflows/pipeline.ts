@@ -1,6 +1,6 @@
-import { executeChild, isCancellation, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { executeChild, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
-import { pipelineProgressQuery, PipelinePhase, SearchAttr, type PipelineProgress, type RegisteredModelRef } from '../common/contract';
+import { pipelineProgressQuery, PipelinePhase, type PipelineProgress, type RegisteredModelRef } from '../common/contract';
 import { RegistryOp, registryWorkflowId } from '../common/registry';
 import { experimentName, parentRunName } from '../scenarios/naming';
 import type { Scenario } from '../scenarios/schema';
@@ -9,6 +9,7 @@ import { controlStorage, registry, tracking } from './proxies';
 import { endingRun, openRun } from './recorded-run';
 import { registryMove } from './registry-move';
 import { singleRun, type SingleRunResult } from './single-run';
+import { markWorkflow } from './search-attributes';
 import { validScenario } from './valid-scenario';
 
 export interface PipelineInput {
@@ -37,12 +38,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const scenario = validScenario(input.scenario);
   const progress: PipelineProgress = { phase: PipelinePhase.starting };
   setHandler(pipelineProgressQuery, () => progress);
-  upsertSearchAttributes([
-    { key: SearchAttr.site, value: experimentName(scenario) },
-    { key: SearchAttr.task, value: scenario.task.type },
-    { key: SearchAttr.design, value: scenario.design },
-    { key: SearchAttr.type, value: scenario.type },
-  ]);
+  markWorkflow(scenario);
   const name = parentRunName(scenario);
   const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
   const parent = await openRun({ scenario, experimentId, runName: name, trial: 'pipeline' });

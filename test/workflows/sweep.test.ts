@@ -105,6 +105,10 @@ describe('sweep workflow (real Temporal, MLflow, S3; stand-in executor)', () => 
     expect(maxOverlap(children)).toBe(2);
     expect(new Set(await trainHosts(workflowId(scenario), 4)).size).toBe(2);
 
+    const listed = [];
+    for await (const w of stack.client.workflow.list({ query: `GfSite = 'sweep-co/ci-lab/bench' AND GfTask = 'ppe' AND GfDesign = 'sweep' AND GfType = 'train'` })) listed.push(w.workflowId);
+    expect(listed).toContain(workflowId(scenario));
+
     const candidate = await stack.mlflow.getModelVersionByAlias(registeredModelName(scenario), 'candidate');
     expect(candidate?.run_id).toBe(result.best!.runId);
     expect(result.model?.version).toBe(candidate?.version);

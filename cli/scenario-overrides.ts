@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { Scenario } from '../scenarios/schema';
+import { checkScenario, formatIssues } from '../scenarios/validate';
+
+/** A command-line flag that cannot be read; names the flag. */
+export class FlagError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FlagError';
+  }
+}
+
+type Value = string | number | boolean;
+
+/** `-p 'learning_rate=[0.001,0.01]'` or `-p learning_rate=0.001,0.01` → name and typed values (YAML scalars). */
+export function parseParamFlag(flag: string): [string, Value[]] {
+  const match = /^([a-z_]+)=(.+)$/.exec(flag.trim());
+  if (!match) throw new FlagError(`-p/--param: expected name=[v1,v2,...], got ${JSON.stringify(flag)}`);
+  const [, name, rest] = match;
+  let values: unknown;
+  try {
+    values = rest.trim().startsWith('[') ? parse(rest) : rest.split(',').map((v) => parse(v.trim()) as unknown);
+  } catch (err) {
+    throw new FlagError(`-p/--param ${name}: cannot read ${JSON.stringify(rest)} as a list`, { cause: err });
+  }
+  if (!Array.isArray(values) || values.length === 0 || !values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
+    throw new FlagError(`-p/--param ${name}: expected a non-empty list of numbers, strings or booleans, got ${JSON.stringify(rest)}`);
+  }
+  return [name, values as Value[]];
+}
+
+export interface SweepFlags {
+  param?: string[];
+  strategy?: string;
+  maxRuns?: string;
+  parallel?: string;
+  metric?: string;
+  minimize?: boolean;
+  seed?: string;
+  failFast?: boolean;
+}
+
+export interface CompareFlags {
+  architectures?: string;
+  runIds?: string;
+  quantVariants?: string;
+  datasets?: string;
+  models?: string;
+  metric?: string;
+  minimize?: boolean;
+  parallel?: string;
+}
+
+/** `site_a/data.yaml` → `site_a`; `site_b.yaml` → `site_b`. */
+const datasetLabel = (file: string) => {
+  const stem = path.basename(file).replace(/\.ya?ml$/, '');
+  return stem === 'data' ? path.basename(path.dirname(path.resolve(file))) : stem;
+};
+const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
+const numberOf = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+const defined = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+
+/** The `sweep:` fields the flags set; flags win over the file, `-p` replaces its parameters. */
+export function sweepPatch(flags: SweepFlags): Record<string, unknown> {
+  return defined({
+    parameters: flags.param?.length ? Object.fromEntries(flags.param.map(parseParamFlag)) : undefined,
+    strategy: flags.strategy,
+    max_runs: numberOf(flags.maxRuns),
+    parallel: numberOf(flags.parallel),
+    metric: flags.metric,
+    goal: flags.minimize ? 'minimize' : undefined,
+    seed: numberOf(flags.seed),
+    fail_fast: flags.failFast,
+  });
+}
+
+/** The `comparison:` fields the flags set; a kind given on the command line replaces the file's kind. */
+export function comparePatch(flags: CompareFlags): { kind: boolean; fields: Record<string, unknown> } {
+  const variants = list(flags.quantVariants)?.map((v) => {
+    const [backend, precision] = v.split('_');
+    return { backend, precision };
+  });
+  const datasets = list(flags.datasets)?.map((file) => ({ path: path.resolve(file), version: datasetLabel(file) }));
+  const kinds = defined({ architectures: list(flags.architectures), run_ids: list(flags.runIds), variants, datasets });
+  return {
+    kind: Object.keys(kinds).length > 0,
+    fields: { ...kinds, ...defined({ models: list(flags.models), metric: flags.metric, goal: flags.minimize ? 'minimize' : undefined, parallel: numberOf(flags.parallel) }) },
+  };
+}
+
+/** The scenario with the flags applied, checked again by the one schema so errors name the field. */
+export function withDesign(scenario: Scenario, design: 'sweep' | 'comparison', fields: Record<string, unknown>, replaceKind = false): Scenario {
+  const current = (design === 'sweep' ? scenario.sweep : scenario.comparison) ?? {};
+  const kept = replaceKind ? Object.fromEntries(Object.entries(current).filter(([k]) => !['architectures', 'run_ids', 'variants', 'datasets'].includes(k))) : current;
+  const checked = checkScenario({ ...scenario, design, [design]: { ...kept, ...fields } });
+  if (!checked.ok) throw new FlagError(`the scenario with these flags is not valid:\n${formatIssues(checked.issues)}`);
+  return checked.scenario;
+}
