@@ -180,7 +180,9 @@ function armsOf(scenario: Scenario): Arm[] {
   return [];
 }
 
-/** `models:/name@alias` stays readable; a path becomes its file stem. */
+/** `models:/name@alias` → `name@alias`; `runs:/<id>/weights/last.pt` → `run <id8>/last`; a path → its file stem. */
 function modelLabel(ref: string): string {
-  return ref.includes(':/') ? ref.replace(/^models:\//, '') : architectureStem(ref);
+  if (ref.startsWith('models:/')) return ref.slice('models:/'.length);
+  const run = /^runs:\/([0-9a-f]+)\/(.+)$/.exec(ref);
+  return run ? `run ${run[1].slice(0, 8)}/${architectureStem(run[2])}` : architectureStem(ref);
 }

@@ -152,4 +152,35 @@ ${COMMON}
     expect((cause as ApplicationFailure).type).toBe('UnsupportedBackend');
     expect((cause as ApplicationFailure).message).toMatch(/quantization\.variants\[0\]: TensorRT/);
   });
+
+  it('comparison of datasets: every model on every dataset, the matrix as CSV and heat map', async () => {
+    const other = await syntheticDataset(stack.settings, path.join(dir, 'shapes-b'), { train: 8, val: 8, classes: CLASSES });
+    const scenario = parseScenarioText(`
+name: e2e-matrix
+version: e2em
+type: infer
+design: comparison
+${SITE}
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: ${dataYaml}, version: synthetic-1 }
+comparison:
+  models: ['models:/e2e-co.ci-lab.pipe.ppe@champion', 'runs:/${trainRunId}/weights/last.pt']
+  datasets: [ { path: ${dataYaml}, version: site-a }, { path: ${other}, version: site-b } ]
+  metric: det.mAP50
+${COMMON}
+`);
+    const result = await withWorkers(await workers(), async () => (await startScenario(stack.client, scenario)).result() as unknown as Promise<{ runId: string; rows: number; failed: number }>);
+    expect(result).toEqual(expect.objectContaining({ rows: 4, failed: 0 }));
+    const parent = await stack.mlflow.getRun(result.runId);
+    const arms = await childrenOf(result.runId, parent.info.experiment_id);
+    expect(arms.map((r) => `${tagsOf(r)['comparison.model']} × ${tagsOf(r)['comparison.dataset']}`).sort()).toEqual([
+      'e2e-co.ci-lab.pipe.ppe@champion × site-a',
+      'e2e-co.ci-lab.pipe.ppe@champion × site-b',
+      `run ${trainRunId.slice(0, 8)}/last × site-a`,
+      `run ${trainRunId.slice(0, 8)}/last × site-b`,
+    ]);
+    for (const arm of arms) expect(metricsOf(arm)['det.mAP50']).toEqual(expect.any(Number));
+    expect(tagsOf(parent)['comparison.best_run_id']).toBeDefined();
+    expect(await artifactKeys(stack.settings, parent.info.artifact_uri)).toEqual(expect.arrayContaining(['comparison.csv', 'comparison_chart.png']));
+  });
 });
