@@ -56,6 +56,8 @@ export function temporalServer(settings: Settings): ServerSpec {
       '--log-level', 'warn',
       '--ui-disable-news-fetch',
       '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
+      // activities a workflow schedules on its own worker's queue start on that worker without a round trip
+      '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
       ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ],
     env: { ...process.env, TEMPORAL_TELEMETRY_DISABLED: '1' },
