@@ -52,10 +52,18 @@ export interface CompareFlags {
   parallel?: string;
 }
 
-/** `site_a/data.yaml` → `site_a`; `site_b.yaml` → `site_b`. */
+/** Local paths are made absolute for the GPU worker; URIs (`s3://…`) are passed on as given. */
+const absolute = (file: string) => (file.includes(':/') ? file : path.resolve(file));
+/** `site_a/data.yaml` → `site_a` (every ultralytics dataset file is `data.yaml`); `site_b.yaml` → `site_b`. */
 const datasetLabel = (file: string) => {
   const stem = path.basename(file).replace(/\.ya?ml$/, '');
-  return stem === 'data' ? path.basename(path.dirname(path.resolve(file))) : stem;
+  return stem === 'data' ? path.basename(path.dirname(absolute(file))) : stem;
+};
+/** `openvino_int8` → `{ backend: 'openvino', precision: 'int8' }`; the schema then checks both names. */
+const quantVariant = (flag: string) => {
+  const match = /^([a-z]+)_([a-z0-9]+)$/.exec(flag);
+  if (!match) throw new FlagError(`--quant-variants: expected backend_precision (e.g. openvino_int8), got ${JSON.stringify(flag)}`);
+  return { backend: match[1], precision: match[2] };
 };
 const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
 const numberOf = (value: string | undefined) => (value === undefined ? undefined : Number(value));
@@ -77,11 +85,8 @@ export function sweepPatch(flags: SweepFlags): Record<string, unknown> {
 
 /** The `comparison:` fields the flags set; a kind given on the command line replaces the file's kind. */
 export function comparePatch(flags: CompareFlags): { kind: boolean; fields: Record<string, unknown> } {
-  const variants = list(flags.quantVariants)?.map((v) => {
-    const [backend, precision] = v.split('_');
-    return { backend, precision };
-  });
-  const datasets = list(flags.datasets)?.map((file) => ({ path: path.resolve(file), version: datasetLabel(file) }));
+  const variants = list(flags.quantVariants)?.map(quantVariant);
+  const datasets = list(flags.datasets)?.map((file) => ({ path: absolute(file), version: datasetLabel(file) }));
   const kinds = defined({ architectures: list(flags.architectures), run_ids: list(flags.runIds), variants, datasets });
   return {
     kind: Object.keys(kinds).length > 0,

@@ -1,4 +1,4 @@
-import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type Client, type Workflow, type WorkflowHandle } from '@temporalio/client';
 import { CONTROL_QUEUE, SearchAttr, WorkflowType } from '../common/contract';
 import { experimentName, workflowId } from '../scenarios/naming';
 import type { Scenario } from '../scenarios/schema';
@@ -22,10 +22,11 @@ export class UnsupportedScenarioError extends Error {
 
 /**
  * Starts the workflow of a validated scenario under its deterministic id, so starting the same
- * scenario twice is refused unless `rerun` is asked for.
+ * scenario twice is refused unless `rerun` is asked for. Every design's workflow takes
+ * `{ scenario }`; the caller who knows the design names its workflow type for a typed result.
  */
-export async function startScenario(client: Client, scenario: Scenario, opts: { rerun?: boolean } = {}): Promise<WorkflowHandle<typeof singleRun>> {
-  return client.workflow.start<typeof singleRun>(workflowFor(scenario), {
+export async function startScenario<W extends Workflow = typeof singleRun>(client: Client, scenario: Scenario, opts: { rerun?: boolean } = {}): Promise<WorkflowHandle<W>> {
+  const handle = await client.workflow.start(workflowFor(scenario), {
     taskQueue: CONTROL_QUEUE,
     workflowId: workflowId(scenario),
     args: [{ scenario }],
@@ -37,4 +38,5 @@ export async function startScenario(client: Client, scenario: Scenario, opts: { 
       { key: SearchAttr.type, value: scenario.type },
     ],
   });
+  return handle as WorkflowHandle<W>;
 }

@@ -1,116 +1,211 @@
-"""Renders one results chart (PNG) of a sweep or comparison from a JSON spec, offline (Agg, bundled fonts).
+"""Renders one results chart (PNG) of a sweep or comparison from a JSON spec.
+
+The reports activity calls this because matplotlib already lives on the Python side; it runs
+offline (Agg backend, matplotlib's bundled DejaVu fonts) and, when MPLCONFIGDIR is not given,
+keeps matplotlib's cache in a temporary folder so nothing is written to $HOME.
 
 Usage: charts.py SPEC.json OUT.png
 Spec kinds:
   trials   {title, metric, goal, trials: [{index, value|null, status, stopped_early}], best_index|null}
   scatter  {title, x_label, y_label, points: [{label, x, y}], best_label|null}
   heatmap  {title, rows, columns, values: [[value|null]], row_label, column_label}
-A bad spec exits with code 2 and names the field.
+A bad spec exits with code 2 and a message naming the field (e.g. `trials[3].value: expected number`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-BEST, NORMAL, STOPPED, FAILED = "#d62728", "#1f77b4", "#ff7f0e", "#7f7f7f"
+BEST, NORMAL, STOPPED, FAILED, BLANK = "#d62728", "#1f77b4", "#ff7f0e", "#7f7f7f", "#bbbbbb"
+STATUSES = ("FINISHED", "FAILED", "KILLED", "RUNNING")
 
 
 class SpecError(ValueError):
-    pass
+    """A spec field is missing or has the wrong type; the message starts with the field's path."""
 
 
-def need(spec: dict, field: str, kind: type):
-    if not isinstance(spec.get(field), kind):
-        raise SpecError(f"{field}: expected {kind.__name__}, got {type(spec.get(field)).__name__}")
-    return spec[field]
+def field(obj: dict, name: str, path: str, check, expected: str) -> Any:
+    value = obj.get(name)
+    if not check(value):
+        shown = "missing" if name not in obj else f"got {json.dumps(value)[:60]}"
+        raise SpecError(f"{path}{name}: expected {expected}, {shown}")
+    return value
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def text(obj: dict, name: str, path: str = "") -> str:
+    return field(obj, name, path, lambda v: isinstance(v, str), "a string")
+
+
+def number(obj: dict, name: str, path: str = "", nullable: bool = False) -> float | None:
+    return field(obj, name, path, lambda v: is_number(v) or (nullable and v is None), "a number or null" if nullable else "a number")
+
+
+def items(obj: dict, name: str) -> list[tuple[str, dict]]:
+    """A list of objects, each with its path prefix for error messages (`trials[3].`)."""
+    values = field(obj, name, "", lambda v: isinstance(v, list), "a list")
+    for i, item in enumerate(values):
+        if not isinstance(item, dict):
+            raise SpecError(f"{name}[{i}]: expected an object, got {json.dumps(item)[:60]}")
+    return [(f"{name}[{i}].", item) for i, item in enumerate(values)]
+
+
+def no_data(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color=FAILED)
+
+
+def trial_group(trial: dict, best: int | None) -> str:
+    """Failed (or never-valued) trials sit as crosses on the baseline; the rest are bars."""
+    if trial["value"] is None or (trial["status"] != "FINISHED" and not trial["stopped_early"]):
+        return "failed / no value"
+    if trial["index"] == best:
+        return "best"
+    return "stopped early" if trial["stopped_early"] else "trial"
+
+
+def read_trials(spec: dict) -> list[dict]:
+    trials = []
+    for path, t in items(spec, "trials"):
+        trials.append({
+            "index": field(t, "index", path, is_int, "an integer"),
+            "value": number(t, "value", path, nullable=True),
+            "status": field(t, "status", path, lambda v: v in STATUSES, f"one of {', '.join(STATUSES)}"),
+            "stopped_early": field(t, "stopped_early", path, lambda v: isinstance(v, bool), "true or false"),
+        })
+    return trials
 
 
 def trials_chart(ax, spec: dict) -> None:
-    trials = need(spec, "trials", list)
-    best = spec.get("best_index")
-    groups: dict[str, tuple[list, list]] = {"trial": ([], []), "stopped early": ([], []), "best": ([], []), "failed": ([], [])}
+    metric, goal = text(spec, "metric"), field(spec, "goal", "", lambda v: v in ("maximize", "minimize"), "maximize or minimize")
+    best = field(spec, "best_index", "", lambda v: v is None or is_int(v), "an integer or null")
+    trials = read_trials(spec)
+    groups: dict[str, list[dict]] = {"trial": [], "stopped early": [], "best": [], "failed / no value": []}
     for t in trials:
-        value = t.get("value")
-        group = "failed" if t.get("status") == "FAILED" or value is None else "best" if t["index"] == best else "stopped early" if t.get("stopped_early") else "trial"
-        groups[group][0].append(t["index"])
-        groups[group][1].append(0 if value is None else value)
-    for (label, (xs, ys)), color in zip(groups.items(), (NORMAL, STOPPED, BEST, FAILED)):
-        if not xs:
-            continue
-        if label == "failed":
-            ax.scatter(xs, ys, marker="x", color=color, label=label)
-        else:
-            ax.bar(xs, ys, color=color, label=label, width=0.8 if len(trials) < 100 else 1.0)
-    if groups["best"][0]:
-        ax.annotate(f"best {groups['best'][1][0]:.4f}", (groups["best"][0][0], groups["best"][1][0]), ha="center", va="bottom")
+        groups[trial_group(t, best)].append(t)
+    width = 0.8 if len(trials) < 100 else 1.0
+    for (label, members), color in zip(groups.items(), (NORMAL, STOPPED, BEST, FAILED)):
+        xs = [t["index"] for t in members]
+        if xs and label == "failed / no value":
+            ax.scatter(xs, [0] * len(xs), marker="x", color=color, label=label, zorder=3)
+        elif xs:
+            ax.bar(xs, [t["value"] for t in members], color=color, label=label, width=width)
+    for t in groups["best"]:
+        ax.annotate(f"best #{t['index']}: {t['value']:.4g}", (t["index"], t["value"]), xytext=(0, 6), textcoords="offset points", ha="center", color=BEST)
+    if not trials:
+        no_data(ax, "no trials")
+    ax.axhline(0, color="black", linewidth=0.6)
     ax.set_xlabel("trial (sweep.index)")
-    ax.set_ylabel(f"{need(spec, 'metric', str)} ({spec.get('goal', 'maximize')})")
+    ax.set_ylabel(f"{metric} ({'higher' if goal == 'maximize' else 'lower'} is better)")
 
 
 def scatter_chart(ax, spec: dict) -> None:
-    best = spec.get("best_label")
-    for p in need(spec, "points", list):
-        is_best = p["label"] == best
-        ax.scatter(p["x"], p["y"], s=80 if is_best else 40, color=BEST if is_best else NORMAL, label="best" if is_best else "run")
-        ax.annotate(p["label"], (p["x"], p["y"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set_xlabel(need(spec, "x_label", str))
-    ax.set_ylabel(need(spec, "y_label", str))
+    best = field(spec, "best_label", "", lambda v: v is None or isinstance(v, str), "a string or null")
+    ax.set_xlabel(text(spec, "x_label"))
+    ax.set_ylabel(text(spec, "y_label"))
+    points = [(text(p, "label", path), number(p, "x", path), number(p, "y", path)) for path, p in items(spec, "points")]
+    for label, x, y in points:
+        is_best = label == best
+        ax.scatter(x, y, s=120 if is_best else 40, marker="*" if is_best else "o", color=BEST if is_best else NORMAL, label="best" if is_best else "run", zorder=3)
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8, color=BEST if is_best else "black")
+    if not points:
+        no_data(ax, "no runs with both values")
+    ax.grid(True, alpha=0.3)
+
+
+def read_matrix(spec: dict) -> tuple[list[str], list[str], list[list[float | None]]]:
+    rows = field(spec, "rows", "", lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), "a list of strings")
+    columns = field(spec, "columns", "", lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), "a list of strings")
+    values = field(spec, "values", "", lambda v: isinstance(v, list) and len(v) == len(rows), f"a list of {len(rows)} rows (one per row label)")
+    for i, row in enumerate(values):
+        if not (isinstance(row, list) and len(row) == len(columns) and all(v is None or is_number(v) for v in row)):
+            raise SpecError(f"values[{i}]: expected {len(columns)} numbers or nulls (one per column label)")
+    return rows, columns, values
 
 
 def heatmap_chart(ax, spec: dict) -> None:
-    rows, columns, values = need(spec, "rows", list), need(spec, "columns", list), need(spec, "values", list)
-    if len(values) != len(rows) or any(len(r) != len(columns) for r in values):
-        raise SpecError("values: expected one row per row label and one value per column label")
-    masked = [[float("nan") if v is None else v for v in r] for r in values]
-    image = ax.imshow(masked, cmap="viridis", aspect="auto")
+    from matplotlib.patches import Rectangle
+
+    rows, columns, values = read_matrix(spec)
+    ax.set_xlabel(text(spec, "column_label"))
+    ax.set_ylabel(text(spec, "row_label"))
+    if not rows or not columns:
+        no_data(ax, "no runs")
+        return
+    image = ax.imshow([[math.nan if v is None else v for v in row] for row in values], cmap="viridis", aspect="auto")
     ax.figure.colorbar(image, ax=ax)
     ax.set_xticks(range(len(columns)), labels=columns, rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), labels=rows)
-    for i, r in enumerate(values):
-        for j, v in enumerate(r):
-            ax.text(j, i, "—" if v is None else f"{v:.3f}", ha="center", va="center", color="white")
-    ax.set_xlabel(spec.get("column_label", ""))
-    ax.set_ylabel(spec.get("row_label", ""))
+    for i, row in enumerate(values):
+        for j, v in enumerate(row):
+            if v is None:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", edgecolor=BLANK, linewidth=0))
+            else:
+                ax.text(j, i, f"{v:.3f}", ha="center", va="center", color="black" if image.norm(v) > 0.6 else "white")
 
 
 KINDS = {"trials": trials_chart, "scatter": scatter_chart, "heatmap": heatmap_chart}
 
 
-def render(spec: dict, out: Path) -> None:
-    draw = KINDS.get(spec.get("kind"))
-    if draw is None:
-        raise SpecError(f"kind: expected one of {', '.join(KINDS)}, got {spec.get('kind')!r}")
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+def render(spec: Any, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not isinstance(spec, dict):
+        raise SpecError("spec: expected a JSON object")
+    draw = field(spec, "kind", "", lambda v: v in KINDS, f"one of {', '.join(KINDS)}")
+    title = text(spec, "title")
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
     try:
-        draw(ax, spec)
+        KINDS[draw](ax, spec)
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles))
         if unique:
-            ax.legend(unique.values(), unique.keys())
-        ax.set_title(spec.get("title", ""))
+            ax.legend(unique.values(), unique.keys(), loc="best", fontsize=8)
+        ax.set_title(title)
         fig.tight_layout()
         fig.savefig(out, format="png")
     finally:
         plt.close(fig)
 
 
+def run(spec_file: str, out: str) -> int:
+    try:
+        spec = json.loads(Path(spec_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        print(f"charts.py: cannot read spec {spec_file}: {err}", file=sys.stderr)
+        return 2
+    try:
+        render(spec, Path(out))
+    except SpecError as err:
+        print(f"charts.py: bad spec: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    try:
-        render(json.loads(Path(argv[0]).read_text()), Path(argv[1]))
-    except (SpecError, KeyError, TypeError) as err:
-        print(f"charts.py: bad spec: {err}", file=sys.stderr)
-        return 2
-    return 0
+    if os.environ.get("MPLCONFIGDIR"):
+        return run(*argv)
+    with tempfile.TemporaryDirectory(prefix="charts-mpl-") as config_dir:
+        os.environ["MPLCONFIGDIR"] = config_dir
+        return run(*argv)
 
 
 if __name__ == "__main__":

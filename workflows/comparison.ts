@@ -85,6 +85,7 @@ export async function comparison(input: ComparisonInput): Promise<ComparisonResu
         metrics: { 'comparison.rows': report.rows, 'comparison.failed': progress.failed, ...(report.best && { [`best.${spec.metric}`]: report.best.value }) },
         tags: report.best ? { 'comparison.best_run_id': report.best.runId, 'comparison.best': report.best.label } : {},
       });
+      if (arms.length === 0) progress.done = report.rows;
       if (report.best) progress.best = { index: -1, runId: report.best.runId, value: report.best.value, params: { [variableOf(scenario)]: report.best.label } };
       progress.phase = BatchPhase.finished;
       return { experimentId, runId: parent.runId, runName: name, rows: report.rows, failed: progress.failed, best: report.best };

@@ -183,4 +183,29 @@ ${COMMON}
     expect(tagsOf(parent)['comparison.best_run_id']).toBeDefined();
     expect(await artifactKeys(stack.settings, parent.info.artifact_uri)).toEqual(expect.arrayContaining(['comparison.csv', 'comparison_chart.png']));
   });
+
+  it('comparison of quantization variants: original vs each export, variant runs labelled, best by quant metric', async () => {
+    const scenario = parseScenarioText(`
+name: e2e-variants
+version: e2ev
+type: infer
+design: comparison
+${SITE}
+model: { architecture: yolov8n.yaml, input_size: 64, weights: 'runs:/${trainRunId}/weights/best.pt' }
+dataset: { path: ${dataYaml}, version: synthetic-1 }
+quantization: { variants: [ { backend: onnx, precision: fp32 } ], calibration_size: 8 }
+comparison: { variants: [ { backend: onnx, precision: fp32 }, { backend: onnx, precision: fp16 } ], metric: det.mAP50 }
+${COMMON}
+`);
+    const result = await withWorkers(await workers(), async () => (await startScenario(stack.client, scenario)).result() as unknown as Promise<{ runId: string; rows: number; best?: { runId: string; label: string } }>);
+    expect(result.rows).toBe(2);
+    const parent = await stack.mlflow.getRun(result.runId);
+    const [quant] = await childrenOf(result.runId, parent.info.experiment_id);
+    expect(tagsOf(quant)).toEqual(expect.objectContaining({ 'exp.type': 'quant', 'comparison.variable': 'quantization' }));
+    const variants = await childrenOf(quant.info.run_id, parent.info.experiment_id);
+    expect(variants.map((v) => tagsOf(v)['comparison.value']).sort()).toEqual(['onnx_fp16', 'onnx_fp32']);
+    for (const v of variants) expect(Object.keys(metricsOf(v))).toEqual(expect.arrayContaining(['quant.det.mAP50', 'orig.det.mAP50', 'comparison.speedup_ratio']));
+    expect(variants.map((v) => v.info.run_id)).toContain(result.best!.runId);
+    expect(tagsOf(parent)['comparison.best_run_id']).toBe(result.best!.runId);
+  });
 });

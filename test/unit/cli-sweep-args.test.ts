@@ -1,4 +1,6 @@
 import { comparePatch, FlagError, parseParamFlag, sweepPatch, withDesign } from '../../cli/scenario-overrides';
+import { workflowFor } from '../../cli/start-run';
+import { WorkflowType } from '../../common/contract';
 import { parseScenarioText } from '../../scenarios/loader';
 
 const scenario = parseScenarioText(`
@@ -22,6 +24,14 @@ describe('gflow sweep flags', () => {
   it('names the flag when a value cannot be read', () => {
     expect(() => parseParamFlag('learning_rate')).toThrow(/^-p\/--param: expected name=\[v1,v2,...\]/);
     expect(() => parseParamFlag('learning_rate=[0.1, [2]]')).toThrow(FlagError);
+    expect(() => parseParamFlag('learning_rate=[0.1')).toThrow(/^-p\/--param learning_rate: cannot read "\[0\.1" as a list/);
+    expect(() => parseParamFlag('=[1]')).toThrow(/^-p\/--param: expected name=/);
+  });
+
+  it('keeps YAML types: booleans, exponents, quoted numbers as strings', () => {
+    expect(parseParamFlag('seed=[1, 2]')).toEqual(['seed', [1, 2]]);
+    expect(parseParamFlag('learning_rate=1e-3,0.01')).toEqual(['learning_rate', [0.001, 0.01]]);
+    expect(parseParamFlag("architecture=['8', true]")).toEqual(['architecture', ['8', true]]);
   });
 
   it('merges the flags over the file, validated by the scenario schema', () => {
@@ -30,10 +40,21 @@ describe('gflow sweep flags', () => {
     expect(s.sweep).toEqual(expect.objectContaining({ parameters: { learning_rate: [0.001, 0.01], batch_size: [8, 16] }, strategy: 'random', max_runs: 3, parallel: 2, goal: 'minimize', metric: 'det.box_loss' }));
   });
 
+  it('lets flags win over the file’s sweep block; -p replaces its parameters, other fields stay', () => {
+    const fromFile = { ...scenario, sweep: { parameters: { epochs: [1, 2] }, strategy: 'random' as const, max_runs: 10, parallel: 1, metric: 'det.mAP50', goal: 'minimize' as const, seed: 7, fail_fast: true } };
+    const s = withDesign(fromFile, 'sweep', sweepPatch({ param: ['learning_rate=[0.1]'], maxRuns: '4' }));
+    expect(s.sweep).toEqual({ parameters: { learning_rate: [0.1] }, strategy: 'random', max_runs: 4, parallel: 1, metric: 'det.mAP50', goal: 'minimize', seed: 7, fail_fast: true });
+    expect(withDesign(fromFile, 'sweep', sweepPatch({ parallel: '3' })).sweep).toEqual(expect.objectContaining({ parameters: { epochs: [1, 2] }, parallel: 3 }));
+    expect(workflowFor(s)).toBe(WorkflowType.sweep);
+  });
+
   it('refuses what the schema refuses, naming the field', () => {
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['momentum=[0.9]'] }))).toThrow(/sweep\.parameters\.momentum: not a sweepable parameter/);
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['learning_rate=[-1]'] }))).toThrow(/sweep\.parameters\.learning_rate\.0/);
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['epochs=[2]'], maxRuns: 'many' }))).toThrow(/sweep\.max_runs/);
+    expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['epochs=[2]'], strategy: 'bayes' }))).toThrow(/sweep\.strategy/);
+    expect(() => withDesign(scenario, 'sweep', sweepPatch({}))).toThrow(/sweep\.parameters: required/);
+    expect(() => withDesign({ ...scenario, type: 'infer', model: { ...scenario.model, weights: '/w.pt' } }, 'sweep', sweepPatch({ param: ['epochs=[2]'] }))).toThrow(/design: a sweep varies training parameters/);
   });
 });
 
@@ -46,6 +67,21 @@ describe('gflow compare flags', () => {
       { backend: 'onnx', precision: 'fp32' },
       { backend: 'openvino', precision: 'int8' },
     ]);
+    expect(workflowFor(s)).toBe(WorkflowType.comparison);
+  });
+
+  it('names the flag of a variant it cannot split, and the field of one the schema refuses', () => {
+    expect(() => comparePatch({ quantVariants: 'onnx-fp32' })).toThrow(/^--quant-variants: expected backend_precision/);
+    const patch = comparePatch({ quantVariants: 'onnx_fp8' });
+    expect(() => withDesign({ ...scenario, type: 'quant', model: { ...scenario.model, weights: '/w.pt' }, quantization: { variants: [{ backend: 'onnx', precision: 'fp16' }], calibration_size: 1 } }, 'comparison', patch.fields, patch.kind)).toThrow(
+      /comparison\.variants\.0\.precision/,
+    );
+  });
+
+  it('replaces the file’s kind of comparison and keeps its other fields', () => {
+    const fromFile = { ...scenario, design: 'comparison' as const, comparison: { architectures: ['yolov8n.yaml', 'yolov8s.yaml'], metric: 'det.recall', goal: 'maximize' as const, parallel: 3 } };
+    const patch = comparePatch({ runIds: `${'a'.repeat(32)},${'b'.repeat(32)}` });
+    expect(withDesign(fromFile, 'comparison', patch.fields, patch.kind).comparison).toEqual({ run_ids: ['a'.repeat(32), 'b'.repeat(32)], metric: 'det.recall', goal: 'maximize', parallel: 3 });
   });
 
   it('labels datasets by their folder and refuses a kind the experiment type cannot run', () => {
@@ -53,6 +89,7 @@ describe('gflow compare flags', () => {
       { path: '/x/site_a/data.yaml', version: 'site_a' },
       { path: '/y/site_b.yaml', version: 'site_b' },
     ]);
+    expect(comparePatch({ datasets: 's3://data/site_c/data.yaml' }).fields.datasets).toEqual([{ path: 's3://data/site_c/data.yaml', version: 'site_c' }]);
     const patch = comparePatch({ datasets: '/x/site_a/data.yaml' });
     expect(() => withDesign(scenario, 'comparison', patch.fields, patch.kind)).toThrow(/comparison\.datasets: a comparison of datasets needs type: infer/);
   });

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { batchProgressQuery, pauseSignal, progressQuery, resumeSignal, setMaxRunsUpdate, type BatchProgress } from '../../common/contract';
+import { buildProgram } from '../../cli/gflow';
 import { startScenario } from '../../cli/start-run';
 import type { Run } from '../../activities/tracking/mlflow-client';
 import { registeredModelName, workflowId } from '../../scenarios/naming';
@@ -216,5 +218,38 @@ describe('sweep workflow (real Temporal, MLflow, S3; stand-in executor)', () => 
       const children = await childrenOf(progress.runId!);
       expect(children.map((r) => r.info.status)).toEqual(['KILLED', 'KILLED']);
     });
+  });
+
+  it('gflow sweep: flags over a single-run file, progress while waiting, the best trial, then gflow status', async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'gflow-cli-sweep-')), 'base.yaml');
+    await writeFile(file, `
+name: cli
+version: cli
+type: train
+site: { customer: sweep-co, region: ci, plant: lab, zone: bench }
+task: { type: ppe, classes: [helmet] }
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
+environment: { device: cpu, workers: 0 }
+training: { epochs: 1, batch_size: 16, learning_rate: 0.01 }
+`);
+    const printed: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args.join(' ')));
+    try {
+      await withFakeGpu(stack, { bundle, env: { GF_FAKE_EPOCH_SECONDS: '0.3' } }, async () => {
+        await buildProgram(stack.settings).parseAsync(['node', 'gflow', 'sweep', file, '--no-check-files', '-p', 'learning_rate=[0.001,0.01]', '--parallel', '1', '--metric', 'det.mAP50', '--wait']);
+        await buildProgram(stack.settings).parseAsync(['node', 'gflow', 'status', 'gf/sweep/sweep-co/ci-lab/bench/ppe-yolov8n-train-cli']);
+      });
+      await buildProgram(stack.settings).parseAsync(['node', 'gflow', 'status', 'gf/sweep/sweep-co/ci-lab/bench/ppe-yolov8n-train-cli']);
+    } finally {
+      log.mockRestore();
+    }
+    const output = printed.join('\n');
+    expect(output).toMatch(/^started gf\/sweep\/sweep-co\/ci-lab\/bench\/ppe-yolov8n-train-cli$/m);
+    expect(output).toMatch(/running: \[[#.]+\] \d\/2 running/);
+    expect(output).toContain('sweep ppe-yolov8n-sweep-cli finished: 2 done, 0 failed, 0 stopped early of 2');
+    expect(output).toMatch(/best: +trial 1 run [0-9a-f]{32} value 0\.8000 \{"learning_rate":0\.01\}/);
+    expect(output).toContain('[####################] 2/2 trials; running 0, done 2, failed 0, stopped 0; best det.mAP50=0.8000 {"learning_rate":0.01}');
+    expect(output.match(/sweep ppe-yolov8n-sweep-cli finished/g)).toHaveLength(2);
   });
 });
