@@ -23,7 +23,7 @@ function printSingleRun(settings: Settings, id: string, r: SingleRunResult, inde
   console.log(`${indent}  metrics: ${metricSummary(r.metrics)}`);
   if (r.model) console.log(`${indent}  model:   ${r.model.name}@${r.model.alias} (version ${r.model.version})`);
   for (const v of r.variants ?? []) {
-    console.log(`${indent}  variant ${v.variant.backend}/${v.variant.precision}: run ${v.runId} ${metricSummary(v.metrics)}`);
+    console.log(`${indent}  variant ${v.variant.backend}/${v.variant.precision}: run ${v.runId} ${variantSummary(v.metrics)}`);
     console.log(`${indent}    model: ${v.model.name}@${v.model.alias} (version ${v.model.version})`);
   }
   console.log(`${indent}  MLflow:   ${mlflowRunUrl(settings, r.experimentId, r.runId)}`);
@@ -59,4 +59,11 @@ function printComparison(settings: Settings, id: string, r: ComparisonResult): v
   if (r.best) console.log(`  best:     ${r.best.label} (run ${r.best.runId}) value ${r.best.value.toFixed(4)}`);
   console.log(`  MLflow:   ${mlflowRunUrl(settings, r.experimentId, r.runId)}`);
   console.log(`  Temporal: ${temporalWorkflowUrl(settings, id)}`);
+}
+
+/** A variant's own accuracy and what quantizing changed. */
+function variantSummary(metrics: Record<string, number>): string {
+  const own = Object.fromEntries(Object.entries(metrics).flatMap(([k, v]) => (k.startsWith('quant.') ? [[k.slice('quant.'.length), v]] : [])));
+  const changes = ['comparison.accuracy_drop_mAP50', 'comparison.speedup_ratio', 'comparison.compression_ratio'].filter((k) => k in metrics).map((k) => `${k.slice('comparison.'.length)}=${metrics[k].toFixed(3)}`);
+  return [metricSummary(own), ...changes].filter(Boolean).join(' ');
 }

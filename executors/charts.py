@@ -24,6 +24,9 @@ from typing import Any
 
 BEST, NORMAL, STOPPED, FAILED, BLANK = "#d62728", "#1f77b4", "#ff7f0e", "#7f7f7f", "#bbbbbb"
 STATUSES = ("FINISHED", "FAILED", "KILLED", "RUNNING")
+MANY_TRIALS = 60  # above this, bars get too thin to read: trials are drawn as dots
+FAILED_GROUP = "failed / no value"
+GROUP_COLORS = {"trial": NORMAL, "stopped early": STOPPED, "best": BEST, FAILED_GROUP: FAILED}
 
 
 class SpecError(ValueError):
@@ -47,19 +50,19 @@ def is_int(v: Any) -> bool:
 
 
 def text(obj: dict, name: str, path: str = "") -> str:
-    return field(obj, name, path, lambda v: isinstance(v, str), "a string")
+    return field(obj, name, path, lambda v: isinstance(v, str), "string")
 
 
 def number(obj: dict, name: str, path: str = "", nullable: bool = False) -> float | None:
-    return field(obj, name, path, lambda v: is_number(v) or (nullable and v is None), "a number or null" if nullable else "a number")
+    return field(obj, name, path, lambda v: is_number(v) or (nullable and v is None), "number or null" if nullable else "number")
 
 
 def items(obj: dict, name: str) -> list[tuple[str, dict]]:
     """A list of objects, each with its path prefix for error messages (`trials[3].`)."""
-    values = field(obj, name, "", lambda v: isinstance(v, list), "a list")
+    values = field(obj, name, "", lambda v: isinstance(v, list), "list")
     for i, item in enumerate(values):
         if not isinstance(item, dict):
-            raise SpecError(f"{name}[{i}]: expected an object, got {json.dumps(item)[:60]}")
+            raise SpecError(f"{name}[{i}]: expected object, got {json.dumps(item)[:60]}")
     return [(f"{name}[{i}].", item) for i, item in enumerate(values)]
 
 
@@ -68,9 +71,9 @@ def no_data(ax, message: str) -> None:
 
 
 def trial_group(trial: dict, best: int | None) -> str:
-    """Failed (or never-valued) trials sit as crosses on the baseline; the rest are bars."""
+    """Failed (or never-valued) trials sit as crosses on the baseline; the rest are bars or dots."""
     if trial["value"] is None or (trial["status"] != "FINISHED" and not trial["stopped_early"]):
-        return "failed / no value"
+        return FAILED_GROUP
     if trial["index"] == best:
         return "best"
     return "stopped early" if trial["stopped_early"] else "trial"
@@ -80,7 +83,7 @@ def read_trials(spec: dict) -> list[dict]:
     trials = []
     for path, t in items(spec, "trials"):
         trials.append({
-            "index": field(t, "index", path, is_int, "an integer"),
+            "index": field(t, "index", path, is_int, "integer"),
             "value": number(t, "value", path, nullable=True),
             "status": field(t, "status", path, lambda v: v in STATUSES, f"one of {', '.join(STATUSES)}"),
             "stopped_early": field(t, "stopped_early", path, lambda v: isinstance(v, bool), "true or false"),
@@ -88,31 +91,39 @@ def read_trials(spec: dict) -> list[dict]:
     return trials
 
 
+def draw_group(ax, label: str, members: list[dict], many: bool) -> None:
+    xs, ys, color = [t["index"] for t in members], [t["value"] for t in members], GROUP_COLORS[label]
+    if label == FAILED_GROUP:
+        ax.scatter(xs, [0] * len(xs), marker="x", color=color, label=label, zorder=3, clip_on=False)
+    elif many:
+        is_best = label == "best"
+        ax.scatter(xs, ys, color=color, label=label, s=160 if is_best else 10, marker="*" if is_best else "o", zorder=4 if is_best else 2)
+    else:
+        ax.bar(xs, ys, color=color, label=label, width=0.8)
+
+
 def trials_chart(ax, spec: dict) -> None:
     metric, goal = text(spec, "metric"), field(spec, "goal", "", lambda v: v in ("maximize", "minimize"), "maximize or minimize")
-    best = field(spec, "best_index", "", lambda v: v is None or is_int(v), "an integer or null")
+    best = field(spec, "best_index", "", lambda v: v is None or is_int(v), "integer or null")
     trials = read_trials(spec)
-    groups: dict[str, list[dict]] = {"trial": [], "stopped early": [], "best": [], "failed / no value": []}
+    groups: dict[str, list[dict]] = {label: [] for label in GROUP_COLORS}
     for t in trials:
         groups[trial_group(t, best)].append(t)
-    width = 0.8 if len(trials) < 100 else 1.0
-    for (label, members), color in zip(groups.items(), (NORMAL, STOPPED, BEST, FAILED)):
-        xs = [t["index"] for t in members]
-        if xs and label == "failed / no value":
-            ax.scatter(xs, [0] * len(xs), marker="x", color=color, label=label, zorder=3)
-        elif xs:
-            ax.bar(xs, [t["value"] for t in members], color=color, label=label, width=width)
+    for label, members in groups.items():
+        if members:
+            draw_group(ax, label, members, many=len(trials) > MANY_TRIALS)
     for t in groups["best"]:
-        ax.annotate(f"best #{t['index']}: {t['value']:.4g}", (t["index"], t["value"]), xytext=(0, 6), textcoords="offset points", ha="center", color=BEST)
+        ax.annotate(f"best #{t['index']}: {t['value']:.4g}", (t["index"], t["value"]), xytext=(0, 8), textcoords="offset points", ha="center", color=BEST, bbox={"facecolor": "white", "edgecolor": BEST, "alpha": 0.9}, zorder=5)
     if not trials:
         no_data(ax, "no trials")
     ax.axhline(0, color="black", linewidth=0.6)
+    ax.margins(y=0.15)
     ax.set_xlabel("trial (sweep.index)")
     ax.set_ylabel(f"{metric} ({'higher' if goal == 'maximize' else 'lower'} is better)")
 
 
 def scatter_chart(ax, spec: dict) -> None:
-    best = field(spec, "best_label", "", lambda v: v is None or isinstance(v, str), "a string or null")
+    best = field(spec, "best_label", "", lambda v: v is None or isinstance(v, str), "string or null")
     ax.set_xlabel(text(spec, "x_label"))
     ax.set_ylabel(text(spec, "y_label"))
     points = [(text(p, "label", path), number(p, "x", path), number(p, "y", path)) for path, p in items(spec, "points")]
@@ -122,13 +133,14 @@ def scatter_chart(ax, spec: dict) -> None:
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8, color=BEST if is_best else "black")
     if not points:
         no_data(ax, "no runs with both values")
+    ax.margins(0.15)
     ax.grid(True, alpha=0.3)
 
 
 def read_matrix(spec: dict) -> tuple[list[str], list[str], list[list[float | None]]]:
-    rows = field(spec, "rows", "", lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), "a list of strings")
-    columns = field(spec, "columns", "", lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), "a list of strings")
-    values = field(spec, "values", "", lambda v: isinstance(v, list) and len(v) == len(rows), f"a list of {len(rows)} rows (one per row label)")
+    rows = field(spec, "rows", "", lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), "list of strings")
+    columns = field(spec, "columns", "", lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), "list of strings")
+    values = field(spec, "values", "", lambda v: isinstance(v, list) and len(v) == len(rows), f"list of {len(rows)} rows (one per row label)")
     for i, row in enumerate(values):
         if not (isinstance(row, list) and len(row) == len(columns) and all(v is None or is_number(v) for v in row)):
             raise SpecError(f"values[{i}]: expected {len(columns)} numbers or nulls (one per column label)")
@@ -166,7 +178,7 @@ def render(spec: Any, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     if not isinstance(spec, dict):
-        raise SpecError("spec: expected a JSON object")
+        raise SpecError("spec: expected JSON object")
     draw = field(spec, "kind", "", lambda v: v in KINDS, f"one of {', '.join(KINDS)}")
     title = text(spec, "title")
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
