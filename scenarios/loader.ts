@@ -74,6 +74,13 @@ function resolvePaths(s: Scenario, baseDir: string): Scenario {
     ...(s.benchmark?.tracking && {
       benchmark: { ...s.benchmark, tracking: { ...s.benchmark.tracking, sequence: abs(s.benchmark.tracking.sequence), ground_truth: abs(s.benchmark.tracking.ground_truth) } },
     }),
+    ...(s.comparison && {
+      comparison: {
+        ...s.comparison,
+        datasets: s.comparison.datasets?.map((d) => ({ ...d, path: abs(d.path) })),
+        models: s.comparison.models?.map(abs),
+      },
+    }),
   };
 }
 
@@ -86,5 +93,7 @@ async function assertFilesExist(s: Scenario, file: string): Promise<void> {
   await check('dataset.path', s.dataset.path);
   await check('model.weights', s.model.weights);
   await check('benchmark.tracking.ground_truth', s.benchmark?.tracking?.ground_truth ?? null);
+  for (const [i, d] of (s.comparison?.datasets ?? []).entries()) await check(`comparison.datasets.${i}.path`, d.path);
+  for (const [i, m] of (s.comparison?.models ?? []).entries()) await check(`comparison.models.${i}`, m);
   if (missing.length > 0) throw new ScenarioFileError(file, missing);
 }

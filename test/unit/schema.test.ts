@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { parseScenarioText, ScenarioFileError } from '../../scenarios/loader';
+import { loadScenarioFile, parseScenarioText, ScenarioFileError } from '../../scenarios/loader';
 import { checkScenario } from '../../scenarios/validate';
 
 const valid = `
@@ -88,5 +90,26 @@ describe('scenario schema', () => {
     const checked = checkScenario({ name: 'x' });
     expect(checked.ok).toBe(false);
     if (!checked.ok) expect(checked.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['version', 'type', 'site', 'task', 'model', 'dataset']));
+  });
+
+  it('resolves comparison datasets against the scenario file and names a missing one', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-loader-'));
+    await mkdir(path.join(dir, 'site_a'));
+    await writeFile(path.join(dir, 'site_a', 'data.yaml'), 'path: .\n');
+    await writeFile(path.join(dir, 'best.pt'), 'weights');
+    const file = path.join(dir, 'compare.yaml');
+    await writeFile(
+      file,
+      valid
+        .replace('type: train', 'type: infer\ndesign: comparison')
+        .replace('dataset: { path: data/ppe/data.yaml, version: v1.2 }', 'dataset: { path: site_a/data.yaml, version: a }\nbenchmark: {}')
+        .replace('input_size: 640 }', 'input_size: 640, weights: best.pt }')
+        .replace('training: { epochs: 100, batch_size: 16, learning_rate: 0.01 }', 'comparison: { datasets: [ { path: site_a/data.yaml, version: a }, { path: site_b/data.yaml, version: b } ] }'),
+    );
+    const err = await loadScenarioFile(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScenarioFileError);
+    expect((err as ScenarioFileError).issues).toEqual([{ path: 'comparison.datasets.1.path', message: `file not found: ${path.join(dir, 'site_b/data.yaml')}` }]);
+    const { scenario } = await loadScenarioFile(file, { checkFiles: false });
+    expect(scenario.comparison?.datasets?.map((d) => d.path)).toEqual([path.join(dir, 'site_a/data.yaml'), path.join(dir, 'site_b/data.yaml')]);
   });
 });
