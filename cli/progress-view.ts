@@ -12,40 +12,31 @@ export class ProgressView {
   constructor(private readonly interactive = Boolean(process.stdout.isTTY)) {}
 
   update(p: SingleRunProgress | BatchProgress): void {
-    if ('total' in p) return this.updateBatch(p);
+    if ('total' in p) {
+      const finished = p.done + p.failed + p.stopped;
+      const summary = batchSummary(p);
+      if (this.interactive) return this.showBar(' {phase} |{bar}| {value}/{total} trials {summary}', finished, p.total, { phase: p.phase, summary });
+      return this.showLine(`${p.phase}: ${textBar(finished, p.total)} ${finished}/${p.total} ${summary}`);
+    }
     const training = p.training;
     const summary = training ? metricSummary(training.metrics) : '';
-    if (this.interactive && training) {
-      this.bar ??= new SingleBar({ format: ' training |{bar}| epoch {value}/{total} {summary}', hideCursor: true }, Presets.shades_classic);
-      if (!this.bar.isActive) this.bar.start(training.epochs, training.epoch, { summary });
-      this.bar.setTotal(training.epochs);
-      this.bar.update(training.epoch, { summary });
-      return;
-    }
-    const line = training ? `${p.phase}: epoch ${training.epoch}/${training.epochs} ${summary}` : `${p.phase}`;
-    if (line !== this.lastLine) {
-      this.stop();
-      console.log(line);
-      this.lastLine = line;
-    }
+    if (this.interactive && training) return this.showBar(' training |{bar}| epoch {value}/{total} {summary}', training.epoch, training.epochs, { summary });
+    this.showLine(training ? `${p.phase}: epoch ${training.epoch}/${training.epochs} ${summary}` : `${p.phase}`);
   }
 
-  /** Trials of a sweep or comparison: finished of total, what runs, the best so far. */
-  private updateBatch(p: BatchProgress): void {
-    const finished = p.done + p.failed + p.stopped;
-    const summary = batchSummary(p);
-    if (this.interactive) {
-      this.bar ??= new SingleBar({ format: ' {phase} |{bar}| {value}/{total} trials {summary}', hideCursor: true }, Presets.shades_classic);
-      if (!this.bar.isActive) this.bar.start(p.total, finished, { phase: p.phase, summary });
-      this.bar.setTotal(p.total);
-      this.bar.update(finished, { phase: p.phase, summary });
-      return;
-    }
-    const line = `${p.phase}: ${textBar(finished, p.total)} ${finished}/${p.total} ${summary}`;
-    if (line !== this.lastLine) {
-      console.log(line);
-      this.lastLine = line;
-    }
+  private showBar(format: string, value: number, total: number, payload: Record<string, string>): void {
+    this.bar ??= new SingleBar({ format, hideCursor: true }, Presets.shades_classic);
+    if (!this.bar.isActive) this.bar.start(total, value, payload);
+    this.bar.setTotal(total);
+    this.bar.update(value, payload);
+  }
+
+  /** One line per change: logs and pipes get no redrawn bar. */
+  private showLine(line: string): void {
+    if (line === this.lastLine) return;
+    this.stop();
+    console.log(line);
+    this.lastLine = line;
   }
 
   stop(): void {

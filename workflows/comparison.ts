@@ -42,10 +42,7 @@ const DEFAULT_CALIBRATION = 300;
  * gets `comparison.csv`, a chart and `comparison.best_run_id`.
  */
 export async function comparison(input: ComparisonInput): Promise<ComparisonResult> {
-  const scenario = validScenario(input.scenario);
-  if (scenario.design !== 'comparison') {
-    throw ApplicationFailure.create({ message: `comparison runs design: comparison scenarios; got design: ${scenario.design}`, type: FailureType.InvalidScenario, nonRetryable: true });
-  }
+  const scenario = validScenario(input.scenario, 'comparison');
   markWorkflow(scenario);
   const spec = scenario.comparison!;
   const arms = armsOf(scenario);

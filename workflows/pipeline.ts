@@ -35,7 +35,7 @@ const DEFAULT_PROMOTION = { metric: 'det.mAP50_95', min_improvement: 0, max_accu
  * summary table; the Temporal UI shows the stages as child workflows.
  */
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
-  const scenario = validScenario(input.scenario);
+  const scenario = validScenario(input.scenario, 'pipeline');
   const progress: PipelineProgress = { phase: PipelinePhase.starting };
   setHandler(pipelineProgressQuery, () => progress);
   markWorkflow(scenario);

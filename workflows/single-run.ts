@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import {
   RunPhase,
@@ -9,7 +9,6 @@ import {
   type RegisteredModelRef,
   type SingleRunProgress,
 } from '../common/contract';
-import { FailureType } from '../common/failure-types';
 import { experimentName, runName } from '../scenarios/naming';
 import { tracking } from './proxies';
 import { validScenario } from './valid-scenario';
@@ -65,7 +64,7 @@ export interface SingleRunResult {
  * variant) that always ends FINISHED, FAILED or KILLED.
  */
 export async function singleRun(input: SingleRunInput): Promise<SingleRunResult> {
-  const scenario = validScenario(input.scenario);
+  const scenario = validScenario(input.scenario, 'single');
   const { trial } = input;
   const progress: SingleRunProgress = { phase: RunPhase.starting };
   const history: (number | null)[] = [];
@@ -87,9 +86,6 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
     }
   });
   markWorkflow(scenario);
-  if (scenario.design !== 'single') {
-    throw ApplicationFailure.create({ message: `singleRun runs design: single scenarios; got design: ${scenario.design}`, type: FailureType.InvalidScenario, nonRetryable: true });
-  }
 
   const name = trial?.runName ?? runName(scenario);
   const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });

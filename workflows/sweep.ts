@@ -23,7 +23,7 @@ import {
 } from '../common/contract';
 import { FailureType } from '../common/failure-types';
 import { experimentName, parentRunName, runName } from '../scenarios/naming';
-import type { Scenario } from '../scenarios/schema';
+import type { Scenario, Sweep } from '../scenarios/schema';
 import { trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
 import { recordCompleted, thresholds } from './early-stopping';
 import { reports, tracking } from './proxies';
@@ -81,10 +81,7 @@ export const TRIALS_PER_RUN = 200;
  * workflow keeps counters only and continues as new every TRIALS_PER_RUN trials.
  */
 export async function sweep(input: SweepInput): Promise<SweepResult> {
-  const scenario = validScenario(input.scenario);
-  if (scenario.design !== 'sweep') {
-    throw ApplicationFailure.create({ message: `sweep runs design: sweep scenarios; got design: ${scenario.design}`, type: FailureType.InvalidScenario, nonRetryable: true });
-  }
+  const scenario = validScenario(input.scenario, 'sweep');
   markWorkflow(scenario);
   const spec = scenario.sweep!;
   const name = parentRunName(scenario);
@@ -148,10 +145,11 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   };
   const launch = async (index: number) => {
     const params = trialParams(spec, index);
+    const trial = trialOf(scenario, params, index);
     const handle = await trials.run(() =>
       startChild(singleRun, {
         workflowId: `${workflowInfo().workflowId}/trial-${index}`,
-        args: [{ scenario: trialOf(scenario, params, index), parentRunId: state.parentRunId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: trialOptions(scenario, params, index, state) }],
+        args: [{ scenario: trial, parentRunId: state.parentRunId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: trialOptions(trial, spec, params, index, state) }],
       }),
     );
     running.set(index, handle);
@@ -218,10 +216,9 @@ function trialOf(scenario: Scenario, params: TrialParams, index: number): Scenar
   }
 }
 
-function trialOptions(scenario: Scenario, params: TrialParams, index: number, state: SweepState) {
-  const spec = scenario.sweep!;
+function trialOptions(trial: Scenario, spec: Sweep, params: TrialParams, index: number, state: SweepState) {
   return {
-    runName: runName({ ...scenario, model: { ...scenario.model, architecture: String(params.architecture ?? scenario.model.architecture) } }, index),
+    runName: runName(trial, index),
     tags: { 'exp.design': 'sweep', 'sweep.index': String(index), 'sweep.strategy': spec.strategy },
     params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
     register: false,
@@ -249,7 +246,7 @@ function counters(state: SweepState): Record<string, number> {
 async function finish(scenario: Scenario, state: SweepState, total: number): Promise<RegisteredModelRef | undefined> {
   const spec = scenario.sweep!;
   const { best } = state;
-  const model = best && state.bestModelSource ? await registerTrained(trialScenario(scenario, best.params), best.runId, state.bestModelSource) : undefined;
+  const model = best && state.bestModelSource ? await registerTrained(scenario, best.runId, state.bestModelSource) : undefined;
   await reports.sweepReport({
     experimentId: state.experimentId,
     parentRunId: state.parentRunId,

@@ -10,8 +10,7 @@ import { startScenario } from '../../cli/start-run';
 import { parseScenarioText } from '../../scenarios/loader';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
-import type { Run } from '../../activities/tracking/mlflow-client';
-import { artifactKeys, connectStack, REPO, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
+import { childRuns, metricsOf, artifactKeys, connectStack, REPO, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(20 * 60_000);
 
@@ -45,8 +44,6 @@ async function workers(): Promise<Worker[]> {
   ];
 }
 
-const metricsOf = (run: Run) => Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, m.value]));
-const childrenOf = (parentRunId: string, experimentId: string) => stack.mlflow.searchRuns({ experimentIds: [experimentId], filter: `tags.mlflow.parentRunId = '${parentRunId}'` });
 
 async function aliasesOf(name: string): Promise<Record<string, string>> {
   const model = await stack.mlflow.getRegisteredModel(name);
@@ -84,7 +81,7 @@ ${COMMON}
     expect(parent.info.status).toBe('FINISHED');
     expect(await artifactKeys(stack.settings, parent.info.artifact_uri)).toContain('summary.csv');
 
-    const stages = await childrenOf(parent.info.run_id, experiment.experiment_id);
+    const stages = await childRuns(stack, parent.info.run_id);
     const train = stages.find((r) => tagsOf(r)['exp.type'] === 'train')!;
     const quant = stages.find((r) => tagsOf(r)['exp.type'] === 'quant')!;
     expect(stages).toHaveLength(2);
@@ -92,7 +89,7 @@ ${COMMON}
     expect(train.info.status).toBe('FINISHED');
     expect(metricsOf(quant)).toEqual(expect.objectContaining({ 'orig.det.mAP50': expect.any(Number), 'orig.sys.bs4.latency_ms': expect.any(Number) }));
 
-    const variants = await childrenOf(quant.info.run_id, experiment.experiment_id);
+    const variants = await childRuns(stack, quant.info.run_id);
     expect(variants.map((r) => r.info.run_name).sort()).toEqual(['ppe-yolov8n-quant-e2ep-onnx-fp32', 'ppe-yolov8n-quant-e2ep-openvino-int8']);
     for (const variant of variants) {
       expect(variant.info.status).toBe('FINISHED');
@@ -172,7 +169,7 @@ ${COMMON}
     const result = await withWorkers(await workers(), async () => (await startScenario(stack.client, scenario)).result() as unknown as Promise<{ runId: string; rows: number; failed: number }>);
     expect(result).toEqual(expect.objectContaining({ rows: 4, failed: 0 }));
     const parent = await stack.mlflow.getRun(result.runId);
-    const arms = await childrenOf(result.runId, parent.info.experiment_id);
+    const arms = await childRuns(stack, result.runId);
     expect(arms.map((r) => `${tagsOf(r)['comparison.model']} × ${tagsOf(r)['comparison.dataset']}`).sort()).toEqual([
       'e2e-co.ci-lab.pipe.ppe@champion × site-a',
       'e2e-co.ci-lab.pipe.ppe@champion × site-b',
@@ -200,9 +197,9 @@ ${COMMON}
     const result = await withWorkers(await workers(), async () => (await startScenario(stack.client, scenario)).result() as unknown as Promise<{ runId: string; rows: number; best?: { runId: string; label: string } }>);
     expect(result.rows).toBe(2);
     const parent = await stack.mlflow.getRun(result.runId);
-    const [quant] = await childrenOf(result.runId, parent.info.experiment_id);
+    const [quant] = await childRuns(stack, result.runId);
     expect(tagsOf(quant)).toEqual(expect.objectContaining({ 'exp.type': 'quant', 'comparison.variable': 'quantization' }));
-    const variants = await childrenOf(quant.info.run_id, parent.info.experiment_id);
+    const variants = await childRuns(stack, quant.info.run_id);
     expect(variants.map((v) => tagsOf(v)['comparison.value']).sort()).toEqual(['onnx_fp16', 'onnx_fp32']);
     for (const v of variants) expect(Object.keys(metricsOf(v))).toEqual(expect.arrayContaining(['quant.det.mAP50', 'orig.det.mAP50', 'comparison.speedup_ratio']));
     expect(variants.map((v) => v.info.run_id)).toContain(result.best!.runId);

@@ -4,13 +4,12 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { startScenario } from '../../cli/start-run';
-import type { Run } from '../../activities/tracking/mlflow-client';
 import { parseScenarioText } from '../../scenarios/loader';
 import type { comparison } from '../../workflows/comparison';
 import type { sweep } from '../../workflows/sweep';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
-import { artifactKeys, connectStack, paramsOf, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
+import { childRuns, metricsOf, artifactKeys, connectStack, paramsOf, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(20 * 60_000);
 
@@ -45,7 +44,6 @@ async function workers(): Promise<Worker[]> {
   ];
 }
 
-const metricsOf = (run: Run) => Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, m.value]));
 
 describe('sweep and comparison with real ultralytics on CPU', () => {
   let trialRunIds: string[];
@@ -65,7 +63,7 @@ sweep: { parameters: { learning_rate: [0.001, 0.01], batch_size: [4, 8] }, strat
     expect(result).toEqual(expect.objectContaining({ total: 4, done: 4, failed: 0 }));
 
     const parent = await stack.mlflow.getRun(result.runId);
-    const children = await stack.mlflow.searchRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.mlflow.parentRunId = '${result.runId}'` });
+    const children = await childRuns(stack, result.runId);
     expect(children).toHaveLength(4);
     for (const child of children) {
       expect(child.info.status).toBe('FINISHED');
@@ -103,7 +101,7 @@ comparison: { run_ids: [${trialRunIds.join(', ')}], metric: det.mAP50 }
     expect(parent.info.status).toBe('FINISHED');
     expect(tagsOf(parent)).toEqual(expect.objectContaining({ 'exp.design': 'comparison', 'comparison.variable': 'run_id', 'comparison.best_run_id': result.best!.runId }));
     expect(await artifactKeys(stack.settings, parent.info.artifact_uri)).toEqual(expect.arrayContaining(['comparison.csv', 'comparison_chart.png']));
-    const children = await stack.mlflow.searchRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.mlflow.parentRunId = '${result.runId}'` });
+    const children = await childRuns(stack, result.runId);
     expect(children).toHaveLength(0);
   });
 });

@@ -88,6 +88,16 @@ export function tagsOf(run: { data: { tags?: { key: string; value: string }[] } 
   return Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
 }
 
+export function metricsOf(run: { data: { metrics?: { key: string; value: number }[] } }): Record<string, number> {
+  return Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, m.value]));
+}
+
+/** The runs nested under a run (`mlflow.parentRunId`), in its experiment. */
+export async function childRuns(stack: Stack, parentRunId: string) {
+  const parent = await stack.mlflow.getRun(parentRunId);
+  return stack.mlflow.searchRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.mlflow.parentRunId = '${parentRunId}'` });
+}
+
 export function paramsOf(run: { data: { params?: { key: string; value: string }[] } }): Record<string, string> {
   return Object.fromEntries((run.data.params ?? []).map((t) => [t.key, t.value]));
 }

@@ -2,7 +2,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { startScenario } from '../../cli/start-run';
 import { parseScenarioText } from '../../scenarios/loader';
 import type { comparison } from '../../workflows/comparison';
-import { artifactKeys, connectStack, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
+import { childRuns, artifactKeys, connectStack, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(120_000);
 
@@ -39,7 +39,7 @@ comparison: { architectures: [yolov8n.yaml, yolov8s.yaml, yolo11n.yaml], metric:
     expect(result).toEqual(expect.objectContaining({ rows: 3, failed: 0 }));
     const parent = await stack.mlflow.getRun(result.runId);
     expect(parent.info.run_name).toBe('ppe-yolov8n-comparison-arch');
-    const arms = await stack.mlflow.searchRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.mlflow.parentRunId = '${result.runId}'` });
+    const arms = await childRuns(stack, result.runId);
     expect(arms.map((r) => tagsOf(r)['comparison.value']).sort()).toEqual(['yolo11n', 'yolov8n', 'yolov8s']);
     expect(arms.every((r) => tagsOf(r)['comparison.variable'] === 'architecture' && r.info.status === 'FINISHED')).toBe(true);
     expect(arms.map((r) => r.data.params?.find((p) => p.key === 'model.architecture')?.value).sort()).toEqual(['yolo11n.yaml', 'yolov8n.yaml', 'yolov8s.yaml']);

@@ -11,7 +11,7 @@ import { CONTROL_QUEUE, progressQuery, WorkflowType } from '../../common/contrac
 import { experimentName, registeredModelName, workflowId } from '../../scenarios/naming';
 import { startScenario } from '../../cli/start-run';
 import type { singleRun } from '../../workflows/single-run';
-import { artifactKeys, connectStack, eventually, isAlive, paramsOf, tagsOf, trainScenario, withFakeGpu as withFakeGpuWorkers, workflowBundle, type Stack } from '../support/harness';
+import { metricsOf, artifactKeys, connectStack, eventually, isAlive, paramsOf, tagsOf, trainScenario, withFakeGpu as withFakeGpuWorkers, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(120_000);
 
@@ -68,9 +68,6 @@ function trainBatchSizes(history: Awaited<ReturnType<WorkflowHandle['fetchHistor
     .map((a) => (JSON.parse(Buffer.from(a!.input!.payloads![0].data!).toString()) as { batchSize: number }).batchSize);
 }
 
-function metricsOf(run: { data: { metrics?: { key: string; value: number }[] } }): Record<string, number> {
-  return Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, m.value]));
-}
 
 function rootCause(err: Error): Error {
   return err.cause instanceof Error ? rootCause(err.cause) : err;

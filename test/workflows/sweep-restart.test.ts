@@ -10,7 +10,7 @@ import { temporalServer } from '../../stack/servers';
 import type { sweep } from '../../workflows/sweep';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
-import { connectStack, eventually, FAKE_EXECUTOR, tagsOf, workflowBundle, type Stack } from '../support/harness';
+import { childRuns, connectStack, eventually, FAKE_EXECUTOR, tagsOf, workflowBundle, type Stack } from '../support/harness';
 
 /**
  * Durability: the control worker and the Temporal dev server stop in the middle of a sweep
@@ -82,7 +82,7 @@ sweep: { parameters: { learning_rate: [0.001, 0.002, 0.003, 0.005, 0.01], batch_
     expect(executions).toHaveLength(1);
   }
   const parent = await stack.mlflow.getRun(result.runId);
-  const children = await stack.mlflow.searchRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.mlflow.parentRunId = '${result.runId}'` });
+  const children = await childRuns(stack, result.runId);
   expect(children.map((r) => Number(tagsOf(r)['sweep.index'])).sort((a, b) => a - b)).toEqual([...Array(TRIALS).keys()]);
   expect(children.filter((r) => r.info.status !== 'FINISHED')).toEqual([]);
   expect(parent.info.status).toBe('FINISHED');

@@ -3,7 +3,7 @@ import { startScenario } from '../../cli/start-run';
 import { workflowId } from '../../scenarios/naming';
 import { parseScenarioText } from '../../scenarios/loader';
 import { TRIALS_PER_RUN, type sweep } from '../../workflows/sweep';
-import { connectStack, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
+import { childRuns, connectStack, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
 
 /**
  * A sweep of thousands of trials through the real orchestration (sweep workflow, child
@@ -61,7 +61,7 @@ sweep: { parameters: { learning_rate: [${values.join(', ')}], batch_size: [8, 16
   }
 
   const parent = await stack.mlflow.getRun(result.runId);
-  const children = await stack.mlflow.searchRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.mlflow.parentRunId = '${result.runId}'` });
+  const children = await childRuns(stack, result.runId);
   expect(children).toHaveLength(TRIALS);
   expect(new Set(children.map((r) => tagsOf(r)['sweep.index'])).size).toBe(TRIALS);
   expect(children.filter((r) => r.info.status !== 'FINISHED')).toEqual([]);

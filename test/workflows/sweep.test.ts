@@ -12,7 +12,7 @@ import { parseScenarioText } from '../../scenarios/loader';
 import type { Scenario } from '../../scenarios/schema';
 import { trialParams } from '../../scenarios/sweep-trials';
 import type { sweep } from '../../workflows/sweep';
-import { artifactKeys, connectStack, eventually, isAlive, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
+import { childRuns, metricsOf, artifactKeys, connectStack, eventually, isAlive, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(180_000);
 
@@ -45,11 +45,9 @@ sweep: ${sweepBlock}
 }
 
 const start = (s: Scenario) => startScenario(stack.client, s) as unknown as Promise<WorkflowHandle<typeof sweep>>;
-const metricsOf = (run: Run) => Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, m.value]));
 
 async function childrenOf(parentRunId: string): Promise<Run[]> {
-  const parent = await stack.mlflow.getRun(parentRunId);
-  const runs = await stack.mlflow.searchRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.mlflow.parentRunId = '${parentRunId}'` });
+  const runs = await childRuns(stack, parentRunId);
   return runs.sort((a, b) => Number(tagsOf(a)['sweep.index']) - Number(tagsOf(b)['sweep.index']));
 }
 
