@@ -5,11 +5,20 @@ const base = {
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 
+/**
+ * `unit` needs no server (pure modules, replay of committed histories); `stack` starts the real
+ * Temporal, SeaweedFS and MLflow once for its files. A project's global setup runs only when one
+ * of its tests is selected, so `npx jest --selectProjects unit` works with every server down.
+ */
 module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...base, displayName: 'stack', testMatch: ['<rootDir>/test/stack/**/*.test.ts', '<rootDir>/test/workflows/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'] },
+    {
+      ...base,
+      displayName: 'stack',
+      testMatch: ['<rootDir>/test/stack/**/*.test.ts', '<rootDir>/test/workflows/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
   ],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 };

@@ -14,8 +14,8 @@ hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 npm_hash=$(hash_of package-lock.json)
 if [ ! -f node_modules/.gf-hash ] || [ "$(cat node_modules/.gf-hash)" != "$npm_hash" ]; then
   say "installing npm packages"
-  # npm ci refuses this lock: the registry mirror omits some other-platform optional packages (@swc/core-*)
-  npm install --no-audit --no-fund --loglevel=error
+  # npm ci installs exactly the committed lock (it holds every platform's optional packages) and never rewrites it
+  npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_hash" > node_modules/.gf-hash
 fi
 
