@@ -1,0 +1,29 @@
+// @ts-check
+/**
+ * Mutation testing of the pure modules (`npm run mutation`, not part of `npm test`): StrykerJS
+ * changes one operator or literal at a time and reruns the unit tests that cover it; a mutant
+ * that no test notices marks a gap in the tests. scripts/mutation-score.mjs turns the report
+ * into bench/results/mutation.json and checks the goal (≥ 85 % killed).
+ * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
+ */
+export default {
+  testRunner: 'jest',
+  jest: { projectType: 'custom', configFile: 'jest.mutation.config.js', enableFindRelatedTests: true },
+  coverageAnalysis: 'perTest',
+  mutate: [
+    'scenarios/**/*.ts',
+    'workflows/promotion-gate.ts',
+    'workflows/oom-halving.ts',
+    'workflows/early-stopping.ts',
+    'workflows/comparison-metrics.ts',
+    'activities/tracking/log-batch.ts',
+    'activities/gpu/executor-failures.ts',
+  ],
+  ignorePatterns: ['.venv', 'dist', '.gflow', 'bench/results', 'reports', 'coverage'],
+  reporters: ['json', 'clear-text', 'progress'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  concurrency: 2,
+  timeoutMS: 20000,
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
