@@ -1,4 +1,6 @@
 import { request } from 'undici';
+import type { z } from 'zod';
+import { Responses, type Experiment, type KeyValue, type Metric, type ModelVersion, type RegisteredModel, type Run, type RunInfo, type RunStatus } from './mlflow-responses';
 
 /** An MLflow REST answer other than 2xx; `retryable` tells transient (5xx, 429) from refused. */
 export class MlflowApiError extends Error {
@@ -18,6 +20,18 @@ export class MlflowApiError extends Error {
   }
 }
 
+/** A 2xx answer whose body is not what the endpoint returns: another server or version; a retry gets the same. */
+export class MlflowResponseError extends MlflowApiError {
+  constructor(endpoint: string, status: number, problem: string) {
+    super(endpoint, status, 'UNEXPECTED_RESPONSE', problem);
+    this.name = 'MlflowResponseError';
+  }
+
+  override get retryable(): boolean {
+    return false;
+  }
+}
+
 /** MLflow could not be reached at all (connection refused, reset, timeout). */
 export class MlflowUnreachableError extends Error {
   constructor(endpoint: string, options: { cause: unknown }) {
@@ -26,53 +40,7 @@ export class MlflowUnreachableError extends Error {
   }
 }
 
-export const RunStatus = { RUNNING: 'RUNNING', FINISHED: 'FINISHED', FAILED: 'FAILED', KILLED: 'KILLED' } as const;
-export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
-
-export interface KeyValue {
-  key: string;
-  value: string;
-}
-export interface Metric {
-  key: string;
-  value: number;
-  timestamp: number;
-  step: number;
-}
-export interface RunInfo {
-  run_id: string;
-  run_name?: string;
-  experiment_id: string;
-  status: RunStatus;
-  artifact_uri: string;
-  lifecycle_stage: string;
-  /** Epoch milliseconds (MLflow sends them as strings). */
-  start_time?: string | number;
-  end_time?: string | number;
-}
-export interface Run {
-  info: RunInfo;
-  data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
-}
-export interface Experiment {
-  experiment_id: string;
-  name: string;
-  lifecycle_stage: string;
-}
-export interface ModelVersion {
-  name: string;
-  version: string;
-  source: string;
-  run_id?: string;
-  status?: string;
-  aliases?: string[];
-  tags?: KeyValue[];
-}
-export interface RegisteredModel {
-  name: string;
-  aliases?: { alias: string; version: string }[];
-  latest_versions?: ModelVersion[];
-}
+export { RunStatus, type Experiment, type KeyValue, type Metric, type ModelVersion, type RegisteredModel, type Run, type RunInfo } from './mlflow-responses';
 
 /** Thrown for a value that cannot be put into an MLflow search filter. */
 export class FilterValueError extends Error {
@@ -108,7 +76,7 @@ export class MlflowClient {
   ) {}
 
   async getExperimentByName(name: string): Promise<Experiment | undefined> {
-    const res = await this.call<{ experiment: Experiment }>('GET', 'experiments/get-by-name', { experiment_name: name }, [NOT_FOUND]);
+    const res = await this.call(Responses.experiment, 'GET', 'experiments/get-by-name', { experiment_name: name }, [NOT_FOUND]);
     return res?.experiment;
   }
 
@@ -116,7 +84,7 @@ export class MlflowClient {
   async ensureExperiment(name: string, tags: KeyValue[] = []): Promise<string> {
     const existing = await this.getExperimentByName(name);
     if (existing) return existing.experiment_id;
-    const created = await this.call<{ experiment_id: string }>('POST', 'experiments/create', { name, tags }, [ALREADY_EXISTS]);
+    const created = await this.call(Responses.experimentCreated, 'POST', 'experiments/create', { name, tags }, [ALREADY_EXISTS]);
     if (created) return created.experiment_id;
     const raced = await this.getExperimentByName(name);
     if (!raced) throw new MlflowApiError('experiments/create', 409, ALREADY_EXISTS, `experiment ${name} exists but cannot be read`);
@@ -124,7 +92,7 @@ export class MlflowClient {
   }
 
   async createRun(args: { experimentId: string; runName: string; tags: KeyValue[]; startTime?: number }): Promise<RunInfo> {
-    const res = await this.call<{ run: Run }>('POST', 'runs/create', {
+    const res = await this.call(Responses.run, 'POST', 'runs/create', {
       experiment_id: args.experimentId,
       run_name: args.runName,
       start_time: args.startTime ?? Date.now(),
@@ -134,7 +102,7 @@ export class MlflowClient {
   }
 
   async getRun(runId: string): Promise<Run> {
-    const res = await this.call<{ run: Run }>('GET', 'runs/get', { run_id: runId });
+    const res = await this.call(Responses.run, 'GET', 'runs/get', { run_id: runId });
     return res!.run;
   }
 
@@ -142,7 +110,7 @@ export class MlflowClient {
     const runs: Run[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.call<{ runs?: Run[]; next_page_token?: string }>('POST', 'runs/search', {
+      const res = await this.call(Responses.runs, 'POST', 'runs/search', {
         experiment_ids: args.experimentIds,
         filter: args.filter ?? '',
         max_results: Math.min(args.maxResults ?? 1000, 1000),
@@ -157,34 +125,34 @@ export class MlflowClient {
   }
 
   async logBatch(runId: string, batch: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): Promise<void> {
-    await this.call('POST', 'runs/log-batch', { run_id: runId, metrics: batch.metrics ?? [], params: batch.params ?? [], tags: batch.tags ?? [] });
+    await this.call(Responses.empty, 'POST', 'runs/log-batch', { run_id: runId, metrics: batch.metrics ?? [], params: batch.params ?? [], tags: batch.tags ?? [] });
   }
 
   async setTag(runId: string, key: string, value: string): Promise<void> {
-    await this.call('POST', 'runs/set-tag', { run_id: runId, key, value });
+    await this.call(Responses.empty, 'POST', 'runs/set-tag', { run_id: runId, key, value });
   }
 
   async updateRun(runId: string, status: RunStatus, endTime?: number): Promise<RunInfo> {
-    const res = await this.call<{ run_info: RunInfo }>('POST', 'runs/update', { run_id: runId, status, end_time: endTime });
+    const res = await this.call(Responses.runInfo, 'POST', 'runs/update', { run_id: runId, status, end_time: endTime });
     return res!.run_info;
   }
 
   async getMetricHistory(runId: string, metricKey: string): Promise<Metric[]> {
-    const res = await this.call<{ metrics?: Metric[] }>('GET', 'metrics/get-history', { run_id: runId, metric_key: metricKey, max_results: '25000' });
+    const res = await this.call(Responses.metrics, 'GET', 'metrics/get-history', { run_id: runId, metric_key: metricKey, max_results: '25000' });
     return res?.metrics ?? [];
   }
 
   async ensureRegisteredModel(name: string, tags: KeyValue[] = []): Promise<void> {
-    await this.call('POST', 'registered-models/create', { name, tags }, [ALREADY_EXISTS]);
+    await this.call(Responses.empty, 'POST', 'registered-models/create', { name, tags }, [ALREADY_EXISTS]);
   }
 
   async getRegisteredModel(name: string): Promise<RegisteredModel | undefined> {
-    const res = await this.call<{ registered_model: RegisteredModel }>('GET', 'registered-models/get', { name }, [NOT_FOUND]);
+    const res = await this.call(Responses.registeredModel, 'GET', 'registered-models/get', { name }, [NOT_FOUND]);
     return res?.registered_model;
   }
 
   async createModelVersion(args: { name: string; source: string; runId: string; tags?: KeyValue[]; description?: string }): Promise<ModelVersion> {
-    const res = await this.call<{ model_version: ModelVersion }>('POST', 'model-versions/create', {
+    const res = await this.call(Responses.modelVersion, 'POST', 'model-versions/create', {
       name: args.name,
       source: args.source,
       run_id: args.runId,
@@ -195,29 +163,29 @@ export class MlflowClient {
   }
 
   async searchModelVersions(filter: string): Promise<ModelVersion[]> {
-    const res = await this.call<{ model_versions?: ModelVersion[] }>('GET', 'model-versions/search', { filter, max_results: '1000' });
+    const res = await this.call(Responses.modelVersions, 'GET', 'model-versions/search', { filter, max_results: '1000' });
     return res?.model_versions ?? [];
   }
 
   async setAlias(name: string, alias: string, version: string): Promise<void> {
-    await this.call('POST', 'registered-models/alias', { name, alias, version });
+    await this.call(Responses.empty, 'POST', 'registered-models/alias', { name, alias, version });
   }
 
   async getModelVersion(name: string, version: string): Promise<ModelVersion | undefined> {
-    const res = await this.call<{ model_version: ModelVersion }>('GET', 'model-versions/get', { name, version }, [NOT_FOUND]);
+    const res = await this.call(Responses.modelVersion, 'GET', 'model-versions/get', { name, version }, [NOT_FOUND]);
     return res?.model_version;
   }
 
   /** Removing an alias that is not set is fine: moves are retried. */
   async deleteAlias(name: string, alias: string): Promise<void> {
-    await this.call('DELETE', 'registered-models/alias', { name, alias }, [NOT_FOUND]).catch(unlessAliasMissing);
+    await this.call(Responses.empty, 'DELETE', 'registered-models/alias', { name, alias }, [NOT_FOUND]).catch(unlessAliasMissing);
   }
 
   async searchRegisteredModels(filter = ''): Promise<RegisteredModel[]> {
     const models: RegisteredModel[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.call<{ registered_models?: RegisteredModel[]; next_page_token?: string }>('GET', 'registered-models/search', {
+      const res = await this.call(Responses.registeredModels, 'GET', 'registered-models/search', {
         filter,
         max_results: '1000',
         page_token: pageToken,
@@ -229,7 +197,7 @@ export class MlflowClient {
   }
 
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
-    const res = await this.call<{ model_version: ModelVersion }>('GET', 'registered-models/alias', { name, alias }, [NOT_FOUND]).catch(unlessAliasMissing);
+    const res = await this.call(Responses.modelVersion, 'GET', 'registered-models/alias', { name, alias }, [NOT_FOUND]).catch(unlessAliasMissing);
     return res?.model_version;
   }
 
@@ -237,12 +205,13 @@ export class MlflowClient {
    * One REST call. `tolerated` error codes resolve to `undefined` instead of throwing: the
    * "not found" and "already exists" answers that idempotent callers expect.
    */
-  private async call<T = unknown>(
+  private async call<S extends z.ZodType>(
+    schema: S,
     method: 'GET' | 'POST' | 'DELETE',
     endpoint: string,
     args: Record<string, unknown>,
     tolerated: string[] = [],
-  ): Promise<T | undefined> {
+  ): Promise<z.output<S> | undefined> {
     const url = new URL(`${this.baseUrl}/api/2.0/mlflow/${endpoint}`);
     let body: string | undefined;
     if (method === 'GET') {
@@ -263,7 +232,12 @@ export class MlflowClient {
       throw new MlflowUnreachableError(endpoint, { cause: err });
     }
     const text = await res.body.text();
-    if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : {}) as T;
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      const parsed = schema.safeParse(text ? safeJson(text) : {});
+      if (parsed.success) return parsed.data;
+      const issue = parsed.error.issues[0];
+      throw new MlflowResponseError(endpoint, res.statusCode, `unexpected answer: ${issue.path.join('.') || '(body)'}: ${issue.message}`);
+    }
     const parsed = safeJson(text);
     const code = typeof parsed?.error_code === 'string' ? parsed.error_code : undefined;
     if (code && tolerated.includes(code)) return undefined;
