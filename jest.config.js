@@ -13,6 +13,8 @@ const base = {
 module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // workflow logic with mocked activities; each file starts a Temporal dev server of its own (no global setup)
+    { ...base, displayName: 'workflow-logic', testMatch: ['<rootDir>/test/workflow-logic/**/*.test.ts'] },
     {
       ...base,
       displayName: 'stack',

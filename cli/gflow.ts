@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { CONTROL_QUEUE, type BatchProgress, type SingleRunProgress } from '../common/contract';
-import { loadSettings, type Settings } from '../common/settings';
-import { loadScenarioFile, ScenarioFileError } from '../scenarios/loader';
+import { loadSettings, SettingsError, type Settings } from '../common/settings';
+import { checkScenarioFiles, loadScenarioFile, ScenarioFileError } from '../scenarios/loader';
 import { experimentName, registeredModelName, runName, workflowId } from '../scenarios/naming';
 import type { Scenario } from '../scenarios/schema';
 import { registerBatchCommands } from './batch-commands';
@@ -11,8 +11,9 @@ import { registerDevCommands } from './dev-commands';
 import { followToEnd } from './follow';
 import { printResult, type ScenarioResult } from './result-report';
 import { mlflowRunUrl, temporalWorkflowUrl } from './links';
-import { batchSummary, metricSummary, textBar } from './progress-view';
+import { batchSummary, metricSummary, settledTrials, textBar } from './progress-view';
 import { registerRegistryCommands } from './registry-commands';
+import { registerReportCommands } from './report-commands';
 import { comparePatch, FlagError, sweepPatch, withDesign, type CompareFlags, type SweepFlags } from './scenario-overrides';
 import { startScenario, UnsupportedScenarioError, workflowFor } from './start-run';
 import { connect } from './temporal';
@@ -24,12 +25,14 @@ interface LaunchFlags {
 }
 
 /**
- * A scenario file with a command's flags applied, re-validated by the schema. Every problem
- * (file, flag, a design with no workflow) exits 2 before Temporal is contacted.
+ * A scenario file with a command's flags applied, re-validated by the schema, then every path it
+ * names checked, the flags' own included. Every problem (file, flag, a missing file, a design
+ * with no workflow) exits 2 before Temporal is contacted.
  */
 async function scenarioFrom(file: string, checkFiles: boolean, override: (s: Scenario) => Scenario = (s) => s): Promise<Scenario> {
   try {
-    const scenario = override((await loadScenarioFile(file, { checkFiles })).scenario);
+    const scenario = override((await loadScenarioFile(file, { checkFiles: false })).scenario);
+    if (checkFiles) await checkScenarioFiles(scenario, file);
     workflowFor(scenario);
     return scenario;
   } catch (err) {
@@ -151,7 +154,7 @@ export function buildProgram(settings = loadSettings()): Command {
         }
         console.log(`${id}: ${description.status.name} (phase ${p.phase})`);
         if ('total' in p) {
-          const finished = p.done + p.failed + p.stopped;
+          const finished = settledTrials(p);
           console.log(`  ${textBar(finished, p.total)} ${finished}/${p.total} trials; ${batchSummary(p)}`);
         }
         if ('training' in p && p.training) console.log(`  epoch ${p.training.epoch}/${p.training.epochs} ${metricSummary(p.training.metrics)}`);
@@ -181,16 +184,17 @@ export function buildProgram(settings = loadSettings()): Command {
   registerBatchCommands(program, settings);
   registerRegistryCommands(program, settings);
   registerDevCommands(program, settings);
+  registerReportCommands(program, settings);
   return program;
 }
 
 if (require.main === module) {
-  buildProgram()
-    .parseAsync(process.argv)
+  Promise.resolve()
+    .then(() => buildProgram().parseAsync(process.argv))
     .catch((err: unknown) => {
-      if (err instanceof CliError || err instanceof WorkflowNotFoundError) {
+      if (err instanceof CliError || err instanceof SettingsError || err instanceof WorkflowNotFoundError) {
         console.error(`gflow: ${err.message}`);
-        process.exit(err instanceof CliError ? err.exitCode : 1);
+        process.exit(err instanceof CliError ? err.exitCode : err instanceof SettingsError ? 2 : 1);
       }
       console.error(err);
       process.exit(1);

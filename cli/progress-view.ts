@@ -13,7 +13,7 @@ export class ProgressView {
 
   update(p: SingleRunProgress | BatchProgress): void {
     if ('total' in p) {
-      const finished = p.done + p.failed + p.stopped;
+      const finished = settledTrials(p);
       const summary = batchSummary(p);
       if (this.interactive) return this.showBar(' {phase} |{bar}| {value}/{total} trials {summary}', finished, p.total, { phase: p.phase, summary });
       return this.showLine(`${p.phase}: ${textBar(finished, p.total)} ${finished}/${p.total} ${summary}`);
@@ -60,8 +60,13 @@ export function textBar(value: number, total: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-/** Counts and the best trial so far of a sweep or comparison. */
+/** Trials of a sweep or comparison that ended, whichever way. */
+export function settledTrials(p: BatchProgress): number {
+  return p.done + p.failed + p.stopped + (p.cancelled ?? 0);
+}
+
+/** Counts and the best trial so far of a sweep or comparison; cancelled trials only once there are some. */
 export function batchSummary(p: BatchProgress): string {
-  const counts = `running ${p.running}, done ${p.done}, failed ${p.failed}, stopped ${p.stopped}`;
+  const counts = `running ${p.running}, done ${p.done}, failed ${p.failed}, stopped ${p.stopped}${p.cancelled ? `, cancelled ${p.cancelled}` : ''}`;
   return p.best ? `${counts}; best ${p.metric}=${p.best.value.toFixed(4)} ${JSON.stringify(p.best.params)}` : counts;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parse } from 'yaml';
+import { isLocalArchitecture, isRemoteReference } from '../scenarios/model-reference';
 import type { Scenario } from '../scenarios/schema';
 import { checkScenario, formatIssues } from '../scenarios/validate';
 
@@ -52,8 +53,14 @@ export interface CompareFlags {
   parallel?: string;
 }
 
-/** Local paths are made absolute for the GPU worker; URIs (`s3://…`) are passed on as given. */
+/**
+ * Paths on the command line are relative to the current directory (a scenario file's own paths
+ * are relative to its folder): made absolute here for the GPU worker. URIs are passed on as given
+ * for the schema to judge; `runs:/`/`models:/` references and architectures built by name stay.
+ */
 const absolute = (file: string) => (file.includes(':/') ? file : path.resolve(file));
+const modelPath = (ref: string) => (isRemoteReference(ref) ? ref : absolute(ref));
+const architecturePath = (architecture: string) => (isLocalArchitecture(architecture) ? absolute(architecture) : architecture);
 /** `site_a/data.yaml` → `site_a` (every ultralytics dataset file is `data.yaml`); `site_b.yaml` → `site_b`. */
 const datasetLabel = (file: string) => {
   const stem = path.basename(file).replace(/\.ya?ml$/, '');
@@ -66,19 +73,37 @@ const quantVariant = (flag: string) => {
   return { backend: match[1], precision: match[2] };
 };
 const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
-const numberOf = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+/** `--max-runs 20`: a whole number, or a FlagError naming the flag (`Number('abc')` would reach the schema as NaN). */
+const wholeNumber = (flag: string, value: string | undefined) => {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) throw new FlagError(`${flag}: expected a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+};
 const defined = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+
+/**
+ * `-p` flags as sweep parameters. A parameter given twice gets the values of both, in order
+ * (`-p lr=0.1 -p lr=0.2` is `lr: [0.1, 0.2]`); architecture paths are made absolute.
+ */
+export function paramFlags(flags: string[]): Record<string, Value[]> {
+  const merged = new Map<string, Value[]>();
+  for (const [name, values] of flags.map(parseParamFlag)) {
+    const resolved = name === 'architecture' ? values.map((v) => (typeof v === 'string' ? architecturePath(v) : v)) : values;
+    merged.set(name, [...(merged.get(name) ?? []), ...resolved]);
+  }
+  return Object.fromEntries(merged);
+}
 
 /** The `sweep:` fields the flags set; flags win over the file, `-p` replaces its parameters. */
 export function sweepPatch(flags: SweepFlags): Record<string, unknown> {
   return defined({
-    parameters: flags.param?.length ? Object.fromEntries(flags.param.map(parseParamFlag)) : undefined,
+    parameters: flags.param?.length ? paramFlags(flags.param) : undefined,
     strategy: flags.strategy,
-    max_runs: numberOf(flags.maxRuns),
-    parallel: numberOf(flags.parallel),
+    max_runs: wholeNumber('--max-runs', flags.maxRuns),
+    parallel: wholeNumber('--parallel', flags.parallel),
     metric: flags.metric,
     goal: flags.minimize ? 'minimize' : undefined,
-    seed: numberOf(flags.seed),
+    seed: wholeNumber('--seed', flags.seed),
     fail_fast: flags.failFast,
   });
 }
@@ -87,10 +112,10 @@ export function sweepPatch(flags: SweepFlags): Record<string, unknown> {
 export function comparePatch(flags: CompareFlags): { kind: boolean; fields: Record<string, unknown> } {
   const variants = list(flags.quantVariants)?.map(quantVariant);
   const datasets = list(flags.datasets)?.map((file) => ({ path: absolute(file), version: datasetLabel(file) }));
-  const kinds = defined({ architectures: list(flags.architectures), run_ids: list(flags.runIds), variants, datasets });
+  const kinds = defined({ architectures: list(flags.architectures)?.map(architecturePath), run_ids: list(flags.runIds), variants, datasets });
   return {
     kind: Object.keys(kinds).length > 0,
-    fields: { ...kinds, ...defined({ models: list(flags.models), metric: flags.metric, goal: flags.minimize ? 'minimize' : undefined, parallel: numberOf(flags.parallel) }) },
+    fields: { ...kinds, ...defined({ models: list(flags.models)?.map(modelPath), metric: flags.metric, goal: flags.minimize ? 'minimize' : undefined, parallel: wholeNumber('--parallel', flags.parallel) }) },
   };
 }
 

@@ -43,6 +43,20 @@ export interface TrainingProgress {
   metrics: Record<string, number>;
 }
 
+/** Most epochs of one training attempt that report progress: each report is an event in the run's history. */
+export const MAX_PROGRESS_REPORTS = 50;
+
+/**
+ * Whether epoch `epoch` (1-based) of `epochs` reports progress: every epoch of a training up to
+ * MAX_PROGRESS_REPORTS epochs, evenly spaced ones of a longer one, and always the last, so a
+ * 1000-epoch training adds at most MAX_PROGRESS_REPORTS signals to its workflow's history.
+ * The early-stopping rule compares trials at these epochs only.
+ */
+export function reportsProgress(epoch: number, epochs: number): boolean {
+  const stride = Math.ceil(epochs / MAX_PROGRESS_REPORTS);
+  return epoch % stride === 0 || epoch === epochs;
+}
+
 export interface RegisteredModelRef {
   name: string;
   version: string;
@@ -120,6 +134,8 @@ export interface BatchProgress {
   failed: number;
   /** Trials the early-stopping rule ended. */
   stopped: number;
+  /** Trials cancelled (the sweep's cancel, fail_fast, or a cancel of the trial itself): not failures. Sweeps only. */
+  cancelled?: number;
   best?: BestTrial;
   error?: string;
 }
@@ -131,12 +147,12 @@ export const resumeSignal = defineSignal('resume');
 /** Raises (never lowers below what has started) the trial count of a running random sweep; returns the new total. */
 export const setMaxRunsUpdate = defineUpdate<number, [number]>('setMaxRuns');
 
-/** Per epoch (index 0 = epoch 1), the median of completed trials' metric; `null` until enough trials reached that epoch. */
+/** The median of completed trials' metric per reported epoch (key: the 1-based epoch); absent until enough trials reached it. */
 export interface EarlyStopThresholds {
   metric: string;
   goal: 'maximize' | 'minimize';
   graceEpochs: number;
-  medians: (number | null)[];
+  medians: Partial<Record<number, number>>;
 }
 /** A sweep tells its running trials the current medians whenever a trial completes. */
 export const earlyStopThresholdsSignal = defineSignal<[EarlyStopThresholds]>('earlyStopThresholds');

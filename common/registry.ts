@@ -1,5 +1,5 @@
 /**
- * Registry aliases and the moves between them (DESIGN §3): `candidate` → `champion` on
+ * Registry aliases and the moves between them (docs/architecture.md §6): `candidate` → `champion` on
  * promote, the old champion kept as `rollback`; rollback reverses it. Pure: workflows import it.
  */
 export const Alias = { candidate: 'candidate', champion: 'champion', rollback: 'rollback' } as const;

@@ -30,58 +30,85 @@ export interface Settings {
 
 type Env = Record<string, string | undefined>;
 
-function intFrom(env: Env, key: string, fallback: number): number {
+/** An environment variable that cannot be used; the message names it. */
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+/**
+ * A variable's value, or `fallback` when it is unset. Set but empty is refused: `GF_STATE_DIR=""`
+ * would otherwise mean the current directory, and an empty address or bucket fails far from here.
+ */
+function textFrom(env: Env, key: string, fallback: string): string;
+function textFrom(env: Env, key: string): string | undefined;
+function textFrom(env: Env, key: string, fallback?: string): string | undefined {
   const raw = env[key];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined) return fallback;
+  if (raw.trim() === '') throw new SettingsError(`${key} is set but empty: unset it to use the default, or give it a value`);
+  return raw;
+}
+
+function intFrom(env: Env, key: string, fallback: number): number {
+  const raw = textFrom(env, key);
+  if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0 || value > 65535) {
-    throw new Error(`${key}: expected a positive integer, got "${raw}"`);
+    throw new SettingsError(`${key}: expected a positive integer, got "${raw}"`);
   }
   return value;
+}
+
+/** A host as it goes into a URL or `host:port`: an IPv6 address in brackets (`::1` → `[::1]`). */
+export function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /** Reads settings from the environment (GF_* variables) with defaults for a one-machine stack. */
 export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__dirname, '..')): Settings {
   const root = findRepoRoot(repoRoot);
-  const stateDir = path.resolve(env.GF_STATE_DIR ?? path.join(root, '.gflow'));
-  const host = env.GF_HOST ?? '127.0.0.1';
+  const stateDir = path.resolve(textFrom(env, 'GF_STATE_DIR', path.join(root, '.gflow')));
+  const host = textFrom(env, 'GF_HOST', '127.0.0.1');
+  const inUrl = urlHost(host);
   const temporalPort = intFrom(env, 'GF_TEMPORAL_PORT', 7233);
   const uiPort = intFrom(env, 'GF_TEMPORAL_UI_PORT', 8233);
   const mlflowPort = intFrom(env, 'GF_MLFLOW_PORT', 5000);
   const s3Port = intFrom(env, 'GF_S3_PORT', 8333);
-  const namespace = env.GF_TEMPORAL_NAMESPACE ?? 'default';
+  const namespace = textFrom(env, 'GF_TEMPORAL_NAMESPACE', 'default');
   return {
     repoRoot: root,
     stateDir,
     host,
-    python: env.GF_PYTHON ?? path.join(root, '.venv', 'bin', 'python'),
+    python: textFrom(env, 'GF_PYTHON', path.join(root, '.venv', 'bin', 'python')),
     temporal: {
       port: temporalPort,
       uiPort,
       namespace,
-      address: env.TEMPORAL_ADDRESS ?? `${host}:${temporalPort}`,
-      uiUrl: env.GF_TEMPORAL_UI_URL ?? `http://${host}:${uiPort}`,
+      address: textFrom(env, 'TEMPORAL_ADDRESS', `${inUrl}:${temporalPort}`),
+      uiUrl: textFrom(env, 'GF_TEMPORAL_UI_URL', `http://${inUrl}:${uiPort}`),
     },
-    mlflow: { port: mlflowPort, url: stripSlash(env.MLFLOW_TRACKING_URI ?? `http://${host}:${mlflowPort}`) },
+    mlflow: { port: mlflowPort, url: stripSlash(textFrom(env, 'MLFLOW_TRACKING_URI', `http://${inUrl}:${mlflowPort}`)) },
     s3: {
       port: s3Port,
-      endpoint: stripSlash(env.GF_S3_ENDPOINT ?? `http://${host}:${s3Port}`),
-      bucket: env.GF_S3_BUCKET ?? 'guardianflow',
-      artifactsPrefix: env.GF_S3_ARTIFACTS_PREFIX ?? 'mlflow-artifacts',
-      region: env.AWS_REGION ?? 'us-east-1',
-      accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'gflow-dev',
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'gflow-dev-secret',
+      endpoint: stripSlash(textFrom(env, 'GF_S3_ENDPOINT', `http://${inUrl}:${s3Port}`)),
+      bucket: textFrom(env, 'GF_S3_BUCKET', 'guardianflow'),
+      artifactsPrefix: textFrom(env, 'GF_S3_ARTIFACTS_PREFIX', 'mlflow-artifacts'),
+      region: textFrom(env, 'AWS_REGION', 'us-east-1'),
+      accessKeyId: textFrom(env, 'AWS_ACCESS_KEY_ID', 'gflow-dev'),
+      secretAccessKey: textFrom(env, 'AWS_SECRET_ACCESS_KEY', 'gflow-dev-secret'),
       masterPort: intFrom(env, 'GF_WEED_MASTER_PORT', 9333),
       volumePort: intFrom(env, 'GF_WEED_VOLUME_PORT', 8080),
       filerPort: intFrom(env, 'GF_WEED_FILER_PORT', 8888),
     },
     gpu: {
-      pool: env.GF_GPU_POOL ?? 'default',
-      hostId: env.GF_GPU_HOST_ID ?? os.hostname(),
+      pool: textFrom(env, 'GF_GPU_POOL', 'default'),
+      hostId: textFrom(env, 'GF_GPU_HOST_ID', os.hostname()),
       slots: intFrom(env, 'GF_GPU_SLOTS', 1),
-      workDir: path.resolve(env.GF_WORK_DIR ?? path.join(stateDir, 'work')),
+      workDir: path.resolve(textFrom(env, 'GF_WORK_DIR', path.join(stateDir, 'work'))),
       /** ultralytics' settings and the fonts it would otherwise download (scripts/setup.sh fills it). */
-      yoloConfigDir: path.resolve(env.GF_YOLO_CONFIG_DIR ?? path.join(stateDir, 'ultralytics')),
+      yoloConfigDir: path.resolve(textFrom(env, 'GF_YOLO_CONFIG_DIR', path.join(stateDir, 'ultralytics'))),
     },
   };
 }

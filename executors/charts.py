@@ -9,6 +9,7 @@ Spec kinds:
   trials   {title, metric, goal, trials: [{index, value|null, status, stopped_early}], best_index|null}
   scatter  {title, x_label, y_label, points: [{label, x, y}], best_label|null}
   heatmap  {title, rows, columns, values: [[value|null]], row_label, column_label}
+  timeline {title, lanes: [{label, jobs: [{start, end, outcome}]}]}  (GPU slots' busy/idle, seconds)
 A bad spec exits with code 2 and a message naming the field (e.g. `trials[3].value: expected number`).
 """
 
@@ -27,6 +28,7 @@ STATUSES = ("FINISHED", "FAILED", "KILLED", "RUNNING")
 MANY_TRIALS = 60  # above this, bars get too thin to read: trials are drawn as dots
 FAILED_GROUP = "failed / no value"
 GROUP_COLORS = {"trial": NORMAL, "stopped early": STOPPED, "best": BEST, FAILED_GROUP: FAILED}
+OUTCOME_COLORS = {"completed": NORMAL, "failed": BEST, "cancelled": STOPPED, "timed_out": FAILED, "running": "#2ca02c"}
 
 
 class SpecError(ValueError):
@@ -168,7 +170,42 @@ def heatmap_chart(ax, spec: dict) -> None:
                 ax.text(j, i, f"{v:.3f}", ha="center", va="center", color="black" if image.norm(v) > 0.6 else "white")
 
 
-KINDS = {"trials": trials_chart, "scatter": scatter_chart, "heatmap": heatmap_chart}
+def read_lanes(spec: dict) -> list[tuple[str, list[tuple[float, float, str]]]]:
+    lanes = []
+    for path, lane in items(spec, "lanes"):
+        label = text(lane, "label", path)
+        jobs = []
+        for i, job in enumerate(field(lane, "jobs", path, lambda v: isinstance(v, list), "list")):
+            where = f"{path}jobs[{i}]."
+            if not isinstance(job, dict):
+                raise SpecError(f"{where[:-1]}: expected object, got {json.dumps(job)[:60]}")
+            start, end = number(job, "start", where), number(job, "end", where)
+            if end < start:
+                raise SpecError(f"{where}end: expected a number >= start ({start}), got {end}")
+            jobs.append((start, end, field(job, "outcome", where, lambda v: v in OUTCOME_COLORS, f"one of {', '.join(OUTCOME_COLORS)}")))
+        lanes.append((label, jobs))
+    return lanes
+
+
+def timeline_chart(ax, spec: dict) -> None:
+    """One row per GPU slot: a bar while a job ran (coloured by how it ended), blank while idle."""
+    lanes = read_lanes(spec)
+    for row, (_, jobs) in enumerate(lanes):
+        for outcome, color in OUTCOME_COLORS.items():
+            spans = [(start, end - start) for start, end, o in jobs if o == outcome]
+            if spans:
+                ax.broken_barh(spans, (row - 0.4, 0.8), facecolors=color, edgecolor="white", linewidth=0.3, label=outcome)
+    if not lanes:
+        no_data(ax, "no GPU jobs")
+    else:
+        ax.set_yticks(range(len(lanes)), labels=[label for label, _ in lanes])
+        ax.set_ylim(len(lanes) - 0.5, -0.5)
+    ax.set_xlabel("seconds since the first GPU job started")
+    ax.set_ylabel("GPU slot (host #slot)")
+    ax.grid(True, axis="x", alpha=0.3)
+
+
+KINDS = {"trials": trials_chart, "scatter": scatter_chart, "heatmap": heatmap_chart, "timeline": timeline_chart}
 
 
 def render(spec: Any, out: Path) -> None:

@@ -1,4 +1,4 @@
-"""The executor side of GuardianFlow's protocol (DESIGN §5), shared by every executor.
+"""The executor side of GuardianFlow's protocol (docs/architecture.md §7), shared by every executor.
 
 An executor reads one JSON spec on stdin and writes JSON lines on stdout: `epoch`,
 `checkpoint`, `artifact`, `result`, and at most one `error` with a `kind` the TypeScript
@@ -139,6 +139,8 @@ def classify(err: BaseException) -> ErrorKind:
     """The protocol kind of an exception: the one place executors decide it."""
     if isinstance(err, ExecutorError):
         return err.kind
+    if isinstance(err, MemoryError):  # host RAM (numpy's _ArrayMemoryError too): a smaller batch may fit, a retry would not
+        return "oom"
     text = f"{type(err).__name__}: {err}"
     if any(marker in text for marker in OOM_TEXTS):
         return "oom"

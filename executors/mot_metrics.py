@@ -4,28 +4,62 @@ Ground truth and predictions are MOTChallenge text files (`frame,id,x,y,w,h,conf
 is evaluated class-agnostic: every box is one object. TrackEval's metric classes are used
 directly on the per-frame IoU matrices, without its dataset loaders.
 
-Usage: mot_metrics.py --gt gt.txt --pred pred.txt   (prints the metrics as JSON)
+Frames are numbered from 1 in MOTChallenge files and from 0 by some tools: a file with a frame 0
+is read as 0-based and shifted by one, so its first frame meets the other file's first frame.
+Blank lines are skipped; a header or a malformed row is refused as bad data (`InvalidDataset`),
+naming the file and line, instead of crashing the executor (which would be retried).
+
+Usage: mot_metrics.py --gt gt.txt --pred pred.txt   (prints the metrics as JSON; exit 2 on a bad file)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gf_protocol import ExecutorError  # noqa: E402
+
+ROW_FORM = "frame,id,x,y,w,h[,conf,...] as numbers (MOTChallenge; no header)"
+
+
+def parse_row(path: Path, number: int, line: str) -> list[float]:
+    """frame, id, x, y, w, h and conf (when given) of one row; ExecutorError("data") naming the file and line otherwise."""
+    def refuse(why: str) -> ExecutorError:
+        return ExecutorError("data", f"{path} line {number}: {why}, got {line.strip()[:120]!r}")
+
+    cells = [cell.strip() for cell in line.split(",")]
+    if len(cells) < 6:
+        raise refuse(f"expected {ROW_FORM}")
+    try:
+        fields = [float(cell) for cell in cells[:7]]
+    except ValueError:
+        raise refuse(f"expected {ROW_FORM}") from None
+    if not all(math.isfinite(v) for v in fields):
+        raise refuse("expected finite numbers")
+    frame, track_id, _, _, w, h = fields[:6]
+    if not frame.is_integer() or frame < 0 or not track_id.is_integer():
+        raise refuse("expected a whole frame number (0 or more) and a whole id")
+    if w < 0 or h < 0:
+        raise refuse("expected a box width and height of 0 or more")
+    return fields
+
 
 def read_mot(path: Path) -> dict[int, list[tuple[int, np.ndarray]]]:
-    """frame → [(id, xywh box)], skipping ground-truth rows marked as ignored (conf 0)."""
+    """frame (from 1) → [(id, xywh box)], skipping ground-truth rows marked as ignored (conf 0)."""
+    rows = [parse_row(path, number, line) for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1) if line.strip()]
+    shift = 1 if any(fields[0] == 0 for fields in rows) else 0  # a 0-based file
     frames: dict[int, list[tuple[int, np.ndarray]]] = {}
-    text = path.read_text().strip()
-    for line in text.splitlines() if text else []:
-        fields = [float(v) for v in line.split(",")[:7]]
+    for fields in rows:
         if len(fields) >= 7 and fields[6] == 0:
             continue
-        frames.setdefault(int(fields[0]), []).append((int(fields[1]), np.array(fields[2:6])))
+        frames.setdefault(int(fields[0]) + shift, []).append((int(fields[1]), np.array(fields[2:6])))
     return frames
 
 
@@ -56,7 +90,7 @@ def sequence_data(gt: dict, pred: dict) -> dict:
 
 
 def mot_metrics(gt_file: Path, pred_file: Path) -> dict[str, float]:
-    """GuardianFlow's `mot.*` keys (DESIGN §3) for one sequence."""
+    """GuardianFlow's `mot.*` keys (docs/architecture.md §5) for one sequence."""
     from trackeval.metrics import CLEAR, HOTA, Identity
 
     data = sequence_data(read_mot(gt_file), read_mot(pred_file))
@@ -83,7 +117,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--gt", type=Path, required=True)
     parser.add_argument("--pred", type=Path, required=True)
     args = parser.parse_args(argv)
-    print(json.dumps(mot_metrics(args.gt, args.pred)))
+    try:
+        print(json.dumps(mot_metrics(args.gt, args.pred)))
+    except ExecutorError as err:
+        print(f"mot_metrics.py: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

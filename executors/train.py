@@ -2,7 +2,7 @@
 
 The spec (JSON on stdin) is written by activities/gpu/train-activity.ts: run_dir, model,
 dataset, classes, training, environment, resume_from, yolo_config_dir, plots. Per-epoch
-metrics go out as `epoch` events under GuardianFlow's keys (DESIGN §3), each saved
+metrics go out as `epoch` events under GuardianFlow's keys (docs/architecture.md §5), each saved
 `last.pt` as a `checkpoint` event so a retried activity can resume from it.
 """
 

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { LineCounter, parseDocument, isNode, isPair, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
+import { isLocalArchitecture, isModelFolderName, isRemoteReference } from './model-reference';
 import type { Scenario } from './schema';
 import { checkScenario, formatIssues, type ScenarioIssue } from './validate';
 
@@ -22,78 +23,168 @@ export interface LoadedScenario {
 }
 
 export interface LoadOptions {
-  /** Refuse a scenario whose dataset file is not on this machine (set false when GPU hosts hold the data). */
+  /** Refuse a scenario whose dataset, model or tracking files are not on this machine (set false when GPU hosts hold the data). */
   checkFiles?: boolean;
 }
 
 /**
- * Reads, parses and validates a scenario YAML. Relative dataset/weights paths are resolved
- * against the scenario's folder so the GPU worker receives absolute paths.
+ * Reads, parses and validates a scenario YAML. Relative paths (dataset, weights, a local
+ * architecture, tracking files, comparison and sweep entries) are resolved against the
+ * scenario's folder so the GPU worker receives absolute paths; then each is checked to exist.
  */
 export async function loadScenarioFile(file: string, options: LoadOptions = {}): Promise<LoadedScenario> {
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new ScenarioFileError(file, [{ path: '', message: `cannot read file (${err.code ?? err.message})` }], { cause: err });
   });
-  const scenario = parseScenarioText(text, file);
-  const resolved = resolvePaths(scenario, path.dirname(path.resolve(file)));
-  if (options.checkFiles ?? true) await assertFilesExist(resolved, file);
-  return { file, scenario: resolved };
+  const scenario = resolveScenarioPaths(parseScenarioText(text, file), path.dirname(path.resolve(file)));
+  if (options.checkFiles ?? true) await checkScenarioFiles(scenario, file);
+  return { file, scenario };
 }
+
+/** YAML aliases a scenario may expand, all together: enough for sharing blocks, far too few for an alias bomb. */
+const MAX_ALIAS_COUNT = 100;
 
 /** Parses scenario YAML text; issues carry the YAML line of the offending field. */
 export function parseScenarioText(text: string, file = '<scenario>'): Scenario {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
   if (doc.errors.length > 0) {
     throw new ScenarioFileError(
       file,
       doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
     );
   }
-  const checked = checkScenario(doc.toJS());
+  const checked = checkScenario(toPlain(doc, file, lineOf));
   if (checked.ok) return checked.scenario;
   const withLines = checked.issues.map((issue) => {
-    const node = issue.path ? doc.getIn(issue.path.split('.').map(keyOrIndex), true) : undefined;
-    if (!isNode(node) || !node.range) return issue;
-    const { line } = lineCounter.linePos(node.range[0]);
-    return { ...issue, message: `${issue.message} (line ${line})` };
+    const node = nearestNode(doc, issue.path);
+    return node?.range ? { ...issue, message: `${issue.message} (line ${lineOf(node.range[0])})` } : issue;
   });
   throw new ScenarioFileError(file, withLines);
+}
+
+/**
+ * The document as plain data. An alias without an anchor before it, or aliases that expand
+ * beyond MAX_ALIAS_COUNT (a "billion laughs" file), are refused as field errors with their line
+ * instead of escaping as the yaml library's ReferenceError.
+ */
+function toPlain(doc: Document.Parsed, file: string, lineOf: (offset: number) => number): unknown {
+  const aliases: { field: string; line: number; source: string; resolved: boolean }[] = [];
+  visit(doc, {
+    Alias(_key, node, ancestors) {
+      aliases.push({ field: fieldPath([...ancestors, node]), line: lineOf(node.range?.[0] ?? 0), source: node.source, resolved: node.resolve(doc) !== undefined });
+    },
+  });
+  const unresolved = aliases.filter((a) => !a.resolved);
+  if (unresolved.length > 0) {
+    throw new ScenarioFileError(
+      file,
+      unresolved.map((a) => ({ path: a.field, message: `YAML: alias *${a.source} has no anchor &${a.source} before it (line ${a.line})` })),
+    );
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const first = aliases[0];
+    throw new ScenarioFileError(
+      file,
+      [{ path: first?.field ?? '', message: `YAML: aliases expand to too much data (${err instanceof Error ? err.message : String(err)})${first ? ` (line ${first.line})` : ''}` }],
+      { cause: err },
+    );
+  }
+}
+
+/** `training.epochs`, `comparison.models.1`: the field a node sits in, from its ancestors. */
+function fieldPath(chain: readonly unknown[]): string {
+  const parts: string[] = [];
+  chain.forEach((item, i) => {
+    if (isPair(item)) parts.push(String(isScalar(item.key) ? item.key.value : item.key));
+    else if (isSeq(item)) parts.push(String(item.items.indexOf(chain[i + 1])));
+  });
+  return parts.join('.');
+}
+
+/** The node of a field, or of the nearest enclosing field that is there (a missing key's block). */
+function nearestNode(doc: Document.Parsed, field: string): Node | undefined {
+  const parts = field ? field.split('.').map(keyOrIndex) : [];
+  for (let n = parts.length; n > 0; n--) {
+    const node: unknown = doc.getIn(parts.slice(0, n), true);
+    if (isNode(node)) return node;
+  }
+  return undefined;
 }
 
 function keyOrIndex(part: string): string | number {
   return /^\d+$/.test(part) ? Number(part) : part;
 }
 
-function resolvePaths(s: Scenario, baseDir: string): Scenario {
-  const abs = (p: string) => (p.includes(':/') || path.isAbsolute(p) ? p : path.resolve(baseDir, p));
+/**
+ * Every path a scenario names, made absolute against `baseDir` (the scenario file's folder, or
+ * the current directory for command-line flags). `runs:/` and `models:/` references and
+ * architectures built by name (`yolov8n.yaml`) stay as they are.
+ */
+export function resolveScenarioPaths(s: Scenario, baseDir: string): Scenario {
+  const abs = (p: string) => (path.isAbsolute(p) ? p : path.resolve(baseDir, p));
+  const model = (ref: string) => (isRemoteReference(ref) ? ref : abs(ref));
+  const architecture = (a: string) => (isLocalArchitecture(a) ? abs(a) : a);
+  const sweptArchitectures = s.sweep?.parameters.architecture;
   return {
     ...s,
     dataset: { ...s.dataset, path: abs(s.dataset.path) },
-    model: { ...s.model, weights: s.model.weights === null ? null : abs(s.model.weights) },
+    model: { ...s.model, architecture: architecture(s.model.architecture), weights: s.model.weights === null ? null : model(s.model.weights) },
     ...(s.benchmark?.tracking && {
       benchmark: { ...s.benchmark, tracking: { ...s.benchmark.tracking, sequence: abs(s.benchmark.tracking.sequence), ground_truth: abs(s.benchmark.tracking.ground_truth) } },
     }),
     ...(s.comparison && {
       comparison: {
         ...s.comparison,
+        architectures: s.comparison.architectures?.map(architecture),
         datasets: s.comparison.datasets?.map((d) => ({ ...d, path: abs(d.path) })),
-        models: s.comparison.models?.map(abs),
+        models: s.comparison.models?.map(model),
       },
     }),
+    ...(s.sweep &&
+      sweptArchitectures && {
+        sweep: { ...s.sweep, parameters: { ...s.sweep.parameters, architecture: sweptArchitectures.map((a) => (typeof a === 'string' ? architecture(a) : a)) } },
+      }),
   };
 }
 
-async function assertFilesExist(s: Scenario, file: string): Promise<void> {
-  const missing: ScenarioIssue[] = [];
-  const check = async (field: string, p: string | null) => {
-    if (p === null || p.includes(':/')) return;
-    await readFile(p).catch(() => missing.push({ path: field, message: `file not found: ${p}` }));
+/** What a path must be: a file, a folder (a frame sequence), or a model (a file or an exported model folder). */
+type Expected = 'file' | 'folder' | 'model';
+
+/**
+ * Refuses a scenario naming a local path that is not on this machine, or that is a file where a
+ * folder is needed (or the reverse), before anything starts. `runs:/` and `models:/` are
+ * resolved on the GPU host, whose fetch fails before the executor starts.
+ */
+export async function checkScenarioFiles(s: Scenario, file: string): Promise<void> {
+  const issues: ScenarioIssue[] = [];
+  const check = async (field: string, p: string | null, expected: Expected) => {
+    if (p === null || isRemoteReference(p)) return;
+    const found = await stat(p).catch(() => undefined);
+    if (!found) issues.push({ path: field, message: `${expected === 'folder' ? 'folder' : 'file'} not found: ${p}` });
+    else if (expected === 'folder' && !found.isDirectory()) issues.push({ path: field, message: `expected a folder, got a file: ${p}` });
+    else if (expected !== 'folder' && found.isDirectory() && !(expected === 'model' && isModelFolderName(p))) {
+      const hint = expected === 'model' ? ' (an exported model folder is named *_openvino_model, *_saved_model, … or *.mlpackage)' : '';
+      issues.push({ path: field, message: `expected a file, got a folder: ${p}${hint}` });
+    }
   };
-  await check('dataset.path', s.dataset.path);
-  await check('model.weights', s.model.weights);
-  await check('benchmark.tracking.ground_truth', s.benchmark?.tracking?.ground_truth ?? null);
-  for (const [i, d] of (s.comparison?.datasets ?? []).entries()) await check(`comparison.datasets.${i}.path`, d.path);
-  for (const [i, m] of (s.comparison?.models ?? []).entries()) await check(`comparison.models.${i}`, m);
-  if (missing.length > 0) throw new ScenarioFileError(file, missing);
+  // only a benchmark reads an exported folder; training and export start from a .pt file
+  const weightsMayBeFolder = s.type === 'infer' && s.comparison?.variants === undefined;
+  const architectures = async (field: string, list: readonly unknown[] | undefined) => {
+    for (const [i, a] of (list ?? []).entries()) if (typeof a === 'string' && isLocalArchitecture(a)) await check(`${field}.${i}`, a, 'file');
+  };
+
+  await check('dataset.path', s.dataset.path, 'file');
+  if (isLocalArchitecture(s.model.architecture)) await check('model.architecture', s.model.architecture, 'file');
+  await check('model.weights', s.model.weights, weightsMayBeFolder ? 'model' : 'file');
+  await check('benchmark.tracking.sequence', s.benchmark?.tracking?.sequence ?? null, 'folder');
+  await check('benchmark.tracking.ground_truth', s.benchmark?.tracking?.ground_truth ?? null, 'file');
+  for (const [i, d] of (s.comparison?.datasets ?? []).entries()) await check(`comparison.datasets.${i}.path`, d.path, 'file');
+  for (const [i, m] of (s.comparison?.models ?? []).entries()) await check(`comparison.models.${i}`, m, 'model');
+  await architectures('comparison.architectures', s.comparison?.architectures);
+  await architectures('sweep.parameters.architecture', s.sweep?.parameters.architecture);
+  if (issues.length > 0) throw new ScenarioFileError(file, issues.sort((a, b) => a.path.localeCompare(b.path)));
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { defaultGoal, Goal, MetricSource, resolveMetricAlias, unknownMetricMessage } from './metric-keys';
+import { parseModelReference } from './model-reference';
 
 /**
  * The scenario schema: the single source of every scenario type (`z.infer`).
@@ -15,12 +17,42 @@ export const TaskType = { ppe: 'ppe', fall: 'fall', fire: 'fire', collision: 'co
 export type TaskType = (typeof TaskType)[keyof typeof TaskType];
 
 const SLUG = /^[a-z0-9][a-z0-9_-]*$/;
+/** The type and design words of run names: a version with one as a `-` part could be read two ways. */
+const NAME_WORDS: readonly string[] = [...Object.values(ExperimentType), ...Object.values(Design)];
 /** Names that end up in MLflow experiment/model names and workflow ids: no dots, slashes or colons. */
 const slug = (what: string) =>
   z.string().regex(SLUG, { error: (iss) => `expected a ${what} of lowercase letters, digits, '-' or '_', got ${JSON.stringify(iss.input)}` });
 
-/** Ultralytics model configs that build from the installed package without a download. */
-const ARCHITECTURE = /^(yolov3u?|yolov5[nsmlx]?u?|yolov[689][nsmlxtce]?|yolov10[nsmblx]|yolo1[12][nsmlx]|rtdetr-[lx]|[\w./-]+)(-[\w]+)?\.(yaml|pt)$/;
+/**
+ * A segment name that joins with '-' in a name (docs/architecture.md §5): `{region}-{plant}` in experiment and
+ * model names. Without '-' in the region, the join can be split again, so no two sites share a name.
+ */
+const NO_HYPHEN = /^[a-z0-9][a-z0-9_]*$/;
+
+/**
+ * An ultralytics model config built by name (`yolov8n.yaml`, `rtdetr-l.yaml`) or a local `.yaml`
+ * config or `.pt` weights file: no URIs (`:`), nothing is downloaded. A config named `*.pt.yaml`
+ * is refused: its run name would be the one of the weights file `*.pt` (scenarios/naming.ts).
+ */
+const ARCHITECTURE = /^[^:\n\0]+\.(yaml|pt)$(?<!\.pt\.yaml)/;
+
+/** `model.weights`, `comparison.models`: the grammar of scenarios/model-reference.ts. */
+export const ModelReferenceSchema = z.string().superRefine((ref, ctx) => {
+  const parsed = parseModelReference(ref);
+  if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+});
+
+/** A model or dataset listed twice would be two arms with one label (and one heat-map cell). */
+const listedOnce =
+  <T>(key: (item: T) => string) =>
+  (items: T[], ctx: z.RefinementCtx) => {
+    items.forEach((item, i) => {
+      if (items.findIndex((other) => key(other) === key(item)) < i) ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(key(item))} is listed twice` });
+    });
+  };
+
+/** Any `scheme:/…` (s3://, http://): executors read datasets from the GPU host's disk. */
+const URI = /^[a-z][a-z0-9+.-]*:\//i;
 
 const classNames = z
   .array(z.string().regex(/^[\w.-]+$/, { error: (iss) => `expected a class name of letters, digits, '_', '.', '-', got ${JSON.stringify(iss.input)}` }))
@@ -29,7 +61,9 @@ const classNames = z
 
 export const SiteSchema = z.strictObject({
   customer: slug('customer'),
-  region: slug('region'),
+  region: z.string().regex(NO_HYPHEN, {
+    error: (iss) => `expected a region of lowercase letters, digits or '_', got ${JSON.stringify(iss.input)}: no '-', which joins region and plant in the experiment name {customer}/{region}-{plant}/{zone} (use '_')`,
+  }),
   plant: slug('plant'),
   zone: slug('zone'),
 });
@@ -41,18 +75,22 @@ export const TaskSchema = z.strictObject({
 
 export const ModelSchema = z.strictObject({
   architecture: z.string().regex(ARCHITECTURE, {
-    error: (iss) => `expected an ultralytics model config such as yolov8n.yaml or a local .pt file, got ${JSON.stringify(iss.input)}`,
+    error: (iss) => `expected an ultralytics model config such as yolov8n.yaml, or the path of a local .yaml config or .pt file (not *.pt.yaml), got ${JSON.stringify(iss.input)}`,
   }),
   input_size: z
     .int({ error: (iss) => `expected an integer, got ${JSON.stringify(iss.input)}` })
     .min(32)
     .max(4096)
     .multipleOf(32, { error: (iss) => `expected a multiple of 32, got ${String(iss.input)}` }),
-  weights: z.string().min(1).nullable().default(null),
+  /** Weights to start from (train), or the model to benchmark (infer) or export (quant). */
+  weights: ModelReferenceSchema.nullable().default(null),
 });
 
 export const DatasetSchema = z.strictObject({
-  path: z.string().regex(/\.ya?ml$/, { error: (iss) => `expected the path of a YOLO data .yaml file, got ${JSON.stringify(iss.input)}` }),
+  path: z
+    .string()
+    .regex(/\.ya?ml$/, { error: (iss) => `expected the path of a YOLO data .yaml file, got ${JSON.stringify(iss.input)}` })
+    .refine((p) => !URI.test(p), { error: (iss) => `expected a local path (executors read datasets from the GPU host's disk), got ${JSON.stringify(iss.input)}` }),
   version: z.string().min(1),
   dvc_hash: z.string().min(1).optional(),
   image_count: z.int().positive().optional(),
@@ -77,6 +115,10 @@ export const TrainingSchema = z.strictObject({
   patience: z.int().min(0).default(100),
   min_batch_size: z.int().min(1).default(1),
   plots: z.boolean().default(true),
+}).superRefine((t, ctx) => {
+  if (t.min_batch_size > t.batch_size) {
+    ctx.addIssue({ code: 'custom', path: ['min_batch_size'], message: `expected at most training.batch_size (${t.batch_size}), got ${t.min_batch_size}: it is the floor OOM halving stops at` });
+  }
 });
 
 /** A frame sequence with MOTChallenge ground truth, for tracking metrics (HOTA, MOTA, IDF1, …). */
@@ -108,6 +150,31 @@ export const QuantizationSchema = z.strictObject({
 
 const sweepValue = z.union([z.number(), z.string(), z.boolean()]);
 
+/** A metric key; the seeds' short names (`mAP50`) become full keys here, so workflows only see full keys. Checked against the runs that log it in ScenarioSchema. */
+const metricName = z.string().min(1).transform(resolveMetricAlias);
+/** `goal` left out follows the metric: losses, latencies, sizes go down (scenarios/metric-keys.ts). */
+const withGoal = <T extends { metric: string; goal?: Goal }>(block: T) => ({ ...block, goal: block.goal ?? defaultGoal(block.metric) });
+
+const NOT_SWEEPABLE = 'not a sweepable parameter';
+/**
+ * zod's records drop a `__proto__` key without a word (copying it would replace the prototype),
+ * so it is reported here, before the record sees it, like any other unknown name.
+ */
+function reportProtoKey(input: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof input === 'object' && input !== null && Object.hasOwn(input, '__proto__')) {
+    ctx.addIssue({ code: 'custom', path: ['__proto__'], message: `${NOT_SWEEPABLE}; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
+  }
+  return input;
+}
+
+const sweepParameters = z.preprocess<unknown, z.ZodRecord<z.ZodString, z.ZodArray<typeof sweepValue>>, Record<string, z.input<typeof sweepValue>[]>>(
+  reportProtoKey,
+  z
+    // Names are checked against SWEEPABLE in ScenarioSchema, so every unknown one gets the same message.
+    .record(z.string(), z.array(sweepValue).min(1))
+    .refine((parameters) => Object.keys(parameters).length > 0, { error: `expected at least one parameter to sweep, e.g. learning_rate: [0.001, 0.01]` }),
+);
+
 /** The median-stopping rule: a trial below the median of completed trials at the same epoch stops. */
 export const EarlyStoppingSchema = z.strictObject({
   rule: z.literal('median').default('median'),
@@ -117,40 +184,48 @@ export const EarlyStoppingSchema = z.strictObject({
   grace_epochs: z.int().min(1).default(1),
 });
 
-export const SweepSchema = z.strictObject({
-  parameters: z.record(z.string().regex(/^[a-z_]+$/), z.array(sweepValue).min(1)),
-  strategy: z.enum(['grid', 'random']).default('grid'),
-  max_runs: z.int().min(1).default(50),
-  parallel: z.int().min(1).default(1),
-  metric: z.string().default('det.mAP50_95'),
-  goal: z.enum(['maximize', 'minimize']).default('maximize'),
-  seed: z.int().min(0).default(0),
-  fail_fast: z.boolean().default(false),
-  early_stopping: EarlyStoppingSchema.optional(),
-});
+export const SweepSchema = z
+  .strictObject({
+    parameters: sweepParameters,
+    strategy: z.enum(['grid', 'random']).default('grid'),
+    max_runs: z.int().min(1).default(50),
+    parallel: z.int().min(1).default(1),
+    metric: metricName.default('det.mAP50_95'),
+    goal: z.enum(Goal).optional(),
+    /** The random order uses all of it (up to 2^53 − 1), not only the low 32 bits. */
+    seed: z.int().min(0).default(0),
+    fail_fast: z.boolean().default(false),
+    early_stopping: EarlyStoppingSchema.optional(),
+  })
+  .transform(withGoal);
 
 export const ComparisonSchema = z
   .strictObject({
     architectures: z.array(z.string().regex(ARCHITECTURE)).min(2).optional(),
     run_ids: z.array(z.string().regex(/^[0-9a-f]{32}$/, { error: (iss) => `expected a 32-hex MLflow run id, got ${JSON.stringify(iss.input)}` })).min(2).optional(),
     variants: z.array(QuantVariantSchema).min(1).optional(),
-    datasets: z.array(DatasetSchema).min(1).optional(),
+    datasets: z.array(DatasetSchema).min(1).superRefine(listedOnce((d) => d.path)).optional(),
     /** With `datasets`: every model × every dataset (the generalisation matrix); else `model.weights` alone. */
-    models: z.array(z.string().min(1)).min(1).optional(),
-    metric: z.string().default('det.mAP50'),
-    goal: z.enum(['maximize', 'minimize']).default('maximize'),
+    models: z.array(ModelReferenceSchema).min(1).superRefine(listedOnce((m) => m)).optional(),
+    metric: metricName.default('det.mAP50'),
+    goal: z.enum(Goal).optional(),
     parallel: z.int().min(1).default(2),
   })
   .refine((c) => [c.architectures, c.run_ids, c.variants, c.datasets].filter((v) => v !== undefined).length === 1, {
     error: 'expected exactly one of architectures, run_ids, variants, datasets',
   })
-  .refine((c) => c.models === undefined || c.datasets !== undefined, { path: ['models'], error: 'models go with datasets (the model × dataset matrix)' });
+  .refine((c) => c.models === undefined || c.datasets !== undefined, { path: ['models'], error: 'models go with datasets (the model × dataset matrix)' })
+  .transform(withGoal);
 
-export const PromotionSchema = z.strictObject({
-  metric: z.string().default('det.mAP50_95'),
-  min_improvement: z.number().default(0),
-  max_accuracy_drop: z.number().min(0).default(0.01),
-});
+export const PromotionSchema = z
+  .strictObject({
+    metric: metricName.default('det.mAP50_95'),
+    /** Defaults from the metric: a loss or a latency improves by going down. */
+    goal: z.enum(Goal).optional(),
+    min_improvement: z.number().default(0),
+    max_accuracy_drop: z.number().min(0).default(0.01),
+  })
+  .transform(withGoal);
 
 /** Sweep parameter → the scenario block and field it overrides in each trial. */
 export const SWEEPABLE = {
@@ -167,20 +242,56 @@ export type SweepParameter = keyof typeof SWEEPABLE;
 
 const FIELD_SCHEMAS = { training: TrainingSchema, model: ModelSchema, environment: EnvironmentSchema } as const;
 
-/** Sweep values are checked against the field they override, so a bad value fails before any trial. */
-function checkSweepParameters(parameters: Record<string, unknown[]>, ctx: z.RefinementCtx): void {
+/** Combinations the random order can address exactly (it works on doubles; see sweep-trials.ts). */
+export const MAX_GRID_SIZE = 2 ** 52;
+
+const isSweepable = (name: string): name is SweepParameter => Object.hasOwn(SWEEPABLE, name);
+
+/**
+ * Sweep values are checked against the field they override, so a bad value fails before any
+ * trial; a repeated value would only run the same trial twice, and a batch size below
+ * `training.min_batch_size` would fail the trial's own check inside the sweep.
+ */
+function checkSweepParameters(parameters: Record<string, unknown[]>, minBatchSize: number | undefined, ctx: z.RefinementCtx): void {
   for (const [name, values] of Object.entries(parameters)) {
-    const target = SWEEPABLE[name as SweepParameter] as (typeof SWEEPABLE)[SweepParameter] | undefined;
-    if (target === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name], message: `not a sweepable parameter; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
+    if (!isSweepable(name)) {
+      ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name], message: `${NOT_SWEEPABLE}; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
       continue;
     }
-    const field = FIELD_SCHEMAS[target[0]].shape[target[1] as never] as z.ZodType;
+    const [block, key] = SWEEPABLE[name];
+    const field = FIELD_SCHEMAS[block].shape[key as never] as z.ZodType;
     values.forEach((value, i) => {
+      const path = ['sweep', 'parameters', name, i];
       const parsed = field.safeParse(value);
-      if (!parsed.success) ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name, i], message: parsed.error.issues[0].message });
+      const first = values.indexOf(value);
+      if (!parsed.success) ctx.addIssue({ code: 'custom', path, message: parsed.error.issues[0].message });
+      else if (first < i) ctx.addIssue({ code: 'custom', path, message: `duplicate of index ${first} (${JSON.stringify(value)}): each value is one trial` });
+      else if (name === 'batch_size' && minBatchSize !== undefined && (value as number) < minBatchSize) {
+        ctx.addIssue({ code: 'custom', path, message: `expected at least training.min_batch_size (${minBatchSize}), got ${String(value)}` });
+      }
     });
   }
+  const size = Object.values(parameters).reduce((n, values) => n * values.length, 1);
+  if (size > MAX_GRID_SIZE) ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters'], message: `${size} combinations; at most 2^52 can be swept` });
+}
+
+/** Which runs a comparison reads its metric from. */
+function comparisonSource(type: ExperimentType, c: Comparison): MetricSource {
+  if (c.run_ids) return MetricSource.anyRun;
+  return c.architectures && type === ExperimentType.train ? MetricSource.train : MetricSource.benchmark;
+}
+
+/** Metric names must be keys the runs each field reads actually log (scenarios/metric-keys.ts). */
+function checkMetricNames(s: { type: ExperimentType; task: { classes: string[] }; benchmark?: { batch_sizes: number[] }; sweep?: Sweep; promotion?: Promotion; comparison?: Comparison }, ctx: z.RefinementCtx): void {
+  const context = { classes: s.task.classes, batchSizes: s.benchmark?.batch_sizes ?? [] };
+  const check = (block: string, metric: string, source: MetricSource) => {
+    const message = unknownMetricMessage(metric, { ...context, source });
+    if (message !== undefined) ctx.addIssue({ code: 'custom', path: [block, 'metric'], message });
+  };
+  if (s.sweep) check('sweep', s.sweep.metric, MetricSource.train);
+  // The gate reads the trained run's value (and the variants' orig./quant. copies of it).
+  if (s.promotion) check('promotion', s.promotion.metric, MetricSource.train);
+  if (s.comparison) check('comparison', s.comparison.metric, comparisonSource(s.type, s.comparison));
 }
 
 /** Which experiment types each kind of comparison can run. */
@@ -202,7 +313,9 @@ const REQUIRED_BLOCK = {
 export const ScenarioSchema = z
   .strictObject({
     name: slug('scenario name'),
-    version: slug('version'),
+    version: slug('version').refine((v) => !v.split('-').some((part) => NAME_WORDS.includes(part)), {
+      error: (iss) => `expected a version without ${NAME_WORDS.join(', ')} as a '-'-separated part, got ${JSON.stringify(iss.input)}: the run name {task}-{arch}-{type}-{version} could be read two ways (use '_')`,
+    }),
     description: z.string().optional(),
     type: z.enum(ExperimentType),
     design: z.enum(Design).default('single'),
@@ -219,7 +332,8 @@ export const ScenarioSchema = z
     promotion: PromotionSchema.optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.sweep) checkSweepParameters(s.sweep.parameters, ctx);
+    if (s.sweep) checkSweepParameters(s.sweep.parameters, s.training?.min_batch_size, ctx);
+    checkMetricNames(s, ctx);
     if (s.design === 'comparison' && s.comparison) checkComparisonType(s.type, s.comparison, ctx);
     if (s.design === 'sweep' && s.type !== 'train') {
       ctx.addIssue({ code: 'custom', path: ['design'], message: `a sweep varies training parameters: it needs type: train, got type: ${s.type}` });
@@ -247,5 +361,6 @@ export type Scenario = z.infer<typeof ScenarioSchema>;
 export type QuantVariant = z.infer<typeof QuantVariantSchema>;
 export type Sweep = z.infer<typeof SweepSchema>;
 export type Comparison = z.infer<typeof ComparisonSchema>;
+export type Promotion = z.infer<typeof PromotionSchema>;
 /** What a scenario file may contain (defaults not yet applied). */
 export type ScenarioInput = z.input<typeof ScenarioSchema>;

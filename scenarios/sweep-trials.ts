@@ -31,20 +31,59 @@ function gridPoint(sweep: Pick<Sweep, 'parameters'>, position: number): TrialPar
   return Object.fromEntries(entries.map(([name]) => [name, params[name]]));
 }
 
-const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+/** Feistel rounds: with 8, every output bit depends on every input bit several times over. */
+const ROUNDS = 8;
+/** Outputs of the generator dropped before the keys are drawn: its first ones are close to the seed itself. */
+const WARM_UP = 16;
+const TWO_32 = 2 ** 32;
 
 /**
- * A seeded permutation of the grid, i ↦ (a·i + b) mod N with a coprime to N: every
- * combination at most once, in an order fixed by the seed, without materialising the grid.
+ * The round keys of a seed's shuffle. All of the seed is used: its low and high 32-bit words
+ * seed xoroshiro128+ (for a seed below 2^32 exactly as `xoroshiro128plus(seed)` does).
+ */
+function roundKeys(seed: number): number[] {
+  const lo = seed % TWO_32 | 0;
+  const hi = Math.floor(seed / TWO_32) | 0;
+  const rng = prand.xoroshiro128plus.fromState([-1, ~lo, lo, hi]);
+  prand.unsafeSkipN(rng, WARM_UP);
+  return Array.from({ length: ROUNDS }, () => prand.unsafeUniformIntDistribution(-(2 ** 31), 2 ** 31 - 1, rng));
+}
+
+/** A keyed 32-bit mix (murmur3's finaliser): nearby inputs give unrelated outputs. */
+function roundFunction(half: number, key: number): number {
+  let h = half ^ key;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** A balanced Feistel network over [0, 4^halfBits): a bijection for any keys. halfBits ≤ 26 keeps every step exact in doubles. */
+function feistel(x: number, halfBits: number, keys: number[]): number {
+  const size = 2 ** halfBits;
+  const mask = size - 1;
+  let left = Math.floor(x / size);
+  let right = x % size;
+  for (const key of keys) [left, right] = [right, (left ^ roundFunction(right, key)) & mask];
+  return left * size + right;
+}
+
+/**
+ * The grid position of trial `index` in a seeded shuffle: a Feistel permutation of the next
+ * even power of two, walked along its cycle until it lands inside the grid (cycle-walking keeps
+ * it a permutation of [0, n)). Every combination exactly once, in an order the seed fixes, one
+ * index at a time: no list of the grid, whatever its size (at most 2^52, checked by the schema).
  */
 function randomPosition(sweep: Pick<Sweep, 'parameters' | 'seed'>, index: number): number {
-  const n = BigInt(gridSize(sweep));
-  if (n === 1n) return 0;
-  const rng = prand.xoroshiro128plus(sweep.seed);
-  let a = BigInt(prand.unsafeUniformIntDistribution(1, Number.MAX_SAFE_INTEGER, rng)) % n || 1n;
-  while (gcd(a, n) !== 1n) a = (a % (n - 1n)) + 1n;
-  const b = BigInt(prand.unsafeUniformIntDistribution(0, Number.MAX_SAFE_INTEGER, rng)) % n;
-  return Number((a * BigInt(index) + b) % n);
+  const n = gridSize(sweep);
+  if (n === 1) return 0;
+  let bits = 1;
+  while (2 ** bits < n) bits++;
+  const halfBits = Math.ceil(bits / 2);
+  const keys = roundKeys(sweep.seed);
+  let position = index;
+  do position = feistel(position, halfBits, keys);
+  while (position >= n);
+  return position;
 }
 
 /** The parameters of trial `index` (0-based) of a grid or seeded-random sweep. */

@@ -1,5 +1,5 @@
 /**
- * The quantization comparison of DESIGN §3: an exported model against its original on the
+ * The quantization comparison of docs/architecture.md §5: an exported model against its original on the
  * same data. Pure: the workflow computes it from the two benchmarks' metrics.
  */
 export function comparisonMetrics(orig: Record<string, number>, quant: Record<string, number>): Record<string, number> {

@@ -2,8 +2,9 @@ import { ApplicationFailure, CancellationScope, executeChild, isCancellation, se
 import type { Duration } from '@temporalio/common';
 import { BatchPhase, batchProgressQuery, type BatchProgress } from '../common/contract';
 import { FailureType } from '../common/failure-types';
-import { architectureStem, experimentName, parentRunName, runName } from '../scenarios/naming';
+import { experimentName, parentRunName, runName } from '../scenarios/naming';
 import type { Scenario } from '../scenarios/schema';
+import { datasetLabels, modelLabels } from './comparison-labels';
 import { reports, tracking } from './proxies';
 import { endingRun, openRun } from './recorded-run';
 import { markWorkflow } from './search-attributes';
@@ -154,10 +155,11 @@ function armsOf(scenario: Scenario): Arm[] {
   const c = scenario.comparison!;
   const base: Scenario = { ...scenario, design: 'single', comparison: undefined };
   if (c.architectures) {
-    return c.architectures.map((architecture) => ({
+    const labels = modelLabels(c.architectures);
+    return c.architectures.map((architecture, i) => ({
       scenario: { ...base, model: { ...base.model, architecture, weights: scenario.type === 'infer' ? architecture : base.model.weights } },
       variable: 'architecture',
-      value: architectureStem(architecture),
+      value: labels[i],
     }));
   }
   if (c.variants) {
@@ -166,21 +168,16 @@ function armsOf(scenario: Scenario): Arm[] {
   }
   if (c.datasets) {
     const models = c.models ?? [scenario.model.weights!];
-    return models.flatMap((weights) =>
-      c.datasets!.map((dataset) => ({
+    const rows = modelLabels(models);
+    const columns = datasetLabels(c.datasets);
+    return models.flatMap((weights, m) =>
+      c.datasets!.map((dataset, d) => ({
         scenario: { ...base, type: 'infer' as const, dataset, model: { ...base.model, weights } },
         variable: 'dataset',
-        value: dataset.version,
-        tags: { 'comparison.dataset': dataset.version, 'comparison.model': modelLabel(weights) },
+        value: columns[d],
+        tags: { 'comparison.dataset': columns[d], 'comparison.model': rows[m] },
       })),
     );
   }
   return [];
-}
-
-/** `models:/name@alias` → `name@alias`; `runs:/<id>/weights/last.pt` → `run <id8>/last`; a path → its file stem. */
-function modelLabel(ref: string): string {
-  if (ref.startsWith('models:/')) return ref.slice('models:/'.length);
-  const run = /^runs:\/([0-9a-f]+)\/(.+)$/.exec(ref);
-  return run ? `run ${run[1].slice(0, 8)}/${architectureStem(run[2])}` : architectureStem(ref);
 }

@@ -1,4 +1,4 @@
-import type { EarlyStopThresholds } from '../common/contract';
+import { MAX_PROGRESS_REPORTS, type EarlyStopThresholds } from '../common/contract';
 import type { Sweep } from '../scenarios/schema';
 
 /**
@@ -7,18 +7,36 @@ import type { Sweep } from '../scenarios/schema';
  * of completed trials and sends the medians to its running trials, which apply them.
  */
 
-/** Values per epoch kept for the medians: enough for a stable median, bounded for any sweep size. */
-export const MEDIAN_WINDOW = 200;
+/** A trial's metric per reported epoch (key: the 1-based epoch); see `reportsProgress`. */
+export type EpochMetric = Partial<Record<number, number>>;
 
-/** Adds a completed trial's per-epoch values (index 0 = epoch 1), keeping the most recent window. */
-export function recordCompleted(perEpoch: number[][], history: (number | null)[]): number[][] {
-  const next = perEpoch.map((values) => values.slice());
-  history.forEach((value, epoch) => {
-    if (value === null || !Number.isFinite(value)) return;
-    while (next.length <= epoch) next.push([]);
-    next[epoch].push(value);
-    if (next[epoch].length > MEDIAN_WINDOW) next[epoch].shift();
-  });
+/** Recent completed trials' metric per reported epoch (key: the 1-based epoch): the state behind the medians. */
+export type EpochValues = Partial<Record<number, number[]>>;
+
+/** Values per epoch kept for the medians: enough for a stable median, bounded for any sweep size. */
+export const MEDIAN_WINDOW = 50;
+
+/**
+ * Epochs kept. A trial reports at most MAX_PROGRESS_REPORTS epochs whatever its epoch count;
+ * a sweep over `epochs` may report others, and beyond this cap the epochs with the fewest values
+ * are dropped (the rule does not compare there). So the state a sweep carries over
+ * continue-as-new stays under MAX_EPOCHS_KEPT × MEDIAN_WINDOW numbers (≈100 KB of JSON).
+ */
+export const MAX_EPOCHS_KEPT = 2 * MAX_PROGRESS_REPORTS;
+
+/** Adds a completed trial's per-epoch values, keeping the most recent MEDIAN_WINDOW per epoch. */
+export function recordCompleted(perEpoch: EpochValues, history: EpochMetric): EpochValues {
+  const next: EpochValues = { ...perEpoch };
+  for (const [key, value] of Object.entries(history)) {
+    if (value === undefined || !Number.isFinite(value)) continue;
+    const epoch = Number(key);
+    next[epoch] = [...(next[epoch] ?? []), value].slice(-MEDIAN_WINDOW);
+  }
+  const epochs = Object.keys(next).map(Number);
+  if (epochs.length <= MAX_EPOCHS_KEPT) return next;
+  const count = (epoch: number) => next[epoch]!.length;
+  const dropped = epochs.sort((a, b) => count(b) - count(a) || a - b).slice(MAX_EPOCHS_KEPT);
+  for (const epoch of dropped) delete next[epoch];
   return next;
 }
 
@@ -28,21 +46,18 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** The medians a running trial compares itself with; `null` where too few trials reached that epoch. */
-export function thresholds(sweep: Pick<Sweep, 'metric' | 'goal' | 'early_stopping'>, perEpoch: number[][]): EarlyStopThresholds | undefined {
+/** The medians a running trial compares itself with; an epoch is absent while too few trials reached it. */
+export function thresholds(sweep: Pick<Sweep, 'metric' | 'goal' | 'early_stopping'>, perEpoch: EpochValues): EarlyStopThresholds | undefined {
   const rule = sweep.early_stopping;
   if (!rule) return undefined;
-  return {
-    metric: sweep.metric,
-    goal: sweep.goal,
-    graceEpochs: rule.grace_epochs,
-    medians: perEpoch.map((values) => (values.length >= rule.min_completed ? median(values) : null)),
-  };
+  const medians: Partial<Record<number, number>> = {};
+  for (const [epoch, values] of Object.entries(perEpoch)) if (values && values.length >= rule.min_completed) medians[Number(epoch)] = median(values);
+  return { metric: sweep.metric, goal: sweep.goal, graceEpochs: rule.grace_epochs, medians };
 }
 
 /** True when a trial at `epoch` (1-based) of `epochs` should stop: past the grace epochs, not last, worse than the median. */
 export function shouldStop(t: EarlyStopThresholds, epoch: number, epochs: number, value: number | undefined): boolean {
-  const bar = t.medians[epoch - 1];
-  if (epoch < t.graceEpochs || epoch >= epochs || bar === null || bar === undefined || value === undefined) return false;
+  const bar = t.medians[epoch];
+  if (epoch < t.graceEpochs || epoch >= epochs || bar === undefined || value === undefined) return false;
   return t.goal === 'maximize' ? value < bar : value > bar;
 }

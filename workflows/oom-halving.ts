@@ -15,8 +15,9 @@ export function isOutOfMemory(err: unknown): boolean {
 
 /**
  * Runs `job` at `batchSize`, halving it after each `OutOfMemory` failure down to `floor`
- * (DESIGN §6). Ultralytics' own halving covers only the first epoch on one GPU; this covers
- * every epoch and restart, and the caller records what it took.
+ * (docs/architecture.md §8). A half below the floor is tried at the floor itself (48 with floor
+ * 16: 48, 24, 16), so the floor is always the last try. Ultralytics' own halving covers only
+ * the first epoch on one GPU; this covers every epoch and restart, and the caller records what it took.
  */
 export async function withOomHalving<R>(
   job: (batchSize: number) => Promise<R>,
@@ -28,9 +29,8 @@ export async function withOomHalving<R>(
     try {
       return { result: await job(size), batchSize: size, oomRetries };
     } catch (err) {
-      const next = Math.floor(size / 2);
-      if (!isOutOfMemory(err) || next < floor) throw err;
-      size = next;
+      if (!isOutOfMemory(err) || size <= floor) throw err;
+      size = Math.max(Math.floor(size / 2), floor);
       onRetry?.(size, oomRetries + 1);
     }
   }

@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio
 import { pipelineProgressQuery, PipelinePhase, type PipelineProgress, type RegisteredModelRef } from '../common/contract';
 import { RegistryOp, registryWorkflowId } from '../common/registry';
 import { experimentName, parentRunName } from '../scenarios/naming';
-import type { Scenario } from '../scenarios/schema';
+import { PromotionSchema, type Scenario } from '../scenarios/schema';
 import { gateTrained, gateVariant, type GateDecision } from './promotion-gate';
 import { controlStorage, registry, tracking } from './proxies';
 import { endingRun, openRun } from './recorded-run';
@@ -27,7 +27,8 @@ export interface PipelineResult {
   promoted: RegisteredModelRef[];
 }
 
-const DEFAULT_PROMOTION = { metric: 'det.mAP50_95', min_improvement: 0, max_accuracy_drop: 0.01 };
+/** The gate a scenario without `promotion:` gets: the schema's defaults, so the two cannot drift apart. */
+const DEFAULT_PROMOTION = PromotionSchema.parse({});
 
 /**
  * train → export each variant → benchmark each → promotion gate → promote what passes.

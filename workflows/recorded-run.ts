@@ -36,7 +36,7 @@ export async function openRun(opts: OpenRunOptions): Promise<CreatedRun> {
 
 /**
  * Runs `body` for an open run and always ends the run: FINISHED, FAILED, or KILLED on
- * cancellation (DESIGN §6: no run is ever left RUNNING). The end survives the cancel.
+ * cancellation (docs/architecture.md §8: no run is ever left RUNNING). The end survives the cancel.
  */
 export async function endingRun<T>(runId: string, body: () => Promise<T>): Promise<T> {
   try {

@@ -16,7 +16,7 @@ import { endingRun, openRun } from './recorded-run';
 import { benchmarkStage } from './stages/benchmark-stage';
 import { quantizeStage, type VariantResult } from './stages/quantize-stage';
 import { trainStage, type StopDecision, type TrainStageResult } from './stages/train-stage';
-import { shouldStop } from './early-stopping';
+import { shouldStop, type EpochMetric } from './early-stopping';
 import { markWorkflow } from './search-attributes';
 
 /** How a sweep or comparison runs one of its trials. */
@@ -54,8 +54,8 @@ export interface SingleRunResult {
   variants?: VariantResult[];
   /** Trained weights not registered yet (trials). */
   modelSource?: string;
-  /** The trial metric per epoch (index 0 = epoch 1). */
-  history?: (number | null)[];
+  /** The trial metric at each epoch that reported progress (key: the 1-based epoch; at most MAX_PROGRESS_REPORTS). */
+  history?: EpochMetric;
   stoppedEarly?: TrainStageResult['stoppedEarly'];
 }
 
@@ -67,7 +67,7 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
   const scenario = validScenario(input.scenario, 'single');
   const { trial } = input;
   const progress: SingleRunProgress = { phase: RunPhase.starting };
-  const history: (number | null)[] = [];
+  const history: EpochMetric = {};
   const stopScope = new CancellationScope();
   let medians = trial?.earlyStopping;
   let stop: StopDecision | undefined;
@@ -78,10 +78,9 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
   setHandler(trainingProgressSignal, (update) => {
     progress.training = update;
     const value = trial?.metric === undefined ? undefined : update.metrics[trial.metric];
-    if (value !== undefined) history[update.epoch - 1] = value;
-    for (let i = 0; i < update.epoch - 1; i++) history[i] ??= null;
+    if (value !== undefined) history[update.epoch] = value;
     if (!stop && medians && shouldStop(medians, update.epoch, update.epochs, value)) {
-      stop = { epoch: update.epoch, value: value!, median: medians.medians[update.epoch - 1]! };
+      stop = { epoch: update.epoch, value: value!, median: medians.medians[update.epoch]! };
       stopScope.cancel();
     }
   });

@@ -1,4 +1,5 @@
 import {
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -25,7 +26,7 @@ import { FailureType } from '../common/failure-types';
 import { experimentName, parentRunName, runName } from '../scenarios/naming';
 import type { Scenario, Sweep } from '../scenarios/schema';
 import { trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
-import { recordCompleted, thresholds } from './early-stopping';
+import { recordCompleted, thresholds, type EpochValues } from './early-stopping';
 import { reports, tracking } from './proxies';
 import { openRun } from './recorded-run';
 import { markWorkflow } from './search-attributes';
@@ -38,6 +39,8 @@ export interface SweepInput {
   gpuHeartbeatTimeout?: Duration;
   /** The sweep so far, carried over continue-as-new; absent when a sweep starts. */
   state?: SweepState;
+  /** Trials started per workflow run before it continues as new (default TRIALS_PER_RUN); tests and benches set it low. */
+  trialsPerRun?: number;
 }
 
 /** Everything a sweep remembers: counters and the best trial, never a list of trials. */
@@ -51,10 +54,12 @@ export interface SweepState {
   done: number;
   failed: number;
   stopped: number;
+  /** Trials cancelled (the sweep's cancel, fail_fast, a cancel of the trial itself): not failures. */
+  cancelled: number;
   best?: BestTrial;
   bestModelSource?: string;
-  /** Per epoch, the metric of recently completed trials (the early-stopping medians). */
-  perEpoch: number[][];
+  /** Per reported epoch, the metric of recently completed trials (the early-stopping medians); bounded, see early-stopping.ts. */
+  perEpoch: EpochValues;
   gpuSecondsSaved: number;
 }
 
@@ -66,6 +71,7 @@ export interface SweepResult {
   done: number;
   failed: number;
   stopped: number;
+  cancelled: number;
   best?: BestTrial;
   model?: RegisteredModelRef;
   gpuSecondsSaved: number;
@@ -85,23 +91,28 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   markWorkflow(scenario);
   const spec = scenario.sweep!;
   const name = parentRunName(scenario);
-  const state = input.state ?? (await openSweep(scenario, name));
+  // handlers are set before the first await: an update that arrives while the parent run is
+  // being opened would otherwise be refused for want of a handler
+  const state = input.state ?? newSweepState(spec);
   const running = new Map<number, ChildWorkflowHandle<typeof singleRun>>();
   const trials = new CancellationScope();
-  let phase: BatchPhase = BatchPhase.running;
+  let phase: BatchPhase = input.state ? BatchPhase.running : BatchPhase.starting;
   let failFast: string | undefined;
+  /** Why this sweep starts no more trials (set once its loop ended for good): `set-max-runs` is refused from then on. */
+  let closed: string | undefined;
 
   const total = () => trialCount(spec, state.maxRuns);
   setHandler(batchProgressQuery, (): BatchProgress => ({
     phase: state.paused && phase === BatchPhase.running ? BatchPhase.paused : phase,
-    experimentId: state.experimentId,
-    runId: state.parentRunId,
+    experimentId: state.experimentId || undefined,
+    runId: state.parentRunId || undefined,
     metric: spec.metric,
     total: total(),
     running: running.size,
     done: state.done,
     failed: state.failed,
     stopped: state.stopped,
+    cancelled: state.cancelled,
     best: state.best,
   }));
   setHandler(pauseSignal, () => void (state.paused = true));
@@ -114,6 +125,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     },
     {
       validator: (maxRuns) => {
+        if (closed !== undefined) throw new Error(`max_runs can no longer change: the sweep ${closed} and starts no more trials`);
         if (!Number.isInteger(maxRuns) || maxRuns < state.maxRuns) throw new Error(`max_runs can only be raised: it is ${state.maxRuns}, got ${maxRuns}`);
       },
     },
@@ -136,9 +148,12 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     if (medians) for (const trial of running.values()) void trial.signal(earlyStopThresholdsSignal, medians).catch(() => undefined);
   };
   const onFailed = (index: number, err: unknown) => {
-    if (failFast !== undefined && isCancellation(err)) return;
+    if (isCancellation(err)) {
+      state.cancelled++;
+      return;
+    }
     state.failed++;
-    if (spec.fail_fast && failFast === undefined && !isCancellation(err)) {
+    if (spec.fail_fast && failFast === undefined) {
       failFast = `trial ${index} failed: ${rootMessage(err)}`;
       trials.cancel();
     }
@@ -162,9 +177,15 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       .finally(() => running.delete(index));
   };
 
+  if (!input.state) {
+    Object.assign(state, await openSweep(scenario, name));
+    phase = BatchPhase.running;
+  }
+
   let launchedHere = 0;
   const remaining = () => state.nextIndex < total();
-  const rotate = () => launchedHere >= TRIALS_PER_RUN || workflowInfo().continueAsNewSuggested;
+  const trialsPerRun = input.trialsPerRun ?? TRIALS_PER_RUN;
+  const rotate = () => launchedHere >= trialsPerRun || workflowInfo().continueAsNewSuggested;
   const canLaunch = () => remaining() && !rotate() && !state.paused && running.size < spec.parallel;
   try {
     for (;;) {
@@ -173,12 +194,15 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       await launch(state.nextIndex++);
       launchedHere++;
     }
+    if (failFast !== undefined) closed = 'is stopping after a failed trial (fail_fast)';
+    else if (!remaining()) closed = 'has started all its trials';
     await condition(() => running.size === 0);
     if (failFast !== undefined) {
       throw ApplicationFailure.create({ message: `sweep stopped (fail_fast): ${failFast}`, type: FailureType.TrialFailed, nonRetryable: true });
     }
   } catch (err) {
     phase = isCancellation(err) ? BatchPhase.cancelled : BatchPhase.failed;
+    closed ??= `was ${phase}`;
     await CancellationScope.nonCancellable(async () => {
       await condition(() => running.size === 0);
       await tracking.logBatch({ runId: state.parentRunId, metrics: counters(state) });
@@ -187,14 +211,36 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     throw err;
   }
 
+  // an update or signal accepted so far is applied to the state this run hands on or reports
+  await condition(allHandlersFinished);
   if (remaining()) return continueAsNew<typeof sweep>({ ...input, state });
+  closed ??= 'has started all its trials';
   phase = BatchPhase.summarizing;
   const model = await finish(scenario, state, total());
   phase = BatchPhase.finished;
-  return { experimentId: state.experimentId, runId: state.parentRunId, runName: name, total: total(), done: state.done, failed: state.failed, stopped: state.stopped, best: state.best, model, gpuSecondsSaved: state.gpuSecondsSaved };
+  await condition(allHandlersFinished);
+  return {
+    experimentId: state.experimentId,
+    runId: state.parentRunId,
+    runName: name,
+    total: total(),
+    done: state.done,
+    failed: state.failed,
+    stopped: state.stopped,
+    cancelled: state.cancelled,
+    best: state.best,
+    model,
+    gpuSecondsSaved: state.gpuSecondsSaved,
+  };
 }
 
-async function openSweep(scenario: Scenario, name: string): Promise<SweepState> {
+/** A new sweep's state; its parent run's ids are empty until `openSweep` fills them in. */
+function newSweepState(spec: Sweep): SweepState {
+  return { experimentId: '', parentRunId: '', artifactUri: '', maxRuns: spec.max_runs, nextIndex: 0, paused: false, done: 0, failed: 0, stopped: 0, cancelled: 0, perEpoch: {}, gpuSecondsSaved: 0 };
+}
+
+/** The sweep's parent MLflow run (found again on a retry, by its run key). */
+async function openSweep(scenario: Scenario, name: string): Promise<Pick<SweepState, 'experimentId' | 'parentRunId' | 'artifactUri'>> {
   const spec = scenario.sweep!;
   const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
   const run = await openRun({
@@ -205,7 +251,7 @@ async function openSweep(scenario: Scenario, name: string): Promise<SweepState> 
     tags: { 'sweep.strategy': spec.strategy, 'sweep.total_runs': String(trialCount(spec, spec.max_runs)), 'sweep.metric': spec.metric, 'sweep.goal': spec.goal },
     params: { 'sweep.parameters': JSON.stringify(spec.parameters), 'sweep.max_runs': String(spec.max_runs), 'sweep.parallel': String(spec.parallel), 'sweep.seed': String(spec.seed) },
   });
-  return { experimentId, parentRunId: run.runId, artifactUri: run.artifactUri, maxRuns: spec.max_runs, nextIndex: 0, paused: false, done: 0, failed: 0, stopped: 0, perEpoch: [], gpuSecondsSaved: 0 };
+  return { experimentId, parentRunId: run.runId, artifactUri: run.artifactUri };
 }
 
 function trialOf(scenario: Scenario, params: TrialParams, index: number): Scenario {
@@ -239,7 +285,7 @@ function isBetter(goal: 'maximize' | 'minimize', value: number, best: number | u
 }
 
 function counters(state: SweepState): Record<string, number> {
-  return { 'sweep.completed': state.done, 'sweep.failed': state.failed, 'sweep.stopped_early': state.stopped, 'sweep.gpu_seconds_saved': state.gpuSecondsSaved };
+  return { 'sweep.completed': state.done, 'sweep.failed': state.failed, 'sweep.stopped_early': state.stopped, 'sweep.cancelled': state.cancelled, 'sweep.gpu_seconds_saved': state.gpuSecondsSaved };
 }
 
 /** Best trial on the parent run, its weights registered as candidate, results table and chart, run FINISHED. */

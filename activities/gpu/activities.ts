@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TrainingProgress } from '../../common/contract';
+import { reportsProgress, type TrainingProgress } from '../../common/contract';
 import { FailureType } from '../../common/failure-types';
 import type { QuantVariant, Scenario } from '../../scenarios/schema';
 import type { ArtifactFile } from '../storage/activities';
@@ -91,13 +91,16 @@ export function createGpuActivities(deps: GpuDeps) {
       const resumeFrom = previous?.checkpoint && existsSync(previous.checkpoint) ? previous.checkpoint : null;
       const workflowId = ctx.info.workflowExecution?.workflowId;
       const stream = new MetricStream(deps.logMetrics);
+      // `runs:/` and `models:/` weights come to this host like a benchmark's model; a resumed job starts from its checkpoint instead
+      const { weights } = input.scenario.model;
+      const startWeights = weights === null || resumeFrom ? null : await modelOnHost(weights, runDir);
 
       const { result, files } = await superviseJob<TrainHeartbeat, TrainResultEvent>(deps, {
         runDir,
         executor: deps.executors.train,
         heartbeat: previous ?? { epoch: 0 },
         spec: {
-          model: input.scenario.model,
+          model: { ...input.scenario.model, weights: startWeights },
           dataset: { path: input.scenario.dataset.path },
           classes: input.scenario.task.classes,
           training: { ...training, batch_size: input.batchSize ?? training.batch_size },
@@ -109,7 +112,8 @@ export function createGpuActivities(deps: GpuDeps) {
           if (isCheckpoint(event)) return { ...beat, checkpoint: event.path };
           if (!isEpoch(event)) return undefined;
           stream.push({ runId: input.runId, metrics: event.metrics, step: event.epoch });
-          if (workflowId) {
+          // every epoch goes to MLflow; the workflow hears of a bounded few, each a history event
+          if (workflowId && reportsProgress(event.epoch, event.epochs)) {
             void deps
               .reportProgress?.(workflowId, { epoch: event.epoch, epochs: event.epochs, metrics: event.metrics })
               .catch((err: unknown) => {

@@ -2,16 +2,21 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
 import type { ExecutorExit } from './executor-process';
 
-/** CUDA/PyTorch out-of-memory texts (DESIGN §8), for executors that die before they can say so. */
+/**
+ * Out-of-memory texts (docs/architecture.md §10), for executors that die before they can say so:
+ * CUDA/PyTorch GPU memory, and Python's own `MemoryError` (host RAM, numpy's `_ArrayMemoryError`
+ * included), which a smaller batch relieves as well; retrying the same job would fail the same way.
+ */
 const OOM_PATTERNS = [
   /torch\.(cuda\.)?OutOfMemoryError/,
   /CUDA out of memory/i,
   /CUBLAS_STATUS_ALLOC_FAILED/,
   /CUDA error: out of memory/i,
   /HIP out of memory/i,
+  /(^|[\s.:])_?(Array)?MemoryError\b/m,
 ];
 
-/** True when a message or traceback is a GPU out-of-memory error. */
+/** True when a message or traceback is an out-of-memory error (GPU or host). */
 export function isOutOfMemoryText(text: string): boolean {
   return OOM_PATTERNS.some((pattern) => pattern.test(text));
 }

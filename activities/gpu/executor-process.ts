@@ -3,7 +3,7 @@ import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
-/** One JSON line of the executor protocol (DESIGN §5). */
+/** One JSON line of the executor protocol (docs/architecture.md §7). */
 export interface ExecutorEvent {
   event: string;
   [field: string]: unknown;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { parseModelReference } from '../../scenarios/model-reference';
 import { artifactKey, type ArtifactStore } from '../storage/artifact-location';
 import type { MlflowClient } from '../tracking/mlflow-client';
 
@@ -21,27 +22,28 @@ export class ModelReferenceError extends Error {
   }
 }
 
-const RUNS_REF = /^runs:\/([0-9a-f]{32})\/(.+)$/;
-const MODELS_REF = /^models:\/([^@/]+)(?:@([\w-]+)|\/(\d+))$/;
-
 /**
  * The artifact URI a `runs:/<id>/<path>` or `models:/<name>@<alias>|/<version>` reference
- * points at; anything else is taken as a local path on this host.
+ * points at; undefined for a local path on this host. The schema refuses bad references already;
+ * this checks again (scenarios/model-reference.ts), because a workflow started from the plain
+ * Temporal CLI or a registered version's source could still carry `..` into an S3 key.
  */
 export async function resolveModelUri(deps: ModelSourceDeps, ref: string): Promise<string | undefined> {
-  const run = RUNS_REF.exec(ref);
-  if (run) {
-    const found = await deps.mlflow.getRun(run[1]).catch((err: unknown) => {
-      throw new ModelReferenceError(`${ref}: no MLflow run ${run[1]}`, { cause: err });
+  const parsed = parseModelReference(ref);
+  if ('error' in parsed) throw new ModelReferenceError(`model reference ${JSON.stringify(ref)}: ${parsed.error}`);
+  if (parsed.kind === 'run') {
+    const found = await deps.mlflow.getRun(parsed.runId).catch((err: unknown) => {
+      throw new ModelReferenceError(`${ref}: no MLflow run ${parsed.runId}`, { cause: err });
     });
-    return `${found.info.artifact_uri}/${run[2]}`;
+    return `${found.info.artifact_uri}/${parsed.artifactPath}`;
   }
-  const model = MODELS_REF.exec(ref);
-  if (model) {
-    const [, name, alias, version] = model;
-    const found = alias ? await deps.mlflow.getModelVersionByAlias(name, alias) : await deps.mlflow.getModelVersion(name, version);
+  if (parsed.kind === 'registered') {
+    const { name, alias, version } = parsed;
+    const found = alias ? await deps.mlflow.getModelVersionByAlias(name, alias) : await deps.mlflow.getModelVersion(name, version!);
     if (!found) throw new ModelReferenceError(`${ref}: registered model ${name} has no ${alias ? `alias ${alias}` : `version ${version}`}`);
-    return found.source.startsWith('runs:/') ? resolveModelUri(deps, found.source) : found.source;
+    const uri = found.source.startsWith('runs:/') ? await resolveModelUri(deps, found.source) : found.source;
+    if (uri?.split('/').some((segment) => segment === '.' || segment === '..')) throw new ModelReferenceError(`${ref}: its source ${found.source} has a '.' or '..' segment`);
+    return uri;
   }
   return undefined;
 }

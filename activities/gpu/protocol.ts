@@ -1,6 +1,6 @@
 import type { ExecutorEvent } from './executor-process';
 
-/** The executor events the train activity acts on (DESIGN §5). */
+/** The executor events the train activity acts on (docs/architecture.md §7). */
 export interface EpochEvent extends ExecutorEvent {
   event: 'epoch';
   epoch: number;

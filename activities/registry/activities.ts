@@ -4,6 +4,14 @@ import { Alias, type AliasMove, type ModelAliases } from '../../common/registry'
 import { asTrackingActivity } from '../tracking/failures';
 import { filterLiteral, type MlflowClient } from '../tracking/mlflow-client';
 
+export const ChampionKind = { none: 'none', missingMetric: 'missing-metric', value: 'value' } as const;
+
+/** What the registry holds for the promotion gate: no champion, a champion without the gate's metric, or its value. */
+export type ChampionMetric =
+  | { kind: typeof ChampionKind.none }
+  | { kind: typeof ChampionKind.missingMetric; version: string; available: string[] }
+  | { kind: typeof ChampionKind.value; version: string; value: number };
+
 /** Registry activities on the control queue: read a model's aliases, apply a planned move. */
 export function createRegistryActivities({ mlflow }: { mlflow: MlflowClient }) {
   return {
@@ -16,14 +24,22 @@ export function createRegistryActivities({ mlflow }: { mlflow: MlflowClient }) {
       });
     },
 
-    /** The champion's value of `metric` (from the run that made it), for the promotion gate. */
-    async championMetric(input: { model: string; metric: string }): Promise<number | undefined> {
+    /**
+     * The champion's value of `metric` (from the run that made it), for the promotion gate. "No
+     * champion" and "a champion without this metric" are told apart: only the first lets a model
+     * through unopposed. A read: a retry gives the same answer.
+     */
+    async championMetric(input: { model: string; metric: string }): Promise<ChampionMetric> {
       return asTrackingActivity(async () => {
-        if (!(await mlflow.getRegisteredModel(input.model))) return undefined;
+        if (!(await mlflow.getRegisteredModel(input.model))) return { kind: ChampionKind.none };
         const champion = await mlflow.getModelVersionByAlias(input.model, Alias.champion);
-        if (!champion?.run_id) return undefined;
-        const run = await mlflow.getRun(champion.run_id);
-        return run.data.metrics?.find((m) => m.key === input.metric)?.value;
+        if (!champion) return { kind: ChampionKind.none };
+        const metrics = champion.run_id ? ((await mlflow.getRun(champion.run_id)).data.metrics ?? []) : [];
+        const value = metrics.find((m) => m.key === input.metric)?.value;
+        if (value === undefined || !Number.isFinite(value)) {
+          return { kind: ChampionKind.missingMetric, version: champion.version, available: [...new Set(metrics.map((m) => m.key))].sort() };
+        }
+        return { kind: ChampionKind.value, version: champion.version, value };
       });
     },
 

@@ -13,11 +13,18 @@ export interface ChartTrial {
   stopped_early: boolean;
 }
 
-/** What `executors/charts.py` draws: metric per sweep trial, accuracy vs latency, or a model × dataset matrix. Keys are the script's JSON keys. */
+/** What `executors/charts.py` draws: metric per sweep trial, accuracy vs latency, a model × dataset matrix, or GPU slots' busy/idle timeline. Keys are the script's JSON keys. */
 export type ChartSpec =
   | { kind: 'trials'; title: string; metric: string; goal: 'maximize' | 'minimize'; trials: ChartTrial[]; best_index: number | null }
   | { kind: 'scatter'; title: string; x_label: string; y_label: string; points: { label: string; x: number; y: number }[]; best_label: string | null }
-  | { kind: 'heatmap'; title: string; rows: string[]; columns: string[]; values: (number | null)[][]; row_label: string; column_label: string };
+  | { kind: 'heatmap'; title: string; rows: string[]; columns: string[]; values: (number | null)[][]; row_label: string; column_label: string }
+  | { kind: 'timeline'; title: string; lanes: TimelineLane[] };
+
+/** One GPU slot's row of `gflow report utilisation`: its jobs in seconds since the first job started. */
+export interface TimelineLane {
+  label: string;
+  jobs: { start: number; end: number; outcome: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'running' }[];
+}
 
 /** charts.py failed (bad spec: exit 2 with the field named; or Python/matplotlib trouble); stderr is in the message. */
 export class ChartRenderError extends Error {

@@ -132,10 +132,12 @@ export async function syntheticDataset(settings: Settings, dir: string, opts: { 
 }
 
 export const FAKE_EXECUTOR = path.join(REPO, 'test/fixtures/fake_executor.py');
+/** The stand-in for export and benchmark jobs (models are JSON files of their figures). */
+export const FAKE_QUANT = path.join(REPO, 'test/fixtures/fake_quant.py');
 
 /**
  * Runs `fn` with fresh workers (a worker runs once): control, and GPU with the fast stand-in
- * executor for training and the given fault-injection environment.
+ * executors for training, export and benchmark and the given fault-injection environment.
  */
 export async function withFakeGpu<T>(
   stack: Stack,
@@ -154,7 +156,7 @@ export async function withFakeGpu<T>(
         settings: { ...stack.settings, gpu: gpuSettings },
         connection: i === 0 ? stack.nativeConnection : connections[i - 1],
         client: stack.client,
-        executors: { train: FAKE_EXECUTOR },
+        executors: { train: FAKE_EXECUTOR, export: FAKE_QUANT, benchmark: FAKE_QUANT },
         env: opts.env,
         heartbeatIntervalMs: 500,
       })),

@@ -71,3 +71,48 @@ describe('gflow commands refuse bad input before contacting Temporal', () => {
     expect(err.exitCode).toBe(2);
   });
 });
+
+describe('gflow commands check every reference, flags included, before contacting Temporal (issue 16)', () => {
+  const INFER = SCENARIO.replace('type: train', 'type: infer')
+    .replace('input_size: 64 }', 'input_size: 64, weights: best.pt }')
+    .replace('/nonexistent/data.yaml', 'data.yaml')
+    .replace(/training:.*\n/, 'benchmark: {}\n');
+  let inferFile: string;
+  beforeAll(async () => {
+    inferFile = path.join(dir, 'infer.yaml');
+    await writeFile(inferFile, INFER);
+    await writeFile(path.join(dir, 'data.yaml'), 'path: .\n');
+    await writeFile(path.join(dir, 'best.pt'), 'weights');
+  });
+
+  it('compare: --datasets and --models that do not exist exit 2, relative ones resolved against the current directory', async () => {
+    const err = await failure(gflow('compare', inferFile, '--datasets', '/nope/siteA/data.yaml', '--models', 'siteA/best.pt'));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`comparison.datasets.0.path: file not found: /nope/siteA/data.yaml`);
+    expect(err.message).toContain(`comparison.models.0: file not found: ${path.resolve('siteA/best.pt')}`);
+  });
+
+  it('sweep: --max-runs abc exits 2 naming the flag and the value', async () => {
+    const err = await failure(gflow('sweep', file, '--no-check-files', '-p', 'learning_rate=[0.01]', '--max-runs', 'abc'));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain('--max-runs: expected a whole number, got "abc"');
+  });
+
+  it('run: an undefined YAML alias and a wrong type exit 2 with the field and line', async () => {
+    const aliasFile = path.join(dir, 'alias.yaml');
+    await writeFile(aliasFile, SCENARIO.replace('name: t', 'name: *nope').replace('epochs: 3', 'epochs: "10"'));
+    const err = await failure(gflow('run', aliasFile, '--no-check-files'));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain('name: YAML: alias *nope has no anchor &nope before it (line 2)');
+    await writeFile(aliasFile, SCENARIO.replace('epochs: 3', 'epochs: "10"'));
+    expect((await failure(gflow('run', aliasFile, '--no-check-files'))).message).toContain('training.epochs: expected an integer, got string "10" (line 9)');
+  });
+
+  it('run: a missing .pt architecture exits 2', async () => {
+    const archFile = path.join(dir, 'arch.yaml');
+    await writeFile(archFile, INFER.replace('architecture: yolov8n.yaml', 'architecture: weights/missing.pt'));
+    const err = await failure(gflow('run', archFile));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`model.architecture: file not found: ${path.join(dir, 'weights/missing.pt')}`);
+  });
+});

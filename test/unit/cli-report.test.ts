@@ -50,6 +50,7 @@ describe('a finished sweep', () => {
       done: 3,
       failed: 1,
       stopped: 0,
+      cancelled: 0,
       best: { index: 2, runId: 'b'.repeat(32), value: 0.61234, params: { learning_rate: 0.01, batch_size: 8 } },
       model: { name: 'c.r-p.z.ppe', version: '3', alias: 'candidate' },
       gpuSecondsSaved: 0,

@@ -1,4 +1,5 @@
-import { comparePatch, FlagError, parseParamFlag, sweepPatch, withDesign } from '../../cli/scenario-overrides';
+import path from 'node:path';
+import { comparePatch, FlagError, paramFlags, parseParamFlag, sweepPatch, withDesign } from '../../cli/scenario-overrides';
 import { workflowFor } from '../../cli/start-run';
 import { WorkflowType } from '../../common/contract';
 import { parseScenarioText } from '../../scenarios/loader';
@@ -19,6 +20,19 @@ describe('gflow sweep flags', () => {
     expect(parseParamFlag('learning_rate=[0.001, 0.01]')).toEqual(['learning_rate', [0.001, 0.01]]);
     expect(parseParamFlag('batch_size=8,16')).toEqual(['batch_size', [8, 16]]);
     expect(parseParamFlag('optimizer=[SGD,AdamW]')).toEqual(['optimizer', ['SGD', 'AdamW']]);
+  });
+
+  it('merges a parameter given twice instead of keeping the last (issue 16)', () => {
+    expect(paramFlags(['learning_rate=0.001', 'batch_size=8', 'learning_rate=[0.01, 0.1]'])).toEqual({ learning_rate: [0.001, 0.01, 0.1], batch_size: [8] });
+    const s = withDesign(scenario, 'sweep', sweepPatch({ param: ['learning_rate=0.001', 'learning_rate=0.01'] }));
+    expect(s.sweep?.parameters).toEqual({ learning_rate: [0.001, 0.01] });
+  });
+
+  it('reads counts as whole numbers, naming the flag (issue 16)', () => {
+    expect(() => sweepPatch({ maxRuns: 'abc' })).toThrow(/^--max-runs: expected a whole number, got "abc"$/);
+    expect(() => sweepPatch({ parallel: '2.5' })).toThrow(/^--parallel: expected a whole number, got "2.5"$/);
+    expect(() => sweepPatch({ seed: '' })).toThrow(/^--seed: expected a whole number, got ""$/);
+    expect(sweepPatch({ maxRuns: '20', seed: '7' })).toEqual({ max_runs: 20, seed: 7 });
   });
 
   it('names the flag when a value cannot be read', () => {
@@ -51,7 +65,7 @@ describe('gflow sweep flags', () => {
   it('refuses what the schema refuses, naming the field', () => {
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['momentum=[0.9]'] }))).toThrow(/sweep\.parameters\.momentum: not a sweepable parameter/);
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['learning_rate=[-1]'] }))).toThrow(/sweep\.parameters\.learning_rate\.0/);
-    expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['epochs=[2]'], maxRuns: 'many' }))).toThrow(/sweep\.max_runs/);
+    expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['epochs=[2]'], maxRuns: '0' }))).toThrow(/sweep\.max_runs: expected at least 1, got number 0/);
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['epochs=[2]'], strategy: 'bayes' }))).toThrow(/sweep\.strategy/);
     expect(() => withDesign(scenario, 'sweep', sweepPatch({}))).toThrow(/sweep\.parameters: required/);
     expect(() => withDesign({ ...scenario, type: 'infer', model: { ...scenario.model, weights: '/w.pt' } }, 'sweep', sweepPatch({ param: ['epochs=[2]'] }))).toThrow(/design: a sweep varies training parameters/);
@@ -82,6 +96,12 @@ describe('gflow compare flags', () => {
     const fromFile = { ...scenario, design: 'comparison' as const, comparison: { architectures: ['yolov8n.yaml', 'yolov8s.yaml'], metric: 'det.recall', goal: 'maximize' as const, parallel: 3 } };
     const patch = comparePatch({ runIds: `${'a'.repeat(32)},${'b'.repeat(32)}` });
     expect(withDesign(fromFile, 'comparison', patch.fields, patch.kind).comparison).toEqual({ run_ids: ['a'.repeat(32), 'b'.repeat(32)], metric: 'det.recall', goal: 'maximize', parallel: 3 });
+  });
+
+  it('resolves relative --models and --architectures against the current directory (issue 16)', () => {
+    const patch = comparePatch({ models: 'siteA/best.pt,models:/c.r-p.z.ppe@champion', datasets: 'siteA/data.yaml' });
+    expect(patch.fields.models).toEqual([path.resolve('siteA/best.pt'), 'models:/c.r-p.z.ppe@champion']);
+    expect(comparePatch({ architectures: 'yolov8n.yaml,w/best.pt' }).fields.architectures).toEqual(['yolov8n.yaml', path.resolve('w/best.pt')]);
   });
 
   it('labels datasets by their folder and refuses a kind the experiment type cannot run', () => {

@@ -34,6 +34,15 @@ describe('executor failures', () => {
     expect(executorFailure(exit({ error: { event: 'error', kind: 'internal', message: 'RuntimeError: CUDA out of memory.' } })).type).toBe('OutOfMemory');
   });
 
+  it('host-RAM MemoryError is an OOM too, not a retried crash (issue 16)', () => {
+    for (const message of ['MemoryError', 'MemoryError: Unable to allocate array', 'numpy.core._exceptions._ArrayMemoryError: Unable to allocate 12.0 GiB for an array']) {
+      const failure = executorFailure(exit({ error: { event: 'error', kind: 'internal', message } }));
+      expect([failure.type, failure.nonRetryable]).toEqual(['OutOfMemory', true]);
+    }
+    expect(executorFailure(exit({ code: 1, stderrTail: 'Traceback (most recent call last):\n  File "train.py", line 3\nMemoryError\n' })).type).toBe('OutOfMemory');
+    expect(isOutOfMemoryText('ValueError: SomeMemoryErrorLike thing')).toBe(false);
+  });
+
   it('a silent crash is retryable, unless its stderr shows an OOM', () => {
     const crash = executorFailure(exit({ code: null, signal: 'SIGKILL', stderrTail: 'epoch 3/10' }));
     expect(crash.type).toBe('ExecutorCrashed');

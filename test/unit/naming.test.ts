@@ -1,5 +1,5 @@
 import { parseScenarioText } from '../../scenarios/loader';
-import { architectureStem, experimentName, registeredModelName, runKey, runName, workflowId } from '../../scenarios/naming';
+import { architectureName, experimentName, registeredModelName, runKey, runName, workflowId } from '../../scenarios/naming';
 import { scenarioParams, scenarioTags } from '../../scenarios/tracking-fields';
 
 const s = parseScenarioText(`
@@ -14,7 +14,7 @@ training: { epochs: 100, batch_size: 16, learning_rate: 0.01 }
 `);
 
 describe('naming', () => {
-  it('follows DESIGN §3', () => {
+  it('follows docs/architecture.md §5', () => {
     expect(experimentName(s)).toBe('donghwa-entec/busan-plant1/welding');
     expect(runName(s)).toBe('ppe-yolov8n-train-v2');
     expect(runName(s, 3)).toBe('ppe-yolov8n-train-v2-3');
@@ -27,9 +27,9 @@ describe('naming', () => {
     expect(registeredModelName(s)).not.toMatch(/[/:]/);
   });
 
-  it('strips folders and extensions from architectures', () => {
-    expect(architectureStem('yolo11s.yaml')).toBe('yolo11s');
-    expect(architectureStem('/models/site-a/best.pt')).toBe('best');
+  it('names an architecture by its file name: .yaml dropped, .pt kept', () => {
+    expect(architectureName('yolo11s.yaml')).toBe('yolo11s');
+    expect(architectureName('/models/site-a/best.pt')).toBe('best.pt');
   });
 
   it('run keys differ per trial and per workflow execution chain', () => {

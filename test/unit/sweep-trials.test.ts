@@ -1,8 +1,10 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { parse } from 'yaml';
+import { FailureType } from '../../common/failure-types';
 import { parseScenarioText } from '../../scenarios/loader';
 import { checkScenario } from '../../scenarios/validate';
 import { gridSize, trialCount, trialParams, trialScenario } from '../../scenarios/sweep-trials';
-import { recordCompleted, shouldStop, thresholds, MEDIAN_WINDOW } from '../../workflows/early-stopping';
+import { validScenario } from '../../workflows/valid-scenario';
 
 const BASE = `
 name: t
@@ -39,13 +41,87 @@ describe('sweep trials', () => {
     expect(trialCount(sweep, 50)).toBe(6);
   });
 
+  it('grid: three parameters, the last varying fastest', () => {
+    const sweep = { parameters: { epochs: [1, 2], optimizer: ['SGD', 'Adam'], seed: [7, 8] }, strategy: 'grid' as const, seed: 0 };
+    expect(Array.from({ length: 8 }, (_, i) => Object.values(trialParams(sweep, i)))).toEqual([
+      [1, 'SGD', 7],
+      [1, 'SGD', 8],
+      [1, 'Adam', 7],
+      [1, 'Adam', 8],
+      [2, 'SGD', 7],
+      [2, 'SGD', 8],
+      [2, 'Adam', 7],
+      [2, 'Adam', 8],
+    ]);
+  });
+
+  const orderOf = (seed: number, parameters: Record<string, (string | number | boolean)[]> = params, length = gridSize({ parameters })) =>
+    Array.from({ length }, (_, i) => Object.values(trialParams({ parameters, strategy: 'random', seed }, i)));
+
   it('random: a seeded order of distinct combinations, the same for the same seed', () => {
-    const of = (seed: number) => Array.from({ length: 6 }, (_, i) => JSON.stringify(trialParams({ parameters: params, strategy: 'random', seed }, i)));
-    expect(of(3)).toEqual(of(3));
-    expect(new Set(of(3)).size).toBe(6);
-    expect(of(3)).not.toEqual(of(4));
-    const big = { parameters: { a: Array.from({ length: 50 }, (_, i) => i), b: Array.from({ length: 40 }, (_, i) => i) }, strategy: 'random' as const, seed: 1 };
-    expect(new Set(Array.from({ length: 2000 }, (_, i) => JSON.stringify(trialParams(big, i)))).size).toBe(2000);
+    expect(orderOf(3)).toEqual(orderOf(3));
+    expect(new Set(orderOf(3).map(String)).size).toBe(6);
+    expect(orderOf(3)).not.toEqual(orderOf(4));
+    const big = { a: Array.from({ length: 50 }, (_, i) => i), b: Array.from({ length: 40 }, (_, i) => i) };
+    expect(new Set(orderOf(1, big, 2000).map(String)).size).toBe(2000);
+  });
+
+  it('random: the order of a small grid is pinned for a few seeds (it must not change by accident)', () => {
+    expect(orderOf(0)).toEqual([
+      [0.1, 16],
+      [0.01, 16],
+      [0.001, 8],
+      [0.1, 8],
+      [0.01, 8],
+      [0.001, 16],
+    ]);
+    expect(orderOf(7)).toEqual([
+      [0.001, 8],
+      [0.1, 8],
+      [0.1, 16],
+      [0.01, 16],
+      [0.01, 8],
+      [0.001, 16],
+    ]);
+    // The high 32 bits of the seed count too (issue 16 #3: they were cut off).
+    expect(orderOf(2 ** 32 + 7)).toEqual([
+      [0.1, 16],
+      [0.01, 16],
+      [0.001, 16],
+      [0.01, 8],
+      [0.001, 8],
+      [0.1, 8],
+    ]);
+  });
+
+  it('random: every combination exactly once, whatever the grid size (primes and 1 included)', () => {
+    for (const n of [1, 2, 3, 5, 7, 13, 16, 17, 97, 100, 101, 256, 257, 1000]) {
+      for (const seed of [0, 1, 12345, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
+        const values = orderOf(seed, { epochs: Array.from({ length: n }, (_, i) => i + 1) }).map(([v]) => v as number);
+        expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      }
+    }
+    const twoByThreeBySeven = { epochs: [1, 2], optimizer: ['SGD', 'Adam', 'AdamW'], seed: [0, 1, 2, 3, 4, 5, 6] };
+    expect(new Set(orderOf(5, twoByThreeBySeven).map(String)).size).toBe(42);
+  });
+
+  it('random: the first trials spread over the values like a uniform shuffle, for every seed (issue 16 #3)', () => {
+    // 10×10 grid, first 10 trials. For a uniform random permutation the expected number of
+    // distinct values of one parameter is 10·(1 − C(90,10)/C(100,10)) = 6.6952 (standard error of
+    // a 1000-seed mean 0.031), and P(3 or fewer) = 0.0002, so 1000 seeds should show 0.2 such.
+    const ten = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const tens = { learning_rate: ten.map((i) => i / 1000), batch_size: ten.map((i) => i * 8) };
+    const distinct: number[][] = [[], []];
+    for (let seed = 0; seed < 1000; seed++) {
+      const first = orderOf(seed, tens, 10);
+      for (const p of [0, 1]) distinct[p].push(new Set(first.map((values) => values[p])).size);
+    }
+    for (const counts of distinct) {
+      const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
+      expect(Math.abs(mean - 6.6952)).toBeLessThan(0.1);
+      expect(Math.min(...counts)).toBeGreaterThanOrEqual(3);
+      expect(counts.filter((c) => c <= 3).length).toBeLessThanOrEqual(2);
+    }
   });
 
   it('a trial scenario carries its values in their blocks and is a single run', () => {
@@ -62,33 +138,54 @@ describe('sweep trials', () => {
     expect(issuesOf('{ parameters: { learning_rate: [0.01, -1] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.learning_rate\.1: /)]);
     expect(issuesOf('{ parameters: { input_size: [100] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.input_size\.0: expected a multiple of 32/)]);
   });
-});
 
-describe('median early stopping', () => {
-  const rule = { metric: 'm', goal: 'maximize' as const, early_stopping: { rule: 'median' as const, min_completed: 2, grace_epochs: 2 } };
-
-  it('medians per epoch once enough trials completed it', () => {
-    let perEpoch: number[][] = [];
-    perEpoch = recordCompleted(perEpoch, [0.25, 0.3, 0.5]);
-    expect(thresholds(rule, perEpoch)!.medians).toEqual([null, null, null]);
-    perEpoch = recordCompleted(perEpoch, [0.75, 0.5, null, 0.9]);
-    expect(thresholds(rule, perEpoch)!.medians).toEqual([0.5, 0.4, null, null]);
+  it('names of Object.prototype are unknown parameters, not a TypeError; __proto__ is reported, not dropped (issue 16 #9, #13)', () => {
+    for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
+      expect(issuesOf(`{ parameters: { ${name}: [1] } }`)).toEqual([`sweep.parameters.${name}: not a sweepable parameter; expected one of learning_rate, batch_size, epochs, optimizer, patience, input_size, architecture, seed`]);
+    }
+    expect(issuesOf('{ parameters: { __proto__: [1], learning_rate: [0.01] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.__proto__: not a sweepable parameter/)]);
+    const fromJson = JSON.parse('{"parameters": {"__proto__": [1]}}') as unknown;
+    const checked = checkScenario({ ...(parse(BASE) as object), sweep: fromJson });
+    expect(checked.ok ? [] : checked.issues.map((i) => i.path)).toEqual(['sweep.parameters.__proto__']);
   });
 
-  it('stops below the median after the grace epochs, never at the last epoch', () => {
-    const t = { metric: 'm', goal: 'maximize' as const, graceEpochs: 2, medians: [0.5, 0.5, 0.5] };
-    expect(shouldStop(t, 1, 4, 0.1)).toBe(false);
-    expect(shouldStop(t, 2, 4, 0.1)).toBe(true);
-    expect(shouldStop(t, 2, 4, 0.6)).toBe(false);
-    expect(shouldStop(t, 3, 3, 0.1)).toBe(false);
-    expect(shouldStop({ ...t, goal: 'minimize' }, 2, 4, 0.6)).toBe(true);
-    expect(shouldStop({ ...t, medians: [null, null] }, 2, 4, 0.1)).toBe(false);
+  it('a workflow given such a scenario fails with InvalidScenario', () => {
+    let err: unknown;
+    try {
+      validScenario(parse(`${BASE}sweep: { parameters: { constructor: [1] } }\n`), 'sweep');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: FailureType.InvalidScenario, nonRetryable: true, message: expect.stringContaining('sweep.parameters.constructor: not a sweepable parameter') });
   });
 
-  it('keeps a bounded window per epoch', () => {
-    let perEpoch: number[][] = [];
-    for (let i = 0; i < MEDIAN_WINDOW + 50; i++) perEpoch = recordCompleted(perEpoch, [i]);
-    expect(perEpoch[0]).toHaveLength(MEDIAN_WINDOW);
-    expect(perEpoch[0][0]).toBe(50);
+  it('refuses an empty parameter map and repeated values, naming the index; keeps the order given (issue 16 #13)', () => {
+    expect(issuesOf('{ parameters: {} }')).toEqual(['sweep.parameters: expected at least one parameter to sweep, e.g. learning_rate: [0.001, 0.01]']);
+    expect(issuesOf('{ parameters: { learning_rate: [0.01, 0.001, 0.01], optimizer: [SGD, SGD] } }')).toEqual([
+      'sweep.parameters.learning_rate.2: duplicate of index 0 (0.01): each value is one trial',
+      'sweep.parameters.optimizer.1: duplicate of index 0 ("SGD"): each value is one trial',
+    ]);
+    expect(scenarioWith('{ parameters: { learning_rate: [0.1, 0.001, 0.01] } }').sweep!.parameters).toEqual({ learning_rate: [0.1, 0.001, 0.01] });
+  });
+
+  it('refuses swept batch sizes below training.min_batch_size (issue 16 #4)', () => {
+    const withFloor = (sweep: string) => checkScenario(parse(`${BASE.replace('batch_size: 16,', 'batch_size: 16, min_batch_size: 8,')}sweep: ${sweep}\n`));
+    const checked = withFloor('{ parameters: { batch_size: [4, 8, 32] } }');
+    expect(checked.ok ? [] : checked.issues.map((i) => `${i.path}: ${i.message}`)).toEqual(['sweep.parameters.batch_size.0: expected at least training.min_batch_size (8), got 4']);
+    expect(withFloor('{ parameters: { batch_size: [8, 32] } }').ok).toBe(true);
+  });
+
+  it('uses all of a seed above 2^32 and refuses one beyond exact integers', () => {
+    expect(scenarioWith(`{ parameters: { learning_rate: [0.01] }, seed: ${2 ** 40} }`).sweep!.seed).toBe(2 ** 40);
+    expect(issuesOf(`{ parameters: { learning_rate: [0.01] }, seed: ${2 ** 53} }`)).toEqual([expect.stringMatching(/^sweep\.seed: /)]);
+  });
+
+  it('refuses a grid too large to address exactly', () => {
+    const huge = Array.from({ length: 6 }, (_, i) => i + 1);
+    const many = `[${Array.from({ length: 1000 }, (_, i) => (i + 1) / 10000).join(', ')}]`;
+    expect(issuesOf(`{ parameters: { learning_rate: ${many}, epochs: [${Array.from({ length: 1000 }, (_, i) => i + 1).join(', ')}], patience: [${Array.from({ length: 1000 }, (_, i) => i).join(', ')}], seed: [${Array.from({ length: 1000 }, (_, i) => i).join(', ')}], batch_size: [${Array.from({ length: 1000 }, (_, i) => i + 1).join(', ')}], optimizer: [SGD, Adam], input_size: [${huge.map((h) => h * 32).join(', ')}] } }`)).toEqual([
+      'sweep.parameters: 12000000000000000 combinations; at most 2^52 can be swept',
+    ]);
   });
 });

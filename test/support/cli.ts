@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Settings } from '../../common/settings';
+import { REPO } from './harness';
+
+/** What a command printed and how it exited. */
+export interface CommandRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The `gflow` a user runs: bin/gflow over the built dist/ (scripts/setup.sh builds it). */
+export const GFLOW = path.join(REPO, 'bin/gflow');
+
+/** The environment of a command pointed at the test stack: its GF_* ports (set by global setup) and server addresses. */
+function stackEnv(settings: Settings): NodeJS.ProcessEnv {
+  return { ...process.env, TEMPORAL_ADDRESS: settings.temporal.address, MLFLOW_TRACKING_URI: settings.mlflow.url };
+}
+
+/**
+ * Runs a program as its own process with an argument list (no shell), resolving with its exit
+ * code whatever it is; only a process that cannot start or outlives `timeoutMs` rejects.
+ */
+export function runCommand(file: string, args: string[], settings: Settings, timeoutMs = 60_000): Promise<CommandRun> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { env: stackEnv(settings), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(new Error(`${path.basename(file)} ${args.join(' ')}: ${err.message}\n${stdout}\n${stderr}`));
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** `bin/gflow <args>` against the test stack; fails at once when dist/ was never built. */
+export function gflow(settings: Settings, args: string[], timeoutMs?: number): Promise<CommandRun> {
+  if (!existsSync(path.join(REPO, 'dist/cli/gflow.js'))) throw new Error('dist/cli/gflow.js is missing: run bash scripts/setup.sh (it builds dist/)');
+  return runCommand(GFLOW, args, settings, timeoutMs);
+}
+
+/** The plain Temporal CLI of the venv (`temporal <args> --address <test stack>`). */
+export function temporalCli(settings: Settings, args: string[]): Promise<CommandRun> {
+  return runCommand(path.join(path.dirname(settings.python), 'temporal'), [...args, '--address', settings.temporal.address], settings);
+}

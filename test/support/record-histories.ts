@@ -1,0 +1,188 @@
+/**
+ * Records the workflow histories that test/unit/replay-histories.test.ts replays on every
+ * `npm test` (test/histories/README.md says why and when to re-record).
+ *
+ *   npm run record-histories            # compiles, then `node dist/test/support/record-histories.js`
+ *
+ * It starts a test stack of its own (Temporal, SeaweedFS, MLflow; ports moved by
+ * GF_TEST_PORT_OFFSET, which the npm script sets to 900 unless given; state in a fresh
+ * temporary folder), runs each workflow of
+ * the list below with the stand-in executors (test/fixtures) and fast settings, fetches every
+ * history and replaces test/histories/*.json with the new set only when all were recorded.
+ * The same workflows with the same inputs every time; ids, times and run ids differ.
+ */
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { startScenario } from '../../cli/start-run';
+import { batchProgressQuery, CONTROL_QUEUE, progressQuery } from '../../common/contract';
+import { loadSettings, type Settings } from '../../common/settings';
+import { registryWorkflowId } from '../../common/registry';
+import { parseScenarioText } from '../../scenarios/loader';
+import { workflowId } from '../../scenarios/naming';
+import type { Scenario } from '../../scenarios/schema';
+import { devDown, devUp } from '../../stack/dev-stack';
+import type { pipeline as pipelineWorkflow } from '../../workflows/pipeline';
+import type { sweep } from '../../workflows/sweep';
+import { createControlWorker } from '../../workers/control';
+import { createGpuWorkers } from '../../workers/gpu';
+import { historyToJSON, WORKFLOW_IDS_FILE } from './history-json';
+import { TEST_STACK_ENV } from './test-stack-env';
+
+
+type History = temporal.api.history.v1.IHistory;
+
+const STEP_TIMEOUT_MS = 120_000;
+
+function scenario(design: string, extra: string, training = 'epochs: 2, batch_size: 16, learning_rate: 0.01', version = 'replay'): Scenario {
+  return parseScenarioText(`
+name: replay-${design}
+version: ${version}
+type: train
+design: ${design}
+site: { customer: replay-co, region: ci, plant: lab, zone: bench }
+task: { type: ppe, classes: [helmet, vest] }
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
+environment: { device: cpu, workers: 0 }
+training: { ${training} }
+${extra}
+`);
+}
+
+/** Every run of a workflow id, first to last, by following its continue-as-new events. */
+async function chainOf(client: Client, id: string, firstRunId: string): Promise<History[]> {
+  const histories: History[] = [];
+  for (let runId: string | undefined = firstRunId; runId; ) {
+    const history: History = await client.workflow.getHandle(id, runId).fetchHistory();
+    histories.push(history);
+    runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return histories;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`record-histories: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The recordings: file name (without .json) → the workflow id (replay needs it: child ids derive from it) and history. */
+type Recording = Map<string, { workflowId: string; history: History }>;
+
+async function recordAll(client: Client): Promise<Recording> {
+  const out: Recording = new Map();
+  const history = async (id: string) => ({ workflowId: id, history: await client.workflow.getHandle(id).fetchHistory() });
+
+  const single = scenario('single', '', 'epochs: 3, batch_size: 16, learning_rate: 0.01');
+  await (await startScenario(client, single)).result();
+  out.set('single-run', await history(workflowId(single)));
+
+  const pipeline = scenario('pipeline', 'quantization: { variants: [ { backend: onnx, precision: fp32 } ] }');
+  const piped = await (await startScenario<typeof pipelineWorkflow>(client, pipeline)).result();
+  out.set('pipeline', await history(workflowId(pipeline)));
+  out.set('pipeline-quant', await history(`${workflowId(pipeline)}/quant`));
+  // the promotion's child workflow, when the gate promoted the trained model (no champion yet: it does)
+  if (piped.promoted.length > 0) out.set('registry-move', await history(registryWorkflowId(piped.promoted[0].name)));
+
+  // 5 trials, 2 per workflow run: three runs joined by continue-as-new, medians carried across
+  const swept = scenario('sweep', 'sweep: { parameters: { learning_rate: [0.001, 0.003, 0.01, 0.03, 0.1] }, parallel: 2, early_stopping: { min_completed: 2, grace_epochs: 1 } }', 'epochs: 3, batch_size: 16, learning_rate: 0.01');
+  const sweepHandle = await client.workflow.start<typeof sweep>('sweep', { taskQueue: CONTROL_QUEUE, workflowId: workflowId(swept), args: [{ scenario: swept, trialsPerRun: 2 }] });
+  await sweepHandle.result();
+  const chain = await chainOf(client, sweepHandle.workflowId, sweepHandle.firstExecutionRunId);
+  if (chain.length < 2) throw new Error(`record-histories: the sweep ran in ${chain.length} workflow run(s); it must continue as new at least once`);
+  chain.forEach((h, i) => out.set(`sweep-run-${i + 1}`, { workflowId: sweepHandle.workflowId, history: h }));
+  out.set('sweep-trial', await history(`${sweepHandle.workflowId}/trial-0`));
+
+  const cancelled = scenario('sweep', 'sweep: { parameters: { learning_rate: [0.001, 0.003, 0.01, 0.03] }, parallel: 2 }', 'epochs: 100, batch_size: 16, learning_rate: 0.01', 'replay-cancel');
+  const handle = await startScenario<typeof sweep>(client, cancelled);
+  await until('two trials training', async () => {
+    if ((await handle.query(batchProgressQuery)).running < 2) return undefined;
+    const trials = await Promise.all([0, 1].map((i) => client.workflow.getHandle(`${handle.workflowId}/trial-${i}`).query(progressQuery)));
+    return trials.every((t) => (t.training?.epoch ?? 0) >= 1) ? true : undefined;
+  });
+  await handle.cancel();
+  await handle.result().then(
+    () => Promise.reject(new Error('record-histories: the cancelled sweep completed')),
+    () => undefined,
+  );
+  out.set('sweep-cancelled', await history(handle.workflowId));
+  out.set('sweep-cancelled-trial', await history(`${handle.workflowId}/trial-0`));
+
+  const compared = scenario('comparison', 'comparison: { architectures: [yolov8n.yaml, yolov8s.yaml], metric: det.mAP50, parallel: 2 }');
+  await (await startScenario(client, compared)).result();
+  out.set('comparison', await history(workflowId(compared)));
+  return out;
+}
+
+async function withWorkers<T>(settings: Settings, nativeConnection: NativeConnection, client: Client, fn: () => Promise<T>): Promise<T> {
+  const fixtures = path.join(settings.repoRoot, 'test/fixtures');
+  const quant = path.join(fixtures, 'fake_quant.py');
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: path.join(settings.repoRoot, 'workflows/index.ts'), logger: new DefaultLogger('WARN') });
+  const workers: Worker[] = [
+    await createControlWorker({ settings, connection: nativeConnection, workflowBundle }),
+    ...(await createGpuWorkers({
+      settings: { ...settings, gpu: { ...settings.gpu, slots: 2 } },
+      connection: nativeConnection,
+      client,
+      executors: { train: path.join(fixtures, 'fake_executor.py'), benchmark: quant, export: quant },
+      env: { GF_FAKE_EPOCH_SECONDS: '0.2' },
+      heartbeatIntervalMs: 500,
+    })),
+  ];
+  const [first, ...rest] = workers;
+  const runAll = (list: Worker[]): Promise<T> => (list.length ? list[0].runUntil(() => runAll(list.slice(1))) : fn());
+  return first.runUntil(() => runAll(rest));
+}
+
+/** Writes the set into a scratch folder beside test/histories, then swaps it for the old *.json (README.md stays). */
+async function save(recording: Recording, dir: string): Promise<void> {
+  const scratch = path.join(dir, `.recording-${process.pid}`);
+  await mkdir(scratch, { recursive: true });
+  const ids = Object.fromEntries([...recording].map(([name, r]) => [name, r.workflowId]));
+  await writeFile(path.join(scratch, WORKFLOW_IDS_FILE), JSON.stringify(ids, null, 2) + '\n');
+  for (const [name, { history }] of recording) await writeFile(path.join(scratch, `${name}.json`), historyToJSON(history) + '\n');
+  for (const old of await readdir(dir)) if (old.endsWith('.json')) await rm(path.join(dir, old));
+  for (const file of await readdir(scratch)) await rename(path.join(scratch, file), path.join(dir, file));
+  await rm(scratch, { recursive: true, force: true });
+  for (const [name, { history }] of recording) {
+    console.log(`  ${name}.json: ${history.events!.length} events, ${Math.round((await stat(path.join(dir, `${name}.json`))).size / 1024)} KB`);
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  Object.assign(process.env, TEST_STACK_ENV);
+  const settings = loadSettings();
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const log = (line: string) => console.log(`[record-histories] ${line}`);
+  log(`test stack in ${settings.stateDir}, Temporal at ${settings.temporal.address}`);
+  try {
+    await devUp(settings, { log });
+    const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
+    const connection = await Connection.connect({ address: settings.temporal.address });
+    const client = new Client({ connection, namespace: settings.temporal.namespace });
+    try {
+      const recording = await withWorkers(settings, nativeConnection, client, () => recordAll(client));
+      await save(recording, path.join(settings.repoRoot, 'test/histories'));
+    } finally {
+      await connection.close();
+      await nativeConnection.close();
+    }
+  } finally {
+    await devDown(settings, { log });
+    await rm(settings.stateDir, { recursive: true, force: true });
+  }
+  log(`recorded in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

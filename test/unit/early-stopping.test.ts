@@ -1,0 +1,83 @@
+import { reportsProgress } from '../../common/contract';
+import { MAX_EPOCHS_KEPT, MEDIAN_WINDOW, recordCompleted, shouldStop, thresholds, type EpochMetric, type EpochValues } from '../../workflows/early-stopping';
+
+const rule = { metric: 'm', goal: 'maximize' as const, early_stopping: { rule: 'median' as const, min_completed: 2, grace_epochs: 2 } };
+
+/** The metric a trial of `epochs` epochs reports: the epochs `reportsProgress` lets through, value 0.5. */
+function reportedHistory(epochs: number, value = 0.5): EpochMetric {
+  const history: EpochMetric = {};
+  for (let epoch = 1; epoch <= epochs; epoch++) if (reportsProgress(epoch, epochs)) history[epoch] = value;
+  return history;
+}
+
+describe('median early stopping', () => {
+  it('medians per reported epoch once enough trials completed it', () => {
+    let perEpoch: EpochValues = {};
+    perEpoch = recordCompleted(perEpoch, { 1: 0.25, 2: 0.3, 3: 0.5 });
+    expect(thresholds(rule, perEpoch)!.medians).toEqual({});
+    perEpoch = recordCompleted(perEpoch, { 1: 0.75, 2: 0.5, 4: 0.9 });
+    expect(thresholds(rule, perEpoch)!.medians).toEqual({ 1: 0.5, 2: 0.4 });
+  });
+
+  it('ignores values that are not finite', () => {
+    expect(recordCompleted({}, { 1: Number.NaN, 2: Number.POSITIVE_INFINITY, 3: 0.5 })).toEqual({ 3: [0.5] });
+  });
+
+  it('stops below the median after the grace epochs, never at the last epoch nor where no median is known', () => {
+    const t = { metric: 'm', goal: 'maximize' as const, graceEpochs: 2, medians: { 1: 0.5, 2: 0.5, 3: 0.5 } };
+    expect(shouldStop(t, 1, 4, 0.1)).toBe(false);
+    expect(shouldStop(t, 2, 4, 0.1)).toBe(true);
+    expect(shouldStop(t, 2, 4, 0.6)).toBe(false);
+    expect(shouldStop(t, 3, 3, 0.1)).toBe(false);
+    expect(shouldStop({ ...t, goal: 'minimize' }, 2, 4, 0.6)).toBe(true);
+    expect(shouldStop({ ...t, medians: { 3: 0.5 } }, 2, 4, 0.1)).toBe(false);
+  });
+
+  it('keeps a bounded window per epoch, the most recent values', () => {
+    let perEpoch: EpochValues = {};
+    for (let i = 0; i < MEDIAN_WINDOW + 50; i++) perEpoch = recordCompleted(perEpoch, { 1: i });
+    expect(perEpoch[1]).toHaveLength(50);
+    expect(perEpoch[1]![0]).toBe(50);
+  });
+
+  it('carries a bounded state whatever the epoch count of the trials', () => {
+    const sizeAfter = (epochs: number) => {
+      const history = reportedHistory(epochs, 0.123456789012345);
+      let perEpoch: EpochValues = {};
+      for (let trial = 0; trial < 300; trial++) perEpoch = recordCompleted(perEpoch, history);
+      return { epochs: Object.keys(perEpoch).length, json: JSON.stringify(perEpoch).length };
+    };
+    expect(sizeAfter(10).epochs).toBe(10);
+    expect(sizeAfter(1000).epochs).toBe(50);
+    expect(sizeAfter(99_999).epochs).toBe(50);
+    expect(sizeAfter(100_000).json).toBeLessThan(60_000);
+  });
+
+  it('keeps at most MAX_EPOCHS_KEPT epochs when trials of different lengths report different epochs, dropping the sparsest', () => {
+    let perEpoch: EpochValues = {};
+    for (let round = 0; round < 3; round++) perEpoch = recordCompleted(perEpoch, reportedHistory(50));
+    for (let epochs = 51; epochs < 400; epochs += 7) perEpoch = recordCompleted(perEpoch, reportedHistory(epochs));
+    expect(MAX_EPOCHS_KEPT).toBe(100);
+    expect(Object.keys(perEpoch)).toHaveLength(100);
+    for (let epoch = 1; epoch <= 50; epoch++) expect(perEpoch[epoch]!.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('training progress reports', () => {
+  const reported = (epochs: number) => Array.from({ length: epochs }, (_, i) => i + 1).filter((epoch) => reportsProgress(epoch, epochs));
+
+  it('reports every epoch of a training of up to 50 epochs', () => {
+    expect(reported(3)).toEqual([1, 2, 3]);
+    expect(reported(50)).toHaveLength(50);
+  });
+
+  it('reports evenly spaced epochs of a long training, always the last', () => {
+    expect(reported(51)).toHaveLength(26);
+    expect(reported(51).slice(-3)).toEqual([48, 50, 51]);
+    expect(reported(300).slice(0, 3)).toEqual([6, 12, 18]);
+    expect(reported(300)).toHaveLength(50);
+    expect(reported(999)).toHaveLength(50);
+    expect(reported(999).slice(-2)).toEqual([980, 999]);
+    expect(reported(100_000)).toHaveLength(50);
+  });
+});

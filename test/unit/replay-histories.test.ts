@@ -1,0 +1,73 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { temporal } from '@temporalio/proto';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { workflowBundle } from '../support/harness';
+import { historyFromJSON, WORKFLOW_IDS_FILE } from '../support/history-json';
+
+/**
+ * Replays the histories committed in test/histories/ (recorded by `npm run record-histories`)
+ * against today's workflow code, without any server: a change to a workflow that running
+ * workflows could not follow fails here. See test/histories/README.md.
+ */
+
+jest.setTimeout(120_000);
+
+const DIR = path.resolve(__dirname, '../histories');
+/** History file name (without .json) → its workflow id. */
+const IDS = JSON.parse(readFileSync(path.join(DIR, WORKFLOW_IDS_FILE), 'utf8')) as Record<string, string>;
+const NAMES = Object.keys(IDS).sort();
+
+type History = temporal.api.history.v1.History;
+const load = (name: string): History => historyFromJSON(readFileSync(path.join(DIR, `${name}.json`), 'utf8'));
+
+let bundle: Awaited<ReturnType<typeof workflowBundle>>;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  bundle = await workflowBundle();
+});
+
+const replay = (name: string, history: History) => Worker.runReplayHistory({ workflowBundle: bundle, replayName: `replay-${name}` }, history, IDS[name]);
+
+/** The workflow type and the kinds of event that make a history worth replaying. */
+function summary(history: History) {
+  const events = history.events ?? [];
+  return {
+    type: events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name,
+    continuedAsNew: events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes),
+    cancelRequested: events.some((e) => e.workflowExecutionCancelRequestedEventAttributes),
+    children: events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length,
+  };
+}
+
+describe('committed workflow histories', () => {
+  it('are each named with their workflow id, and none goes unreplayed', () => {
+    const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== WORKFLOW_IDS_FILE);
+    expect(files.map((f) => f.slice(0, -'.json'.length)).sort()).toEqual(NAMES);
+    expect(IDS['single-run']).toBe('gf/single/replay-co/ci-lab/bench/ppe-yolov8n-train-replay');
+  });
+
+  it('cover a single run, a pipeline, a sweep across continue-as-new and a cancelled sweep', () => {
+    expect(NAMES).toEqual(expect.arrayContaining(['single-run', 'pipeline', 'sweep-run-1', 'sweep-run-2', 'sweep-cancelled']));
+    expect(summary(load('single-run'))).toEqual({ type: 'singleRun', continuedAsNew: false, cancelRequested: false, children: 0 });
+    expect(summary(load('pipeline'))).toEqual(expect.objectContaining({ type: 'pipeline', continuedAsNew: false }));
+    expect(summary(load('pipeline')).children).toBeGreaterThanOrEqual(2);
+    expect(summary(load('sweep-run-1'))).toEqual(expect.objectContaining({ type: 'sweep', continuedAsNew: true, children: 2 }));
+    expect(load('sweep-run-2').events[0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId).toBeTruthy();
+    expect(summary(load('sweep-cancelled'))).toEqual(expect.objectContaining({ type: 'sweep', continuedAsNew: false, cancelRequested: true, children: 2 }));
+  });
+
+  it.each(NAMES)('%s replays against the workflow code as it is now', async (name) => {
+    await expect(replay(name, load(name))).resolves.toBeUndefined();
+  });
+
+  it('a history whose recorded commands differ from what the code does fails the replay (nondeterminism)', async () => {
+    const history = load('single-run');
+    const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
+    expect(scheduled.activityType!.name).toBe('ensureExperiment');
+    scheduled.activityType!.name = 'ensureExperimentRenamed';
+    await expect(replay('single-run', history)).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});

@@ -1,0 +1,217 @@
+import { CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { batchProgressQuery, CONTROL_QUEUE, pauseSignal, resumeSignal, setMaxRunsUpdate, type BatchProgress } from '../../common/contract';
+import { parseScenarioText } from '../../scenarios/loader';
+import { workflowId } from '../../scenarios/naming';
+import type { Scenario } from '../../scenarios/schema';
+import type { TrainInput } from '../../activities/gpu/activities';
+import type { sweep, SweepInput } from '../../workflows/sweep';
+import { eventually } from '../support/harness';
+import { startLocalTemporal, type LocalTemporal } from './local-temporal';
+import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers, type FakeTrainOptions } from './mocks';
+
+/**
+ * The sweep workflow's logic with mocked activities on a Temporal server of this file's own:
+ * signals, the `set-max-runs` update and its validator, continue-as-new, cancellation.
+ */
+
+jest.setTimeout(90_000);
+
+let temporal: LocalTemporal;
+
+beforeAll(async () => {
+  temporal = await startLocalTemporal();
+});
+
+afterEach(async () => {
+  await terminateRunning(temporal.env.client);
+});
+
+afterAll(async () => {
+  await temporal?.close();
+});
+
+function sweepScenario(version: string, block: string, training = 'epochs: 2, batch_size: 16, learning_rate: 0.01'): Scenario {
+  return parseScenarioText(`
+name: logic-${version}
+version: ${version}
+type: train
+design: sweep
+site: { customer: logic-co, region: ci, plant: lab, zone: bench }
+task: { type: ppe, classes: [helmet] }
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
+environment: { device: cpu, workers: 0 }
+training: { ${training} }
+sweep: ${block}
+`);
+}
+
+async function start(scenario: Scenario, extra: Omit<SweepInput, 'scenario'> = {}): Promise<WorkflowHandle<typeof sweep>> {
+  return temporal.env.client.workflow.start<typeof sweep>('sweep', { taskQueue: CONTROL_QUEUE, workflowId: workflowId(scenario), args: [{ scenario, ...extra }] });
+}
+
+const progressOf = (handle: WorkflowHandle<typeof sweep>): Promise<BatchProgress> => handle.query(batchProgressQuery);
+const lr = (input: TrainInput) => input.scenario.training!.learning_rate;
+
+/** Runs `fn` with mocked workers: the in-memory MLflow and the stand-in GPU `train`. */
+function withWorkers<T>(mlflow: FakeMlflow, train: FakeTrainOptions, fn: () => Promise<T>, control = mlflow.activities()): Promise<T> {
+  return withMockedWorkers(temporal.env, { control, gpu: fakeTrain(temporal.env.client, train) }, fn);
+}
+
+/** The message of a rejected update (the validator's error). */
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  return ((err as WorkflowUpdateFailedError).cause as Error).message;
+}
+
+describe('sweep workflow logic (mocked activities)', () => {
+  it('pause holds new trials while running ones finish; resume starts the rest', async () => {
+    const scenario = sweepScenario('pause', '{ parameters: { learning_rate: [0.001, 0.01, 0.1] }, parallel: 1 }');
+    const mlflow = new FakeMlflow();
+    const result = await withWorkers(mlflow, { epochSeconds: () => 0.2 }, async () => {
+      const handle = await start(scenario);
+      await handle.signal(pauseSignal);
+      const held = await eventually(async () => {
+        const p = await progressOf(handle);
+        return p.phase === 'paused' && p.running === 0 ? p : undefined;
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await progressOf(handle)).toEqual(expect.objectContaining({ phase: 'paused', running: 0, done: held.done }));
+      expect(held.done).toBeLessThan(3);
+      await handle.signal(resumeSignal);
+      return handle.result();
+    });
+    expect(result).toEqual(expect.objectContaining({ total: 3, done: 3, failed: 0, cancelled: 0 }));
+  });
+
+  it('set-max-runs raises the trial count, refuses lowering it, and is refused once every trial has started', async () => {
+    const scenario = sweepScenario('maxruns', '{ parameters: { learning_rate: [0.001, 0.003, 0.01, 0.03, 0.1] }, strategy: random, max_runs: 2, parallel: 1 }');
+    const mlflow = new FakeMlflow();
+    let reportStarted = false;
+    let releaseReport: () => void = () => undefined;
+    const reported = new Promise<void>((resolve) => (releaseReport = resolve));
+    const control = mlflow.activities({
+      sweepReport: async () => {
+        reportStarted = true;
+        await reported;
+        return { trials: 3, csvKey: 'results.csv', chartKey: 'sweep_chart.png' };
+      },
+    });
+    const result = await withWorkers(
+      mlflow,
+      {},
+      async () => {
+        const handle = await start(scenario);
+        await handle.signal(pauseSignal);
+        expect(await handle.executeUpdate(setMaxRunsUpdate, { args: [3] })).toBe(3);
+        expect(await refusal(handle.executeUpdate(setMaxRunsUpdate, { args: [1] }))).toBe('max_runs can only be raised: it is 3, got 1');
+        expect(await refusal(handle.executeUpdate(setMaxRunsUpdate, { args: [3.5] }))).toBe('max_runs can only be raised: it is 3, got 3.5');
+        await handle.signal(resumeSignal);
+        await eventually(() => Promise.resolve(reportStarted ? true : undefined));
+        expect(await refusal(handle.executeUpdate(setMaxRunsUpdate, { args: [5] }))).toBe('max_runs can no longer change: the sweep has started all its trials and starts no more trials');
+        expect((await progressOf(handle)).total).toBe(3);
+        releaseReport();
+        return handle.result();
+      },
+      control,
+    );
+    expect(result).toEqual(expect.objectContaining({ total: 3, done: 3 }));
+  });
+
+  it('continue-as-new carries the counters, the best trial, a raised max_runs and the early-stopping medians', async () => {
+    // run 1: trials 0, 1 (0.9, 0.7) → medians; run 2: trial 2 fails, trial 3 (0.2) is stopped by the carried medians;
+    // run 3: trial 4, there only because max_runs was raised from 4 to 5 in run 1
+    const scenario = sweepScenario(
+      'rotate',
+      '{ parameters: { learning_rate: [0.01, 0.02, 0.001, 0.003, 0.009] }, max_runs: 4, parallel: 1, early_stopping: { min_completed: 2, grace_epochs: 1 } }',
+      'epochs: 3, batch_size: 16, learning_rate: 0.01',
+    );
+    const values: Record<string, number> = { '0.01': 0.9, '0.02': 0.7, '0.003': 0.2, '0.009': 0.85 };
+    const mlflow = new FakeMlflow();
+    const train: FakeTrainOptions = {
+      value: (input) => values[String(lr(input))],
+      // the stopped trial trains long enough for the cancel to reach it (heartbeats flush every second)
+      epochSeconds: (input) => (lr(input) === 0.003 ? 1 : 0.2),
+      failure: (input) => (lr(input) === 0.001 ? ApplicationFailure.create({ message: 'dataset.path: no such file', type: 'InvalidDataset', nonRetryable: true }) : undefined),
+    };
+    const { result, runs } = await withWorkers(mlflow, train, async () => {
+      const handle = await start(scenario, { trialsPerRun: 2 });
+      expect(await handle.executeUpdate(setMaxRunsUpdate, { args: [5] })).toBe(5);
+      const result = await handle.result();
+      const runs: string[] = [];
+      for await (const execution of temporal.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(execution.runId);
+      return { result, runs };
+    });
+    expect(runs).toHaveLength(3);
+    expect(result).toEqual(expect.objectContaining({ total: 5, done: 3, failed: 1, stopped: 1, cancelled: 0 }));
+    expect(result.best).toEqual(expect.objectContaining({ index: 0, value: 0.9, params: { learning_rate: 0.01 } }));
+    const stopped = [...mlflow.runs.values()].find((r) => r.tags['sweep.stopped_early'] === 'true');
+    expect(stopped?.tags['sweep.index']).toBe('3');
+    expect(stopped?.tags['sweep.stopped_at_epoch']).toBe('1');
+    expect(mlflow.runs.get(result.runId)?.metrics).toEqual(expect.objectContaining({ 'sweep.completed': 3, 'sweep.failed': 1, 'sweep.stopped_early': 1, 'sweep.cancelled': 0 }));
+  });
+
+  it('cancelling the sweep counts its running trials as cancelled, not failed, and ends every run KILLED', async () => {
+    const scenario = sweepScenario('cancel', '{ parameters: { learning_rate: [0.001, 0.003, 0.01, 0.03] }, parallel: 2 }', 'epochs: 100, batch_size: 16, learning_rate: 0.01');
+    const mlflow = new FakeMlflow();
+    const progress = await withWorkers(mlflow, { epochSeconds: () => 0.1 }, async () => {
+      const handle = await start(scenario);
+      await eventually(async () => ((await progressOf(handle)).running === 2 && mlflow.runs.size === 3 ? true : undefined));
+      await handle.cancel();
+      const err = await handle.result().catch((e: unknown) => e);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      return progressOf(handle);
+    });
+    expect(progress).toEqual(expect.objectContaining({ phase: 'cancelled', running: 0, done: 0, failed: 0, cancelled: 2 }));
+    expect(mlflow.runs.get(progress.runId!)?.metrics).toEqual(expect.objectContaining({ 'sweep.cancelled': 2, 'sweep.failed': 0 }));
+    expect(mlflow.statuses()).toEqual({ 'ppe-yolov8n-sweep-cancel': 'KILLED', 'ppe-yolov8n-train-cancel-0': 'KILLED', 'ppe-yolov8n-train-cancel-1': 'KILLED' });
+  });
+
+  it('a trial cancelled on its own is counted cancelled and the sweep goes on', async () => {
+    const scenario = sweepScenario('cancel-one', '{ parameters: { learning_rate: [0.001, 0.01, 0.1] }, parallel: 1 }', 'epochs: 20, batch_size: 16, learning_rate: 0.01');
+    const mlflow = new FakeMlflow();
+    const result = await withWorkers(mlflow, { epochSeconds: (input) => (lr(input) === 0.01 ? 1 : 0.01) }, async () => {
+      const handle = await start(scenario);
+      await eventually(async () => ((await progressOf(handle)).done === 1 ? true : undefined));
+      await temporal.env.client.workflow.getHandle(`${handle.workflowId}/trial-1`).cancel();
+      return handle.result();
+    });
+    expect(result).toEqual(expect.objectContaining({ total: 3, done: 2, failed: 0, cancelled: 1 }));
+  });
+
+  it('fail_fast: the failed trial counts as failed, the trials it cancels as cancelled', async () => {
+    const scenario = sweepScenario('failfast', '{ parameters: { learning_rate: [0.001, 0.01] }, parallel: 2, fail_fast: true }', 'epochs: 50, batch_size: 16, learning_rate: 0.01');
+    const mlflow = new FakeMlflow();
+    const failure = (input: TrainInput) => (lr(input) === 0.001 ? ApplicationFailure.create({ message: 'dataset.path: no such file', type: 'InvalidDataset', nonRetryable: true }) : undefined);
+    const { err, progress } = await withWorkers(mlflow, { epochSeconds: () => 0.1, failure }, async () => {
+      const handle = await start(scenario);
+      const err = await handle.result().catch((e: unknown) => e);
+      return { err, progress: await progressOf(handle) };
+    });
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('TrialFailed');
+    expect(progress).toEqual(expect.objectContaining({ phase: 'failed', failed: 1, cancelled: 1 }));
+  });
+
+  it('set-max-runs racing continue-as-new: every accepted raise is carried to the run that finishes the sweep', async () => {
+    const scenario = sweepScenario('race', '{ parameters: { learning_rate: [0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03] }, max_runs: 2, parallel: 1 }', 'epochs: 1, batch_size: 16, learning_rate: 0.01');
+    const mlflow = new FakeMlflow();
+    const { result, accepted } = await withWorkers(mlflow, { epochSeconds: () => 0 }, async () => {
+      const handle = await start(scenario, { trialsPerRun: 1 });
+      const accepted: number[] = [];
+      for (let maxRuns = 3; maxRuns <= 7; maxRuns++) {
+        const outcome = await handle.executeUpdate(setMaxRunsUpdate, { args: [maxRuns] }).catch((e: unknown) => e);
+        if (typeof outcome === 'number') accepted.push(outcome);
+        else expect(((outcome as WorkflowUpdateFailedError).cause as Error).message).toMatch(/^max_runs can no longer change: /);
+      }
+      return { result: await handle.result(), accepted };
+    });
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(result.total).toBe(accepted[accepted.length - 1]);
+    expect(result.done).toBe(result.total);
+  });
+});

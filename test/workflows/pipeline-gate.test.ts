@@ -1,0 +1,154 @@
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { pipelineProgressQuery } from '../../common/contract';
+import { startScenario } from '../../cli/start-run';
+import type { Run } from '../../activities/tracking/mlflow-client';
+import { parseScenarioText } from '../../scenarios/loader';
+import type { Scenario } from '../../scenarios/schema';
+import type { pipeline } from '../../workflows/pipeline';
+import { childRuns, connectStack, metricsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
+import { aliasesOf, artifactText, csvBool, parseCsv } from '../support/records';
+
+jest.setTimeout(180_000);
+
+let stack: Stack;
+let bundle: Awaited<ReturnType<typeof workflowBundle>>;
+
+beforeAll(async () => {
+  stack = await connectStack();
+  bundle = await workflowBundle();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/**
+ * A pipeline on the stand-in executors. Its trained det.mAP50 is 0.8 at learning rate 0.01 and
+ * 0.6 at 0.001 (test/fixtures/fake_executor.py); every benchmark of the trained weights reads
+ * det.mAP50 0.7, the fp32 export 0.7 and the int8 export 0.67 (test/fixtures/fake_quant.py).
+ */
+function pipelineScenario(customer: string, version: string, learningRate: number): Scenario {
+  return parseScenarioText(`
+name: gate-${version}
+version: ${version}
+type: train
+design: pipeline
+site: { customer: ${customer}, region: ci, plant: lab, zone: bench }
+task: { type: ppe, classes: [helmet, vest] }
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
+environment: { device: cpu, workers: 0 }
+training: { epochs: 2, batch_size: 16, learning_rate: ${learningRate} }
+quantization: { variants: [ { backend: onnx, precision: fp32 }, { backend: openvino, precision: int8 } ], calibration_size: 8 }
+promotion: { metric: det.mAP50, min_improvement: 0.05, max_accuracy_drop: 0.01 }
+`);
+}
+
+const run = async (scenario: Scenario) => ((await startScenario(stack.client, scenario)) as unknown as WorkflowHandle<typeof pipeline>).result();
+
+/** The pipeline's runs as MLflow has them: parent, train and quant stages, variants by label. */
+async function recorded(parentRunId: string) {
+  const parent = await stack.mlflow.getRun(parentRunId);
+  const stages = await childRuns(stack, parentRunId);
+  const train = stages.find((r) => tagsOf(r)['exp.type'] === 'train')!;
+  const quant = stages.find((r) => tagsOf(r)['exp.type'] === 'quant')!;
+  const variants = await childRuns(stack, quant.info.run_id);
+  const variant = (label: string) => variants.find((r) => `${tagsOf(r)['quant.backend']}_${tagsOf(r)['quant.precision']}` === label)!;
+  return { parent, stages, train, quant, variants, onnx: variant('onnx_fp32'), int8: variant('openvino_int8') };
+}
+
+/** The version registered from a run's artifacts under a model name. */
+async function versionOf(model: string, r: Run): Promise<string> {
+  const versions = await stack.mlflow.searchModelVersions(`name='${model}' and run_id='${r.info.run_id}'`);
+  expect(versions).toHaveLength(1);
+  return versions[0].version;
+}
+
+const MODEL = 'gate-co.ci-lab.bench.ppe';
+
+describe('pipeline promotion gate (real Temporal, MLflow, S3; stand-in executors)', () => {
+  it('promotes the trained version itself, then refuses a worse model: champion kept, reasons in summary.csv', async () => {
+    const first = await withFakeGpu(stack, { bundle }, () => run(pipelineScenario('gate-co', 'good', 0.01)));
+    const one = await recorded(first.runId);
+    expect(one.parent.info.status).toBe('FINISHED');
+    expect(one.stages.map((r) => r.info.status)).toEqual(['FINISHED', 'FINISHED']);
+    expect(metricsOf(one.train)['det.mAP50']).toBe(0.8);
+
+    // the champion is exactly the version registered from this pipeline's train run
+    const champion = (await stack.mlflow.getModelVersionByAlias(MODEL, 'champion'))!;
+    expect(champion.run_id).toBe(one.train.info.run_id);
+    expect(champion.source).toBe(`${one.train.info.artifact_uri}/weights/best.pt`);
+    expect(champion.version).toBe(await versionOf(MODEL, one.train));
+    // fp32 loses nothing (0.7 → 0.7) and is promoted; int8 loses 0.03 > max_accuracy_drop 0.01 and stays candidate
+    const onnxChampion = (await stack.mlflow.getModelVersionByAlias(`${MODEL}__onnx_fp32`, 'champion'))!;
+    expect(onnxChampion.run_id).toBe(one.onnx.info.run_id);
+    expect(tagsOf(one.onnx)['source.run_id']).toBe(one.train.info.run_id);
+    expect(await aliasesOf(stack, `${MODEL}__openvino_int8`)).toEqual({ candidate: await versionOf(`${MODEL}__openvino_int8`, one.int8) });
+    expect(metricsOf(one.parent)['pipeline.promoted']).toBe(2);
+
+    const summary = parseCsv(await artifactText(stack.settings, one.parent.info.artifact_uri, 'summary.csv'));
+    expect(summary.header).toEqual(expect.arrayContaining(['stage', 'run_id', 'model', 'det.mAP50', 'sys.latency_ms', 'comparison.accuracy_drop_mAP50', 'promoted', 'reason']));
+    expect(summary.rows.map((r) => [r.stage, r.run_id, r.model, csvBool(r.promoted)])).toEqual([
+      ['train', one.train.info.run_id, `${MODEL}@v${champion.version}`, true],
+      ['onnx_fp32', one.onnx.info.run_id, `${MODEL}__onnx_fp32@v${onnxChampion.version}`, true],
+      ['openvino_int8', one.int8.info.run_id, `${MODEL}__openvino_int8@v${await versionOf(`${MODEL}__openvino_int8`, one.int8)}`, false],
+    ]);
+    const [trainRow, onnxRow, int8Row] = summary.rows;
+    expect(Number(trainRow['det.mAP50'])).toBe(metricsOf(one.quant)['orig.det.mAP50']);
+    expect(Number(onnxRow['det.mAP50'])).toBe(metricsOf(one.onnx)['quant.det.mAP50']);
+    expect(Number(int8Row['det.mAP50'])).toBe(metricsOf(one.int8)['quant.det.mAP50']);
+    expect([trainRow, onnxRow, int8Row].map((r) => Number(r['det.mAP50']))).toEqual([0.7, 0.7, 0.67]);
+    expect(Number(int8Row['comparison.accuracy_drop_mAP50'])).toBe(metricsOf(one.int8)['comparison.accuracy_drop_mAP50']);
+    expect(Number(onnxRow['sys.latency_ms'])).toBe(metricsOf(one.onnx)['quant.sys.latency_ms']);
+    expect(int8Row.reason).toMatch(/drop 0\.03/);
+
+    // a second, worse model: det.mAP50 0.6 against the champion's 0.8, min_improvement 0.05
+    const worse = pipelineScenario('gate-co', 'worse', 0.001);
+    const second = await withFakeGpu(stack, { bundle }, () => run(worse));
+    const two = await recorded(second.runId);
+    expect(two.parent.info.status).toBe('FINISHED');
+    expect(metricsOf(two.train)['det.mAP50']).toBe(0.6);
+    expect(second.promoted).toEqual([]);
+    expect(await aliasesOf(stack, MODEL)).toEqual({ champion: champion.version, candidate: await versionOf(MODEL, two.train) });
+    expect((await stack.mlflow.getModelVersionByAlias(MODEL, 'champion'))!.run_id).toBe(one.train.info.run_id);
+    expect((await stack.mlflow.getModelVersionByAlias(`${MODEL}__onnx_fp32`, 'champion'))!.run_id).toBe(one.onnx.info.run_id);
+    expect(metricsOf(two.parent)['pipeline.promoted']).toBe(0);
+
+    const refused = parseCsv(await artifactText(stack.settings, two.parent.info.artifact_uri, 'summary.csv'));
+    expect(refused.rows.map((r) => [r.stage, r.run_id, csvBool(r.promoted)])).toEqual([
+      ['train', two.train.info.run_id, false],
+      ['onnx_fp32', two.onnx.info.run_id, false],
+      ['openvino_int8', two.int8.info.run_id, false],
+    ]);
+    expect(refused.rows[0].reason).toMatch(/det\.mAP50.*0\.6.*champion.*0\.8/);
+    expect(refused.rows[1].reason).toBe('its source model was not promoted');
+    expect(second.decisions[0]).toEqual(expect.objectContaining({ model: MODEL, promote: false, reason: refused.rows[0].reason }));
+  });
+
+  it('a failed variant: its run FAILED, its sibling FINISHED, the quant stage and the pipeline FAILED, nothing promoted', async () => {
+    const scenario = pipelineScenario('gate-fail-co', 'failvar', 0.01);
+    const [err, progress] = await withFakeGpu(stack, { bundle, env: { GF_FAKE_FAIL_VARIANT: 'openvino_int8' } }, async () => {
+      const handle = (await startScenario(stack.client, scenario)) as unknown as WorkflowHandle<typeof pipeline>;
+      return [await handle.result().catch((e: unknown) => e), await handle.query(pipelineProgressQuery)] as const;
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    let cause: unknown = err;
+    while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
+    expect((cause as ApplicationFailure).type).toBe('UnsupportedBackend');
+    expect((cause as ApplicationFailure).message).toContain('openvino_int8');
+
+    const experiment = (await stack.mlflow.getExperimentByName('gate-fail-co/ci-lab/bench'))!;
+    const [parent] = await stack.mlflow.searchRuns({ experimentIds: [experiment.experiment_id], filter: "attributes.run_name = 'ppe-yolov8n-pipeline-failvar'" });
+    const runs = await recorded(parent.info.run_id);
+    expect(runs.parent.info.status).toBe('FAILED');
+    expect(runs.train.info.status).toBe('FINISHED');
+    expect(runs.quant.info.status).toBe('FAILED');
+    expect(runs.onnx.info.status).toBe('FINISHED');
+    expect(runs.int8.info.status).toBe('FAILED');
+    expect(metricsOf(runs.onnx)['quant.det.mAP50']).toBe(0.7);
+    expect((await aliasesOf(stack, 'gate-fail-co.ci-lab.bench.ppe')).champion).toBeUndefined();
+    expect((await aliasesOf(stack, 'gate-fail-co.ci-lab.bench.ppe__onnx_fp32')).champion).toBeUndefined();
+    expect(progress).toEqual(expect.objectContaining({ phase: 'failed', runId: runs.parent.info.run_id, trainRunId: runs.train.info.run_id }));
+  });
+});
