@@ -16,10 +16,12 @@ export default {
     'workflows/oom-halving.ts',
     'workflows/early-stopping.ts',
     'workflows/comparison-metrics.ts',
+    'workflows/comparison-labels.ts',
     'activities/tracking/log-batch.ts',
     'activities/gpu/executor-failures.ts',
   ],
-  ignorePatterns: ['.venv', 'dist', '.gflow', 'bench/results', 'reports', 'coverage'],
+  // Anchored at the root: a bare 'reports' would also drop activities/reports/ from the sandbox.
+  ignorePatterns: ['/.venv', '/dist', '/.gflow', '/bench/results', '/reports', '/coverage'],
   reporters: ['json', 'clear-text', 'progress'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   concurrency: 2,

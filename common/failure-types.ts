@@ -1,12 +1,15 @@
 /**
  * Stable `ApplicationFailure` type strings. Activities decide them (activities/gpu/executor-failures.ts,
  * activities/tracking/failures.ts); workflows handle them by name. Pure: workflows import it.
+ * Executors name their errors by kind; common/executor-protocol.json maps each kind to one of these.
  */
 export const FailureType = {
   OutOfMemory: 'OutOfMemory',
   InvalidDataset: 'InvalidDataset',
   InvalidScenario: 'InvalidScenario',
   ExecutorCrashed: 'ExecutorCrashed',
+  /** An executor line of the wrong shape or a result its job did not ask for (worker and executors of different versions). */
+  ExecutorProtocolViolation: 'ExecutorProtocolViolation',
   /** An export the host cannot make (TensorRT without TensorRT or a CUDA GPU); refused before any work. */
   UnsupportedBackend: 'UnsupportedBackend',
   TrackingRejected: 'TrackingRejected',
@@ -23,6 +26,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.OutOfMemory,
   FailureType.InvalidDataset,
   FailureType.InvalidScenario,
+  FailureType.ExecutorProtocolViolation,
   FailureType.UnsupportedBackend,
   FailureType.TrackingRejected,
   FailureType.StorageRejected,

@@ -1,10 +1,12 @@
 """The executor side of GuardianFlow's protocol (docs/architecture.md §7), shared by every executor.
 
 An executor reads one JSON spec on stdin and writes JSON lines on stdout: `epoch`,
-`checkpoint`, `artifact`, `result`, and at most one `error` with a `kind` the TypeScript
-activity maps to a typed failure (oom → OutOfMemory, data → InvalidDataset,
-config → InvalidScenario, unsupported → UnsupportedBackend, internal → ExecutorCrashed). Libraries print freely, so the real
-stdout is kept for the protocol alone and fd 1 is pointed at stderr (the executor log).
+`checkpoint`, `artifact`, `progress`, `export`, `result`, and at most one `error` with a `kind`
+the TypeScript activity maps to a typed failure. The kinds, the failure each becomes and the
+out-of-memory texts are common/executor-protocol.json's, read by both sides. The activity checks
+every event's shape (activities/gpu/protocol.ts) and stops an executor that breaks it.
+Libraries print freely, so the real stdout is kept for the protocol alone and fd 1 is pointed
+at stderr (the executor log).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -20,16 +23,13 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-ErrorKind = str  # one of ERROR_KINDS
-ERROR_KINDS = ("oom", "data", "config", "unsupported", "internal")
+_SHARED = json.loads((Path(__file__).resolve().parent.parent / "common" / "executor-protocol.json").read_text(encoding="utf-8"))
 
-OOM_TEXTS = (
-    "CUDA out of memory",
-    "CUDA error: out of memory",
-    "CUBLAS_STATUS_ALLOC_FAILED",
-    "HIP out of memory",
-    "OutOfMemoryError",
-)
+ErrorKind = str  # one of ERROR_KINDS
+ERROR_KINDS: tuple[ErrorKind, ...] = tuple(_SHARED["error_kinds"])
+
+# matched as the TypeScript side matches them: case-insensitive, per line
+OOM_PATTERNS = tuple(re.compile(pattern, re.IGNORECASE | re.MULTILINE) for pattern in _SHARED["oom_patterns"])
 
 
 class ExecutorError(Exception):
@@ -135,14 +135,18 @@ def disable_ultralytics_integrations() -> None:
     SETTINGS.update({key: False for key in switches if key in SETTINGS})
 
 
+def is_out_of_memory_text(text: str) -> bool:
+    """True when a message or traceback is an out-of-memory error (GPU or host)."""
+    return any(pattern.search(text) for pattern in OOM_PATTERNS)
+
+
 def classify(err: BaseException) -> ErrorKind:
     """The protocol kind of an exception: the one place executors decide it."""
     if isinstance(err, ExecutorError):
         return err.kind
     if isinstance(err, MemoryError):  # host RAM (numpy's _ArrayMemoryError too): a smaller batch may fit, a retry would not
         return "oom"
-    text = f"{type(err).__name__}: {err}"
-    if any(marker in text for marker in OOM_TEXTS):
+    if is_out_of_memory_text(f"{type(err).__name__}: {err}"):
         return "oom"
     return "internal"
 

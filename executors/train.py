@@ -83,6 +83,7 @@ def train(spec: dict[str, Any]) -> None:
     run_dir = Path(spec["run_dir"])
     model = build_model(spec["model"], spec.get("resume_from"))
     reported: set[int] = set()
+    last_epoch: dict[str, float] = {}
 
     def on_fit_epoch_end(trainer) -> None:
         epoch = trainer.epoch + 1
@@ -93,6 +94,8 @@ def train(spec: dict[str, Any]) -> None:
         values = rename(metrics)
         if getattr(trainer, "epoch_time", None):
             values["sys.epoch_time_s"] = float(trainer.epoch_time)
+        last_epoch.clear()
+        last_epoch.update(values)
         emit("epoch", epoch=epoch, epochs=trainer.epochs, metrics=values)
 
     def on_model_save(trainer) -> None:
@@ -134,7 +137,9 @@ def train(spec: dict[str, Any]) -> None:
     for plot in sorted(save_dir.glob("*.png")):
         emit("artifact", path=str(plot), kind="plot")
 
-    final = rename({**trainer.label_loss_items(trainer.tloss, prefix="train"), **trainer.metrics})
+    # The final validation (of best.pt) reports no losses and no learning rates: the last epoch's
+    # values stand in for them, so every key an epoch logs is also a final metric a sweep can rank.
+    final = {**last_epoch, **rename({**trainer.label_loss_items(trainer.tloss, prefix="train"), **trainer.metrics})}
     names = results.names if results is not None else {}
     if results is not None:
         for i, class_index in enumerate(results.ap_class_index):

@@ -7,10 +7,11 @@ import { FailureType } from '../../common/failure-types';
 import type { QuantVariant, Scenario } from '../../scenarios/schema';
 import type { ArtifactFile } from '../storage/activities';
 import type { LogBatchInput } from '../tracking/activities';
+import { protocolViolation } from './executor-failures';
 import { runFolder, superviseJob, type JobDeps } from './executor-job';
 import { MetricStream } from './metric-stream';
 import { fetchModel, ModelReferenceError, type ModelSourceDeps } from './model-source';
-import { isCheckpoint, isEpoch, type BenchmarkResultEvent, type ExportResultEvent, type TrainResultEvent } from './protocol';
+import { isCheckpoint, isEpoch, ResultSchemas } from './protocol';
 
 export interface GpuDeps extends JobDeps {
   /** Executor script per job kind; tests point `train` at a fault-injecting stand-in. */
@@ -95,9 +96,10 @@ export function createGpuActivities(deps: GpuDeps) {
       const { weights } = input.scenario.model;
       const startWeights = weights === null || resumeFrom ? null : await modelOnHost(weights, runDir);
 
-      const { result, files } = await superviseJob<TrainHeartbeat, TrainResultEvent>(deps, {
+      const { result, files } = await superviseJob(deps, {
         runDir,
         executor: deps.executors.train,
+        result: ResultSchemas.train,
         heartbeat: previous ?? { epoch: 0 },
         spec: {
           model: { ...input.scenario.model, weights: startWeights },
@@ -130,9 +132,10 @@ export function createGpuActivities(deps: GpuDeps) {
     async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {
       const runDir = await runFolder(deps.workDir, input.runId);
       const modelPath = await modelOnHost(input.model, runDir);
-      const { result, files } = await superviseJob<null, BenchmarkResultEvent>(deps, {
+      const { result, files } = await superviseJob(deps, {
         runDir,
         executor: deps.executors.benchmark,
+        result: ResultSchemas.benchmark,
         heartbeat: null,
         name: input.name ?? 'benchmark',
         spec: {
@@ -151,9 +154,10 @@ export function createGpuActivities(deps: GpuDeps) {
     async exportModel(input: ExportInput): Promise<ExportResult> {
       const runDir = await runFolder(deps.workDir, input.runId);
       const weights = await modelOnHost(input.weights, runDir);
-      const { result, files } = await superviseJob<null, ExportResultEvent>(deps, {
+      const { result, files } = await superviseJob(deps, {
         runDir,
         executor: deps.executors.export,
+        result: ResultSchemas.export,
         heartbeat: null,
         name: 'export',
         spec: {
@@ -168,7 +172,7 @@ export function createGpuActivities(deps: GpuDeps) {
       });
       const exports = result.exports.map((e) => {
         const variant = input.variants.find((v) => v.backend === e.backend && v.precision === e.precision);
-        if (!variant) throw ApplicationFailure.create({ message: `executor exported an unrequested variant ${e.backend}/${e.precision}`, type: FailureType.ExecutorCrashed });
+        if (!variant) throw protocolViolation(`executor exported an unrequested variant ${e.backend}/${e.precision}`);
         const localPath = path.resolve(runDir, e.path);
         const own = files.filter((f) => f.localPath === localPath || f.localPath.startsWith(localPath + path.sep));
         return { variant, localPath, sizeMb: e.size_mb, files: own };

@@ -1,49 +1,48 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../common/failure-types';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../../common/failure-types';
 import type { ExecutorExit } from './executor-process';
+import { SharedProtocol } from './protocol';
 
 /**
  * Out-of-memory texts (docs/architecture.md §10), for executors that die before they can say so:
  * CUDA/PyTorch GPU memory, and Python's own `MemoryError` (host RAM, numpy's `_ArrayMemoryError`
  * included), which a smaller batch relieves as well; retrying the same job would fail the same way.
+ * The patterns are common/executor-protocol.json's, which `classify` in gf_protocol.py uses too.
  */
-const OOM_PATTERNS = [
-  /torch\.(cuda\.)?OutOfMemoryError/,
-  /CUDA out of memory/i,
-  /CUBLAS_STATUS_ALLOC_FAILED/,
-  /CUDA error: out of memory/i,
-  /HIP out of memory/i,
-  /(^|[\s.:])_?(Array)?MemoryError\b/m,
-];
+const OOM_PATTERNS = SharedProtocol.oom_patterns.map((pattern) => new RegExp(pattern, 'im'));
 
 /** True when a message or traceback is an out-of-memory error (GPU or host). */
 export function isOutOfMemoryText(text: string): boolean {
   return OOM_PATTERNS.some((pattern) => pattern.test(text));
 }
 
-const KIND_TO_FAILURE: Record<string, { type: FailureType; nonRetryable: boolean }> = {
-  oom: { type: FailureType.OutOfMemory, nonRetryable: true },
-  data: { type: FailureType.InvalidDataset, nonRetryable: true },
-  config: { type: FailureType.InvalidScenario, nonRetryable: true },
-  unsupported: { type: FailureType.UnsupportedBackend, nonRetryable: true },
-  internal: { type: FailureType.ExecutorCrashed, nonRetryable: false },
-};
+/** A failure of this type; whether a retry may fix it is `NON_RETRYABLE_FAILURES`' call. */
+function failure(type: FailureType, message: string, details?: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: NON_RETRYABLE_FAILURES.includes(type), details });
+}
 
 /**
- * The one place where an executor's end becomes a typed failure. OOM and bad input are
- * non-retryable for the activity (the workflow reacts to OOM by name); crashes are retried.
+ * An executor that broke the protocol (an event of the wrong shape, a result its job did not ask
+ * for): a worker and executors of different versions, which a retry on the same host repeats.
+ */
+export function protocolViolation(message: string): ApplicationFailure {
+  return failure(FailureType.ExecutorProtocolViolation, message);
+}
+
+/**
+ * The one place where an executor's end becomes a typed failure. An error event's kind names the
+ * type (common/executor-protocol.json); OOM and bad input are non-retryable for the activity (the
+ * workflow reacts to OOM by name); crashes are retried.
  */
 export function executorFailure(exit: ExecutorExit): ApplicationFailure {
+  if (exit.violation) return protocolViolation(exit.violation);
   if (exit.error) {
-    const known = KIND_TO_FAILURE[exit.error.kind] ?? KIND_TO_FAILURE.internal;
-    const oom = known.type === FailureType.ExecutorCrashed && isOutOfMemoryText(exit.error.message);
-    const { type, nonRetryable } = oom ? KIND_TO_FAILURE.oom : known;
-    return ApplicationFailure.create({ message: exit.error.message, type, nonRetryable, details: [{ kind: exit.error.kind }] });
+    const known = SharedProtocol.error_kinds[exit.error.kind];
+    const oom = known === FailureType.ExecutorCrashed && isOutOfMemoryText(exit.error.message);
+    return failure(oom ? FailureType.OutOfMemory : known, exit.error.message, [{ kind: exit.error.kind }]);
   }
   const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  if (isOutOfMemoryText(exit.stderrTail)) {
-    return ApplicationFailure.create({ message: `executor ${how}: out of memory`, type: FailureType.OutOfMemory, nonRetryable: true });
-  }
+  if (isOutOfMemoryText(exit.stderrTail)) return failure(FailureType.OutOfMemory, `executor ${how}: out of memory`);
   const lastLines = exit.stderrTail.split('\n').slice(-8).join('\n');
-  return ApplicationFailure.create({ message: `executor ${how} without reporting an error\n${lastLines}`, type: FailureType.ExecutorCrashed, nonRetryable: false });
+  return failure(FailureType.ExecutorCrashed, `executor ${how} without reporting an error\n${lastLines}`);
 }

@@ -2,11 +2,12 @@ import { readdir, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { z } from 'zod';
 import { FailureType } from '../../common/failure-types';
 import type { ArtifactFile } from '../storage/activities';
 import { executorFailure } from './executor-failures';
-import { runExecutor, type ExecutorEvent } from './executor-process';
-import { isArtifact, type ArtifactEvent } from './protocol';
+import { runExecutor } from './executor-process';
+import { isArtifact, parseResult, type ArtifactEvent, type ArtifactKind, type ExecutorEvent } from './protocol';
 
 export interface JobDeps {
   python: string;
@@ -18,9 +19,11 @@ export interface JobDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface JobRequest<H> {
+export interface JobRequest<H, R> {
   runDir: string;
   executor: string;
+  /** The executor's `result` shape (`ResultSchemas.train` …); a result that does not match fails the job. */
+  result: z.ZodType<R>;
   spec: Record<string, unknown>;
   /** Heartbeat details to start from (a retried attempt continues from its predecessor's). */
   heartbeat: H;
@@ -35,7 +38,7 @@ export interface JobOutcome<R> {
   files: ArtifactFile[];
 }
 
-const ARTIFACT_FOLDER: Record<ArtifactEvent['kind'], string> = {
+const ARTIFACT_FOLDER: Record<ArtifactKind, string> = {
   weights: 'weights',
   table: '',
   plot: 'plots',
@@ -48,7 +51,7 @@ const ARTIFACT_FOLDER: Record<ArtifactEvent['kind'], string> = {
  * (so a cancel arrives even while the executor is quiet), kills its process group on cancel,
  * and turns its end into a result or a typed failure.
  */
-export async function superviseJob<H, R extends ExecutorEvent>(deps: JobDeps, req: JobRequest<H>): Promise<JobOutcome<R>> {
+export async function superviseJob<H, R>(deps: JobDeps, req: JobRequest<H, R>): Promise<JobOutcome<R>> {
   const ctx = Context.current();
   const name = req.name ?? 'executor';
   let beat = req.heartbeat;
@@ -70,12 +73,12 @@ export async function superviseJob<H, R extends ExecutorEvent>(deps: JobDeps, re
       onEvent: (event) => {
         beat = req.onEvent?.(event, beat) ?? beat;
         if (isArtifact(event)) artifacts.push(event);
-        else if (event.event === 'result') result = event as R;
+        else if (event.event === 'result') result = parseResult(req.result, event);
         heartbeat();
       },
     });
     if (exit.cancelled) throw new CancelledFailure(`${name} cancelled; executor process group ${exit.pid} killed`);
-    if (exit.code !== 0 || !result) throw executorFailure(exit);
+    if (exit.violation || exit.code !== 0 || !result) throw executorFailure(exit);
     const files = (await Promise.all(artifacts.map((a) => artifactFiles(req.runDir, a)))).flat();
     return { result, files: [...files, { localPath: path.join(req.runDir, `${name}.log`), artifactPath: `logs/${name}.log` }] };
   } finally {
@@ -95,7 +98,7 @@ export async function runFolder(workDir: string, runId: string): Promise<string>
 
 /** The files of an artifact event; a folder (an OpenVINO export) becomes every file inside it. */
 async function artifactFiles(runDir: string, artifact: ArtifactEvent): Promise<ArtifactFile[]> {
-  const folder = ARTIFACT_FOLDER[artifact.kind] ?? 'other';
+  const folder = ARTIFACT_FOLDER[artifact.kind];
   const local = path.resolve(runDir, artifact.path);
   const name = path.basename(local);
   const base = folder ? `${folder}/${name}` : name;

@@ -2,18 +2,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-
-/** One JSON line of the executor protocol (docs/architecture.md §7). */
-export interface ExecutorEvent {
-  event: string;
-  [field: string]: unknown;
-}
-
-export interface ExecutorErrorEvent extends ExecutorEvent {
-  event: 'error';
-  kind: string;
-  message: string;
-}
+import { parseEvent, ProtocolViolation, type ErrorEvent, type ExecutorEvent, type ProtocolLine } from './protocol';
 
 export interface RunExecutorOptions {
   command: string;
@@ -27,6 +16,7 @@ export interface RunExecutorOptions {
   /** Where the executor's pid is written, for operators and tests that check it is gone. */
   pidFile: string;
   signal: AbortSignal;
+  /** Gets each known event, checked; may throw `ProtocolViolation` (a result of the wrong shape). */
   onEvent: (event: ExecutorEvent) => void;
   /** After SIGTERM, how long the process group gets before SIGKILL. */
   killGraceMs?: number;
@@ -37,7 +27,9 @@ export interface ExecutorExit {
   code: number | null;
   signal: NodeJS.Signals | null;
   cancelled: boolean;
-  error?: ExecutorErrorEvent;
+  error?: ErrorEvent;
+  /** Set when a line broke the protocol; the executor was stopped at once. */
+  violation?: string;
   stderrTail: string;
 }
 
@@ -69,36 +61,55 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
     keepTail(line);
   });
 
-  let error: ExecutorErrorEvent | undefined;
+  let cancelled = false;
+  let violation: string | undefined;
+  const stop = () => {
+    killGroup(pid, 'SIGTERM');
+    setTimeout(() => killGroup(pid, 'SIGKILL'), opts.killGraceMs ?? 5000).unref();
+  };
+  const cancel = () => {
+    cancelled = true;
+    stop();
+  };
+
+  let error: ErrorEvent | undefined;
   createInterface({ input: child.stdout }).on('line', (line) => {
-    const event = parseEvent(line);
-    if (!event) {
+    const value = protocolLine(line);
+    if (!value || violation) {
       log.write(line + '\n');
       keepTail(line);
       return;
     }
-    if (event.event === 'error') error = event as ExecutorErrorEvent;
-    opts.onEvent(event);
+    try {
+      const event = parseEvent(value);
+      if (!event) {
+        // an event this worker does not know (a newer executor's): logged, otherwise ignored
+        log.write(`ignored unknown executor event: ${line}\n`);
+        return;
+      }
+      if (event.event === 'error') error = event;
+      opts.onEvent(event);
+    } catch (err) {
+      if (!(err instanceof ProtocolViolation)) throw err;
+      // its other figures cannot be trusted either: stop it now rather than after hours of GPU time
+      violation = `${err.message}; line: ${line.length > 300 ? `${line.slice(0, 300)}…` : line}`;
+      log.write(`${violation}\n`);
+      stop();
+    }
   });
 
   child.stdin.on('error', () => undefined);
   child.stdin.end(JSON.stringify(opts.spec));
 
-  let cancelled = false;
-  const kill = () => {
-    cancelled = true;
-    killGroup(pid, 'SIGTERM');
-    setTimeout(() => killGroup(pid, 'SIGKILL'), opts.killGraceMs ?? 5000).unref();
-  };
-  if (opts.signal.aborted) kill();
-  else opts.signal.addEventListener('abort', kill, { once: true });
+  if (opts.signal.aborted) cancel();
+  else opts.signal.addEventListener('abort', cancel, { once: true });
 
   try {
     const [code, signal] = await exited;
-    if (cancelled) killGroup(pid, 'SIGKILL');
-    return { pid, code, signal, cancelled, error, stderrTail: tail.join('\n') };
+    if (cancelled || violation) killGroup(pid, 'SIGKILL');
+    return { pid, code, signal, cancelled, error, violation, stderrTail: tail.join('\n') };
   } finally {
-    opts.signal.removeEventListener('abort', kill);
+    opts.signal.removeEventListener('abort', cancel);
     log.end();
   }
 }
@@ -112,11 +123,12 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function parseEvent(line: string): ExecutorEvent | undefined {
+/** A stdout line that is a protocol line (a JSON object with an `event` name); anything else is log text. */
+function protocolLine(line: string): ProtocolLine | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
     const value = JSON.parse(line) as unknown;
-    return typeof value === 'object' && value !== null && typeof (value as ExecutorEvent).event === 'string' ? (value as ExecutorEvent) : undefined;
+    return typeof value === 'object' && value !== null && 'event' in value && typeof value.event === 'string' ? { ...value, event: value.event } : undefined;
   } catch {
     return undefined;
   }

@@ -46,10 +46,13 @@ export function createStorageActivities(deps: StorageDeps) {
       return key;
     },
 
-    /** A table as a CSV artifact (summary of a pipeline, results of a sweep); columns from the first row. */
+    /**
+     * A table as a CSV artifact (summary of a pipeline, results of a sweep); columns from the first
+     * row. Booleans are written as `true`/`false` (csv-stringify's default writes false as an empty cell).
+     */
     async uploadCsv(input: { artifactUri: string; artifactPath: string; rows: Record<string, string | number | boolean | null>[] }): Promise<string> {
       const key = keyFor(input.artifactUri, input.artifactPath);
-      const body = Buffer.from(stringify(input.rows, { header: true }), 'utf8');
+      const body = Buffer.from(stringify(input.rows, { header: true, cast: { boolean: (value) => String(value) } }), 'utf8');
       await put(key, body, body.length);
       return key;
     },

@@ -54,10 +54,10 @@ export function parseCsv(text: string): CsvTable {
   return { header, rows: body.map((r) => Object.fromEntries(header.map((name, i) => [name, r[i]]))) };
 }
 
-/** A CSV boolean cell: csv-stringify writes true as `1` and false as an empty cell; `true`/`false` are read too. */
+/** A CSV boolean cell, which the product writes as `true` / `false`. */
 export function csvBool(cell: string | undefined): boolean {
-  if (cell === '1' || cell === 'true') return true;
-  if (cell === '' || cell === '0' || cell === 'false') return false;
+  if (cell === 'true') return true;
+  if (cell === 'false') return false;
   throw new Error(`not a boolean CSV cell: ${JSON.stringify(cell)}`);
 }
 

@@ -1,5 +1,6 @@
-import { executorFailure, isOutOfMemoryText } from '../../activities/gpu/executor-failures';
+import { executorFailure, isOutOfMemoryText, protocolViolation } from '../../activities/gpu/executor-failures';
 import type { ExecutorExit } from '../../activities/gpu/executor-process';
+import type { ErrorKind } from '../../activities/gpu/protocol';
 
 const exit = (over: Partial<ExecutorExit>): ExecutorExit => ({ pid: 1, code: 1, signal: null, cancelled: false, stderrTail: '', ...over });
 
@@ -18,7 +19,7 @@ describe('executor failures', () => {
     expect(isOutOfMemoryText('RuntimeError: shape mismatch')).toBe(false);
   });
 
-  it.each([
+  it.each<[ErrorKind, string, boolean]>([
     ['oom', 'OutOfMemory', true],
     ['data', 'InvalidDataset', true],
     ['config', 'InvalidScenario', true],
@@ -41,6 +42,14 @@ describe('executor failures', () => {
     }
     expect(executorFailure(exit({ code: 1, stderrTail: 'Traceback (most recent call last):\n  File "train.py", line 3\nMemoryError\n' })).type).toBe('OutOfMemory');
     expect(isOutOfMemoryText('ValueError: SomeMemoryErrorLike thing')).toBe(false);
+  });
+
+  it('a protocol violation is ExecutorProtocolViolation, not retried, whatever else the exit says', () => {
+    const violation = 'executor event "epoch" breaks the protocol: metrics.det.mAP50: Invalid input: expected number, received string';
+    const failure = executorFailure(exit({ code: null, signal: 'SIGTERM', violation, error: { event: 'error', kind: 'internal', message: 'boom' } }));
+    expect([failure.type, failure.nonRetryable, failure.message]).toEqual(['ExecutorProtocolViolation', true, violation]);
+    const unrequested = protocolViolation('executor exported an unrequested variant tensorrt/int8');
+    expect([unrequested.type, unrequested.nonRetryable]).toEqual(['ExecutorProtocolViolation', true]);
   });
 
   it('a silent crash is retryable, unless its stderr shows an OOM', () => {

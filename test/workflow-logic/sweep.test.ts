@@ -80,7 +80,7 @@ describe('sweep workflow logic (mocked activities)', () => {
         const p = await progressOf(handle);
         return p.phase === 'paused' && p.running === 0 ? p : undefined;
       });
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 1000));
       expect(await progressOf(handle)).toEqual(expect.objectContaining({ phase: 'paused', running: 0, done: held.done }));
       expect(held.done).toBeLessThan(3);
       await handle.signal(resumeSignal);
@@ -198,12 +198,12 @@ describe('sweep workflow logic (mocked activities)', () => {
   });
 
   it('set-max-runs racing continue-as-new: every accepted raise is carried to the run that finishes the sweep', async () => {
-    const scenario = sweepScenario('race', '{ parameters: { learning_rate: [0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03] }, max_runs: 2, parallel: 1 }', 'epochs: 1, batch_size: 16, learning_rate: 0.01');
+    const scenario = sweepScenario('race', '{ parameters: { learning_rate: [0.001, 0.002, 0.003, 0.005, 0.01] }, max_runs: 2, parallel: 1 }', 'epochs: 1, batch_size: 16, learning_rate: 0.01');
     const mlflow = new FakeMlflow();
     const { result, accepted } = await withWorkers(mlflow, { epochSeconds: () => 0 }, async () => {
       const handle = await start(scenario, { trialsPerRun: 1 });
       const accepted: number[] = [];
-      for (let maxRuns = 3; maxRuns <= 7; maxRuns++) {
+      for (let maxRuns = 3; maxRuns <= 5; maxRuns++) {
         const outcome = await handle.executeUpdate(setMaxRunsUpdate, { args: [maxRuns] }).catch((e: unknown) => e);
         if (typeof outcome === 'number') accepted.push(outcome);
         else expect(((outcome as WorkflowUpdateFailedError).cause as Error).message).toMatch(/^max_runs can no longer change: /);
