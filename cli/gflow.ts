@@ -8,6 +8,7 @@ import type { Scenario } from '../scenarios/schema';
 import { registerBatchCommands } from './batch-commands';
 import { CliError } from './cli-error';
 import { registerDevCommands } from './dev-commands';
+import { registerMetricsCommands } from './metrics-commands';
 import { followToEnd } from './follow';
 import { printResult, type ScenarioResult } from './result-report';
 import { mlflowRunUrl, temporalWorkflowUrl } from './links';
@@ -185,6 +186,7 @@ export function buildProgram(settings = loadSettings()): Command {
   registerRegistryCommands(program, settings);
   registerDevCommands(program, settings);
   registerReportCommands(program, settings);
+  registerMetricsCommands(program, settings);
   return program;
 }
 

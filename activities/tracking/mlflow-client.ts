@@ -42,6 +42,9 @@ export class MlflowUnreachableError extends Error {
 
 export { RunStatus, type Experiment, type KeyValue, type Metric, type ModelVersion, type RegisteredModel, type Run, type RunInfo } from './mlflow-responses';
 
+/** Which runs or experiments a search sees: deleted ones are left out unless asked. */
+export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+
 /** Thrown for a value that cannot be put into an MLflow search filter. */
 export class FilterValueError extends Error {
   constructor(value: string) {
@@ -106,22 +109,51 @@ export class MlflowClient {
     return res!.run;
   }
 
+  /** Every run matching the search, all pages read (or the first `maxResults`). */
   async searchRuns(args: { experimentIds: string[]; filter?: string; maxResults?: number; orderBy?: string[] }): Promise<Run[]> {
     const runs: Run[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.call(Responses.runs, 'POST', 'runs/search', {
-        experiment_ids: args.experimentIds,
-        filter: args.filter ?? '',
-        max_results: Math.min(args.maxResults ?? 1000, 1000),
-        order_by: args.orderBy ?? [],
-        run_view_type: 'ALL',
-        page_token: pageToken,
-      });
-      runs.push(...(res?.runs ?? []));
-      pageToken = res?.next_page_token;
+      const page = await this.searchRunsPage({ ...args, maxResults: Math.min(args.maxResults ?? 1000, 1000), pageToken, runViewType: 'ALL' });
+      runs.push(...page.runs);
+      pageToken = page.nextPageToken;
     } while (pageToken && runs.length < (args.maxResults ?? Infinity));
     return runs;
+  }
+
+  /**
+   * One page of a run search, for readers that pace themselves (the fleet store): pass the
+   * answer's `nextPageToken` back to get the next page; none means the last page was read.
+   */
+  async searchRunsPage(args: {
+    experimentIds: string[];
+    filter?: string;
+    maxResults?: number;
+    orderBy?: string[];
+    pageToken?: string;
+    runViewType?: ViewType;
+  }): Promise<{ runs: Run[]; nextPageToken?: string }> {
+    const res = await this.call(Responses.runs, 'POST', 'runs/search', {
+      experiment_ids: args.experimentIds,
+      filter: args.filter ?? '',
+      max_results: args.maxResults ?? 1000,
+      order_by: args.orderBy ?? [],
+      run_view_type: args.runViewType ?? 'ACTIVE_ONLY',
+      page_token: args.pageToken,
+    });
+    return { runs: res?.runs ?? [], nextPageToken: res?.next_page_token || undefined };
+  }
+
+  /** Every experiment of the view (active ones by default), all pages read. */
+  async searchExperiments(viewType: ViewType = 'ACTIVE_ONLY'): Promise<Experiment[]> {
+    const experiments: Experiment[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.call(Responses.experiments, 'POST', 'experiments/search', { max_results: 1000, view_type: viewType, page_token: pageToken });
+      experiments.push(...(res?.experiments ?? []));
+      pageToken = res?.next_page_token || undefined;
+    } while (pageToken);
+    return experiments;
   }
 
   async logBatch(runId: string, batch: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): Promise<void> {
@@ -162,9 +194,16 @@ export class MlflowClient {
     return res!.model_version;
   }
 
+  /** Every model version matching the filter (`''` for all), all pages read. */
   async searchModelVersions(filter: string): Promise<ModelVersion[]> {
-    const res = await this.call(Responses.modelVersions, 'GET', 'model-versions/search', { filter, max_results: '1000' });
-    return res?.model_versions ?? [];
+    const versions: ModelVersion[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.call(Responses.modelVersions, 'GET', 'model-versions/search', { filter, max_results: '1000', page_token: pageToken });
+      versions.push(...(res?.model_versions ?? []));
+      pageToken = res?.next_page_token || undefined;
+    } while (pageToken);
+    return versions;
   }
 
   async setAlias(name: string, alias: string, version: string): Promise<void> {

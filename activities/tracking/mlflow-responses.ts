@@ -67,6 +67,7 @@ export type RegisteredModel = z.infer<typeof RegisteredModelSchema>;
 export const Responses = {
   experiment: z.looseObject({ experiment: ExperimentSchema }),
   experimentCreated: z.looseObject({ experiment_id: z.string() }),
+  experiments: z.looseObject({ experiments: z.array(ExperimentSchema).default([]), next_page_token: z.string().optional() }),
   run: z.looseObject({ run: RunSchema }),
   runs: z.looseObject({ runs: z.array(RunSchema).default([]), next_page_token: z.string().optional() }),
   runInfo: z.looseObject({ run_info: RunInfoSchema }),
@@ -74,6 +75,6 @@ export const Responses = {
   registeredModel: z.looseObject({ registered_model: RegisteredModelSchema }),
   registeredModels: z.looseObject({ registered_models: z.array(RegisteredModelSchema).default([]), next_page_token: z.string().optional() }),
   modelVersion: z.looseObject({ model_version: ModelVersionSchema }),
-  modelVersions: z.looseObject({ model_versions: z.array(ModelVersionSchema).default([]) }),
+  modelVersions: z.looseObject({ model_versions: z.array(ModelVersionSchema).default([]), next_page_token: z.string().optional() }),
   empty: z.unknown(),
 } as const;

@@ -1,0 +1,225 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { MlflowClient, MlflowUnreachableError } from '../activities/tracking/mlflow-client';
+import type { Settings } from '../common/settings';
+import {
+  alerts,
+  comparison,
+  CompareBy,
+  exportFleet,
+  ExportFormat,
+  FLEET_METRIC_KEYS,
+  loadAlertRules,
+  NO_RULES_FILE,
+  AlertRulesFileError,
+  openFleetStore,
+  summary,
+  trend,
+  trendByDay,
+  type FleetFilter,
+  type FleetMetricKey,
+  type FleetMetrics,
+  type FleetSnapshot,
+  type ModelSummary,
+} from '../fleet';
+import { editDistance, resolveMetricAlias } from '../scenarios/metric-keys';
+import { TaskType } from '../scenarios/schema';
+import { CliError } from './cli-error';
+import { formatTable } from './table';
+
+/**
+ * `gflow metrics summary|trend|compare|export` and `gflow alerts list`: the fleet store's queries
+ * in the terminal (tables) or for scripts (`--json`). Each command refreshes the store first,
+ * reading only what changed since the cache in `<GF_STATE_DIR>/fleet/` was written.
+ */
+
+interface FilterFlags {
+  customer?: string;
+  site?: string;
+  task?: string;
+  json?: boolean;
+  full?: boolean;
+}
+
+/** The default alerts file, looked for in the current directory. */
+const ALERTS_FILE = 'alerts.yaml';
+
+const filterOptions = (command: Command) =>
+  command
+    .option('--customer <customer>', 'only this customer’s sites')
+    .option('--site <site>', 'only this site: {customer}/{region}-{plant}/{zone}')
+    .option('--task <task>', `only this task (${Object.values(TaskType).join(', ')})`)
+    .option('--json', 'print JSON for scripts instead of a table')
+    .option('--full', 'read everything from MLflow again instead of only what changed');
+
+export function registerMetricsCommands(program: Command, settings: Settings): void {
+  const metrics = program.command('metrics').description('fleet metrics across every site: summary, trend, comparison, export');
+
+  filterOptions(metrics.command('summary').description('per site × task: champion, its numbers, runs in the window, best candidate'))
+    .option('--days <n>', 'the window for counting runs', '7')
+    .action(async (opts: FilterFlags & { days: string }) => {
+      const filter = filterFrom(opts);
+      const days = positiveInt('--days', opts.days);
+      const rows = summary(await snapshotOf(settings, opts.full), { filter, days });
+      if (opts.json) return printJson(rows);
+      const variants = (list: ModelSummary[]) => list.map((v) => `${v.variant} v${v.version}`).join(', ');
+      print(
+        formatTable(
+          [{ header: 'site' }, { header: 'task' }, { header: 'champion' }, { header: 'mAP50', right: true }, { header: 'p95 ms', right: true }, { header: 'fps', right: true }, { header: `runs ${days}d`, right: true }, { header: 'last run' }, { header: 'best candidate' }, { header: 'variant champions' }],
+          rows.map((r) => [
+            r.siteKey,
+            r.task,
+            r.champion ? `v${r.champion.version}` : '-',
+            num(r.champion?.metrics['det.mAP50'], 3),
+            num(r.champion?.metrics['sys.latency_ms_p95'], 1),
+            num(r.champion?.metrics['sys.fps'], 1),
+            String(r.runsInWindow),
+            r.lastRunAt === null ? '-' : day(r.lastRunAt),
+            r.bestCandidate ? `${r.bestCandidate.variant ?? ''}${r.bestCandidate.variant ? ' ' : ''}v${r.bestCandidate.version} (${num(r.bestCandidate.metrics['det.mAP50'], 3)})` : '-',
+            variants(r.variantChampions),
+          ]),
+        ),
+        rows.length,
+        'site tasks',
+      );
+    });
+
+  filterOptions(metrics.command('trend').description('one metric over time for a site’s task, per run or per day; * marks champion runs'))
+    .requiredOption('--metric <key>', `a fleet metric (${FLEET_METRIC_KEYS.join(', ')}; mAP50 for det.mAP50)`)
+    .option('--by <run|day>', 'one point per run, or per UTC day (mean, min, max)', 'run')
+    .option('--days <n>', 'only the last N days')
+    .action(async (opts: FilterFlags & { metric: string; by: string; days?: string }) => {
+      const filter = filterFrom(opts, true);
+      const metric = metricFrom(opts.metric);
+      const by = oneOf('--by', opts.by, ['run', 'day']);
+      const days = opts.days === undefined ? undefined : positiveInt('--days', opts.days);
+      const points = trend(await snapshotOf(settings, opts.full), { filter, metric, days });
+      if (by === 'day') {
+        const perDay = trendByDay(points);
+        if (opts.json) return printJson({ metric, by, points: perDay });
+        return print(
+          formatTable(
+            [{ header: 'day' }, { header: 'mean', right: true }, { header: 'min', right: true }, { header: 'max', right: true }, { header: 'runs', right: true }, { header: 'champion' }],
+            perDay.map((d) => [d.day, num(d.mean, 3), num(d.min, 3), num(d.max, 3), String(d.count), d.champion ? '*' : '']),
+          ),
+          perDay.length,
+          'days',
+        );
+      }
+      if (opts.json) return printJson({ metric, by, points });
+      print(
+        formatTable(
+          [{ header: 'started' }, { header: 'site' }, { header: 'run' }, { header: metric, right: true }, { header: 'champion' }],
+          points.map((p) => [new Date(p.time).toISOString().slice(0, 16).replace('T', ' '), p.siteKey, p.runName, num(p.value, 3), p.champion ? '*' : '']),
+        ),
+        points.length,
+        'runs',
+      );
+    });
+
+  filterOptions(metrics.command('compare').description('architectures or registered versions of a site’s task side by side'))
+    .option('--by <architecture|version>', 'what to compare', CompareBy.architecture)
+    .action(async (opts: FilterFlags & { by: string }) => {
+      const filter = filterFrom(opts, true);
+      const by = oneOf('--by', opts.by, Object.values(CompareBy));
+      const rows = comparison(await snapshotOf(settings, opts.full), { filter, by });
+      if (opts.json) return printJson(rows);
+      const shown: FleetMetricKey[] = ['det.mAP50', 'det.mAP50_95', 'sys.latency_ms_p95', 'sys.fps'];
+      print(
+        formatTable(
+          [{ header: by }, { header: 'runs', right: true }, ...shown.map((k) => ({ header: k, right: true })), { header: 'aliases' }],
+          rows.map((r) => [r.key, String(r.runs), ...shown.map((k) => metricCell(r.metrics, k)), r.aliases.join(',') || (r.champion ? 'champion run' : '')]),
+        ),
+        rows.length,
+        by === CompareBy.version ? 'versions' : 'architectures',
+      );
+    });
+
+  metrics
+    .command('export')
+    .description('write every run of the fleet as one table: DIR/fleet-runs.parquet or .csv')
+    .requiredOption('--format <parquet|csv>', 'parquet (pandas, pyarrow, DuckDB) or csv')
+    .requiredOption('--output <dir>', 'the folder to write into (created if missing)')
+    .option('--full', 'read everything from MLflow again instead of only what changed')
+    .action(async (opts: { format: string; output: string; full?: boolean }) => {
+      const format = oneOf('--format', opts.format, Object.values(ExportFormat));
+      const snapshot = await snapshotOf(settings, opts.full);
+      const file = await exportFleet(snapshot, format, opts.output);
+      console.log(`${file}: ${snapshot.runs.length} runs`);
+    });
+
+  const alertsCommand = program.command('alerts').description('what needs attention across the fleet');
+  filterOptions(alertsCommand.command('list').description(`champions below mAP50 / above latency p95 thresholds, drops versus the previous champion, sites without recent runs`))
+    .option('--rules <file>', `alert thresholds (default: ./${ALERTS_FILE} when present, else the built-in defaults)`)
+    .action(async (opts: FilterFlags & { rules?: string }) => {
+      const filter = filterFrom(opts);
+      const file = opts.rules ?? (existsSync(ALERTS_FILE) ? ALERTS_FILE : undefined);
+      const rules = file ? await loadAlertRules(file).catch(asCliError) : NO_RULES_FILE;
+      const found = alerts(await snapshotOf(settings, opts.full), rules, { filter });
+      if (opts.json) return printJson(found);
+      print(
+        formatTable(
+          [{ header: 'severity' }, { header: 'rule' }, { header: 'site' }, { header: 'task' }, { header: 'detail' }],
+          found.map((a) => [a.severity, a.rule, a.siteKey, a.task, a.message]),
+        ),
+        found.length,
+        'alerts',
+      );
+      console.log(`rules: ${file ?? 'built-in defaults'}`);
+    });
+}
+
+/** A refreshed snapshot; an unreachable MLflow is a user-facing error. */
+async function snapshotOf(settings: Settings, full = false): Promise<FleetSnapshot> {
+  const store = openFleetStore(settings, new MlflowClient(settings.mlflow.url));
+  try {
+    return (await store.refresh({ full })).snapshot;
+  } catch (err) {
+    if (err instanceof MlflowUnreachableError) throw new CliError(`${err.message}; is the stack up? (gflow dev up, or set MLFLOW_TRACKING_URI)`, 1, { cause: err });
+    throw err;
+  }
+}
+
+function asCliError(err: unknown): never {
+  if (err instanceof AlertRulesFileError) throw new CliError(err.message, 2, { cause: err });
+  throw err;
+}
+
+function filterFrom(opts: FilterFlags, siteTaskRequired = false): FleetFilter {
+  if (siteTaskRequired && opts.customer === undefined && opts.site === undefined) throw new CliError('give --customer (or --site): the query is about one site’s task', 2);
+  if (siteTaskRequired && opts.task === undefined) throw new CliError('give --task: the query is about one site’s task', 2);
+  const task = opts.task === undefined ? undefined : oneOf('--task', opts.task, Object.values(TaskType));
+  return { customer: opts.customer, site: opts.site, task };
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new CliError(`${flag}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, 2);
+}
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag}: expected a positive whole number of days, got ${JSON.stringify(value)}`, 2);
+  return n;
+}
+
+/** A fleet metric key (the seeds' `mAP50` accepted), or an error naming the closest one. */
+function metricFrom(value: string): FleetMetricKey {
+  const key = resolveMetricAlias(value);
+  if ((FLEET_METRIC_KEYS as readonly string[]).includes(key)) return key as FleetMetricKey;
+  const closest = [...FLEET_METRIC_KEYS].sort((a, b) => editDistance(key.toLowerCase(), a.toLowerCase()) - editDistance(key.toLowerCase(), b.toLowerCase()))[0];
+  throw new CliError(`--metric: ${JSON.stringify(value)} is not a fleet metric; did you mean ${closest}? (one of ${FLEET_METRIC_KEYS.join(', ')})`, 2);
+}
+
+const num = (v: number | undefined, digits: number) => (v === undefined ? '-' : v.toFixed(digits));
+const metricCell = (m: FleetMetrics, k: FleetMetricKey) => num(m[k], k.startsWith('sys.') ? 1 : 3);
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+/** The table and its count, or one line saying there is nothing. */
+function print(table: string, count: number, noun: string): void {
+  console.log(count === 0 ? `no ${noun}` : `${table}\n${count} ${noun}`);
+}
+
+function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
