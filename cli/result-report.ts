@@ -40,6 +40,8 @@ function printPipeline(settings: Settings, id: string, r: PipelineResult): void 
   printSingleRun(settings, `${id}/quant`, r.quantized, '  ');
   console.log('  promotion gate:');
   for (const d of r.decisions) console.log(`    ${d.promote ? 'promoted' : 'kept    '} ${d.model} v${d.version}: ${d.reason}`);
+  if (r.infer.length > 0) console.log('  champion benchmarks (infer):');
+  for (const b of r.infer) console.log(`    ${b.modelSource}: ${b.error === undefined ? `run ${b.runId} ${metricSummary(b.metrics ?? {})}` : `FAILED ${b.error}`}`);
 }
 
 function printSweep(settings: Settings, id: string, r: SweepResult): void {

@@ -83,6 +83,8 @@ export const PipelinePhase = {
   training: 'training',
   quantizing: 'quantizing',
   promoting: 'promoting',
+  /** The infer stage: each new champion benchmarked in its own run. */
+  benchmarking: 'benchmarking',
   finished: 'finished',
   failed: 'failed',
   cancelled: 'cancelled',

@@ -28,7 +28,7 @@ export function scenarioParams(s: Scenario): Record<string, string> {
   return compact({
     'model.architecture': s.model.architecture,
     'model.input_size': s.model.input_size,
-    'model.weights': s.model.weights ?? undefined,
+    'model.weights': s.model.weights,
     'env.device': s.environment.device,
     'env.precision': s.environment.precision,
     'env.seed': s.environment.seed,

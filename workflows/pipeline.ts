@@ -1,9 +1,10 @@
-import { executeChild, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { executeChild, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import { pipelineProgressQuery, PipelinePhase, type PipelineProgress, type RegisteredModelRef } from '../common/contract';
 import { RegistryOp, registryWorkflowId } from '../common/registry';
 import { experimentName, parentRunName } from '../scenarios/naming';
 import { PromotionSchema, type Scenario } from '../scenarios/schema';
+import { benchmarkChampions, type ChampionBenchmark, type PromotedChampion } from './champion-benchmarks';
 import { gateTrained, gateVariant, type GateDecision } from './promotion-gate';
 import { controlStorage, registry, tracking } from './proxies';
 import { endingRun, openRun } from './recorded-run';
@@ -25,15 +26,24 @@ export interface PipelineResult {
   quantized: SingleRunResult;
   decisions: GateDecision[];
   promoted: RegisteredModelRef[];
+  /** The infer stage: one benchmark of each promoted champion (empty when nothing was promoted). */
+  infer: ChampionBenchmark[];
 }
+
+/**
+ * The change that added the infer stage: pipelines whose history was recorded before it replay
+ * without it (test/histories/pipeline-before-infer.json).
+ */
+const INFER_STAGE_PATCH = 'pipeline-infer-stage';
 
 /** The gate a scenario without `promotion:` gets: the schema's defaults, so the two cannot drift apart. */
 const DEFAULT_PROMOTION = PromotionSchema.parse({});
 
 /**
- * train → export each variant → benchmark each → promotion gate → promote what passes.
- * A parent MLflow run holds the stage runs (child workflows, each with its own runs) and a
- * summary table; the Temporal UI shows the stages as child workflows.
+ * train → export each variant → benchmark each → promotion gate → promote what passes →
+ * benchmark each new champion (infer). A parent MLflow run holds the stage runs (child
+ * workflows, each with its own runs) and a summary table; the Temporal UI shows the stages as
+ * child workflows.
  */
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const scenario = validScenario(input.scenario, 'pipeline');
@@ -66,13 +76,25 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         await promote(d.model, d.version);
         promoted.push({ name: d.model, version: d.version, alias: 'champion' });
       }
-      await controlStorage.uploadCsv({ artifactUri: parent.artifactUri, artifactPath: 'summary.csv', rows: summaryRows(trained, quantized, decisions) });
+
+      const inferStage = patched(INFER_STAGE_PATCH);
+      let infer: ChampionBenchmark[] = [];
+      if (inferStage && promoted.length > 0) {
+        progress.phase = PipelinePhase.benchmarking;
+        const champions = promoted.map((model): PromotedChampion => ({ model, variant: quantized.variants?.find((v) => v.model.name === model.name)?.variant }));
+        infer = await benchmarkChampions({ scenario, workflowId, parentRunId: parent.runId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, champions });
+      }
+      await controlStorage.uploadCsv({ artifactUri: parent.artifactUri, artifactPath: 'summary.csv', rows: summaryRows(trained, quantized, decisions, infer) });
       await tracking.logBatch({
         runId: parent.runId,
-        metrics: { 'pipeline.variants': quantized.variants?.length ?? 0, 'pipeline.promoted': promoted.length },
-        tags: { 'pipeline.train_run_id': trained.runId, 'pipeline.quant_run_id': quantized.runId },
+        metrics: {
+          'pipeline.variants': quantized.variants?.length ?? 0,
+          'pipeline.promoted': promoted.length,
+          ...(inferStage && { 'pipeline.infer_failed': infer.filter((b) => b.error !== undefined).length }),
+        },
+        tags: { 'pipeline.train_run_id': trained.runId, 'pipeline.quant_run_id': quantized.runId, ...(inferStage && inferTags(infer)) },
       });
-      return { experimentId, runId: parent.runId, runName: name, trained, quantized, decisions, promoted };
+      return { experimentId, runId: parent.runId, runName: name, trained, quantized, decisions, promoted, infer };
     });
     progress.phase = PipelinePhase.finished;
     return result;
@@ -107,8 +129,24 @@ async function promote(model: string, version: string): Promise<void> {
   }
 }
 
-function summaryRows(trained: SingleRunResult, quantized: SingleRunResult, decisions: GateDecision[]) {
-  const row = (stage: string, runId: string, model: RegisteredModelRef | undefined, value: (key: string) => number | undefined) => {
+/**
+ * The parent run's tags for the infer stage: `pipeline.infer` (`finished`, `failed: …` naming
+ * each failed benchmark's model, or `skipped: nothing promoted`) and the finished runs' ids. The
+ * causes, which can be long (MLflow refuses a tag value over 8,000 characters), are in
+ * summary.csv and the result.
+ */
+function inferTags(infer: ChampionBenchmark[]): Record<string, string> {
+  if (infer.length === 0) return { 'pipeline.infer': 'skipped: nothing promoted' };
+  const failed = infer.filter((b) => b.error !== undefined);
+  const runIds = infer.flatMap((b) => (b.runId ? [b.runId] : []));
+  return {
+    'pipeline.infer': failed.length === 0 ? 'finished' : `failed: ${failed.map((b) => b.modelSource).join(', ')} (causes in summary.csv)`,
+    ...(runIds.length > 0 && { 'pipeline.infer_run_ids': runIds.join(',') }),
+  };
+}
+
+function summaryRows(trained: SingleRunResult, quantized: SingleRunResult, decisions: GateDecision[], infer: ChampionBenchmark[]) {
+  const row = (stage: string, runId: string, model: RegisteredModelRef | undefined, value: (key: string) => number | undefined, failure?: string) => {
     const decision = decisions.find((d) => d.model === model?.name);
     return {
       stage,
@@ -116,13 +154,17 @@ function summaryRows(trained: SingleRunResult, quantized: SingleRunResult, decis
       model: model ? `${model.name}@v${model.version}` : '',
       ...Object.fromEntries(SUMMARY_METRICS.map((key) => [key, value(key) ?? null])),
       promoted: decision?.promote ?? false,
-      reason: decision?.reason ?? '',
+      reason: failure ?? decision?.reason ?? '',
     };
   };
   return [
     row('train', trained.runId, trained.model, (key) => quantized.metrics[key] ?? trained.metrics[key]),
     ...(quantized.variants ?? []).map((v) =>
       row(`${v.variant.backend}_${v.variant.precision}`, v.runId, v.model, (key) => v.metrics[key.startsWith('comparison.') ? key : `quant.${key}`]),
+    ),
+    // the champions' own benchmarks: the figures the fleet reads
+    ...infer.map((b) =>
+      row(b.variant ? `infer_${b.variant.backend}_${b.variant.precision}` : 'infer', b.runId ?? '', b.model, (key) => b.metrics?.[key], b.error && `infer failed: ${b.error}`),
     ),
   ];
 }

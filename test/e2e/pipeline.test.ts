@@ -53,7 +53,7 @@ async function aliasesOf(name: string): Promise<Record<string, string>> {
 describe('train → quant → infer with real ultralytics on CPU', () => {
   let trainRunId: string;
 
-  it('a pipeline scenario from the CLI: parent, train, quant and variant runs, gate, promotion', async () => {
+  it('a pipeline scenario from the CLI: parent, train, quant and variant runs, gate, promotion, one infer run per champion', async () => {
     const file = path.join(dir, 'pipeline.yaml');
     await writeFile(file, `
 name: e2e-pipeline
@@ -84,7 +84,8 @@ ${COMMON}
     const stages = await childRuns(stack, parent.info.run_id);
     const train = stages.find((r) => tagsOf(r)['exp.type'] === 'train')!;
     const quant = stages.find((r) => tagsOf(r)['exp.type'] === 'quant')!;
-    expect(stages).toHaveLength(2);
+    // train, quant, and the infer stage: the trained model and both variants were promoted
+    expect(stages).toHaveLength(5);
     trainRunId = train.info.run_id;
     expect(train.info.status).toBe('FINISHED');
     expect(metricsOf(quant)).toEqual(expect.objectContaining({ 'orig.det.mAP50': expect.any(Number), 'orig.sys.bs4.latency_ms': expect.any(Number) }));
@@ -107,6 +108,19 @@ ${COMMON}
       const champion = await stack.mlflow.getModelVersionByAlias(name, 'champion');
       expect(champion?.tags).toEqual(expect.arrayContaining([{ key: 'source.run_id', value: trainRunId }]));
     }
+
+    // each champion's own benchmark, of the registered version its alias points at (mot.*: the infer test below)
+    const infer = stages.filter((r) => tagsOf(r)['exp.type'] === 'infer');
+    const names = ['e2e-co.ci-lab.pipe.ppe', 'e2e-co.ci-lab.pipe.ppe__onnx_fp32', 'e2e-co.ci-lab.pipe.ppe__openvino_int8'];
+    const sources = await Promise.all(names.map(async (name) => `models:/${name}/${(await aliasesOf(name)).champion}`));
+    expect(infer.map((r) => tagsOf(r)['model.source']).sort()).toEqual([...sources].sort());
+    for (const run of infer) {
+      expect(run.info.status).toBe('FINISHED');
+      expect(tagsOf(run)['exp.design']).toBe('pipeline');
+      expect(Object.keys(metricsOf(run))).toEqual(expect.arrayContaining(['det.mAP50', 'det.mAP50_95', 'sys.bs1.latency_ms', 'sys.bs1.latency_ms_p95', 'sys.bs4.latency_ms', 'sys.bs4.fps']));
+    }
+    expect(tagsOf(parent)['pipeline.infer']).toBe('finished');
+    for (const source of sources) expect(output).toContain(`${source}: run `);
   });
 
   it('infer: benchmarks models:/…@champion with tracking metrics on a generated sequence', async () => {

@@ -8,10 +8,11 @@
  * GF_TEST_PORT_OFFSET, which the npm script sets to 900 unless given; state in a fresh
  * temporary folder), runs each workflow of
  * the list below with the stand-in executors (test/fixtures) and fast settings, fetches every
- * history and replaces test/histories/*.json with the new set only when all were recorded.
+ * history and replaces test/histories/*.json with the new set only when all were recorded;
+ * histories of older workflow code (`*-before-*.json`, see KEPT) are kept as they are.
  * The same workflows with the same inputs every time; ids, times and run ids differ.
  */
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
@@ -88,6 +89,8 @@ async function recordAll(client: Client): Promise<Recording> {
   const piped = await (await startScenario<typeof pipelineWorkflow>(client, pipeline)).result();
   out.set('pipeline', await history(workflowId(pipeline)));
   out.set('pipeline-quant', await history(`${workflowId(pipeline)}/quant`));
+  // the infer stage's benchmark of the promoted trained model (no champion yet: the gate promotes it)
+  if (piped.infer.length > 0) out.set('pipeline-infer', await history(`${workflowId(pipeline)}/infer`));
   // the promotion's child workflow, when the gate promoted the trained model (no champion yet: it does)
   if (piped.promoted.length > 0) out.set('registry-move', await history(registryWorkflowId(piped.promoted[0].name)));
 
@@ -141,14 +144,27 @@ async function withWorkers<T>(settings: Settings, nativeConnection: NativeConnec
   return first.runUntil(() => runAll(rest));
 }
 
-/** Writes the set into a scratch folder beside test/histories, then swaps it for the old *.json (README.md stays). */
+/**
+ * Histories recorded by an older version of a workflow (`{name}-before-{change}.json`, e.g.
+ * `pipeline-before-infer.json`): today's code takes its `patched()` path for them. It cannot
+ * record them again, so they are never replaced; their workflow ids are carried over.
+ */
+const KEPT = /-before-[a-z0-9-]+$/;
+
+/** The workflow ids of the kept histories, from the ids file as it is. */
+async function keptIds(dir: string): Promise<Record<string, string>> {
+  const ids = JSON.parse(await readFile(path.join(dir, WORKFLOW_IDS_FILE), 'utf8')) as Record<string, string>;
+  return Object.fromEntries(Object.entries(ids).filter(([name]) => KEPT.test(name)));
+}
+
+/** Writes the set into a scratch folder beside test/histories, then swaps it for the old *.json (README.md and kept histories stay). */
 async function save(recording: Recording, dir: string): Promise<void> {
   const scratch = path.join(dir, `.recording-${process.pid}`);
   await mkdir(scratch, { recursive: true });
-  const ids = Object.fromEntries([...recording].map(([name, r]) => [name, r.workflowId]));
+  const ids = { ...Object.fromEntries([...recording].map(([name, r]) => [name, r.workflowId])), ...(await keptIds(dir)) };
   await writeFile(path.join(scratch, WORKFLOW_IDS_FILE), JSON.stringify(ids, null, 2) + '\n');
   for (const [name, { history }] of recording) await writeFile(path.join(scratch, `${name}.json`), historyToJSON(history) + '\n');
-  for (const old of await readdir(dir)) if (old.endsWith('.json')) await rm(path.join(dir, old));
+  for (const old of await readdir(dir)) if (old.endsWith('.json') && !KEPT.test(old.slice(0, -'.json'.length))) await rm(path.join(dir, old));
   for (const file of await readdir(scratch)) await rename(path.join(scratch, file), path.join(dir, file));
   await rm(scratch, { recursive: true, force: true });
   for (const [name, { history }] of recording) {

@@ -42,6 +42,18 @@ function summary(history: History) {
   };
 }
 
+/** The ids of the `patched()` changes a history took (core records each as a `core_patch` marker). */
+function patches(history: History): string[] {
+  return history.events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_patch' ? marker.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
+/** The workflow ids of the children a history started, in order. */
+const childIds = (history: History) => history.events.flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+
 describe('committed workflow histories', () => {
   it('are each named with their workflow id, and none goes unreplayed', () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== WORKFLOW_IDS_FILE);
@@ -57,6 +69,17 @@ describe('committed workflow histories', () => {
     expect(summary(load('sweep-run-1'))).toEqual(expect.objectContaining({ type: 'sweep', continuedAsNew: true, children: 2 }));
     expect(load('sweep-run-2').events[0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId).toBeTruthy();
     expect(summary(load('sweep-cancelled'))).toEqual(expect.objectContaining({ type: 'sweep', continuedAsNew: false, cancelRequested: true, children: 2 }));
+  });
+
+  it('cover a pipeline recorded before its infer stage (the patch not taken) and one with it', () => {
+    const id = 'gf/pipeline/replay-co/ci-lab/bench/ppe-yolov8n-train-replay';
+    const stages = [`${id}/train`, `${id}/quant`, 'gf/registry/replay-co.ci-lab.bench.ppe', 'gf/registry/replay-co.ci-lab.bench.ppe__onnx_fp32'];
+    expect(IDS['pipeline-before-infer']).toBe(id);
+    expect(patches(load('pipeline-before-infer'))).toEqual([]);
+    expect(childIds(load('pipeline-before-infer'))).toEqual(stages);
+    expect(patches(load('pipeline'))).toEqual(['pipeline-infer-stage']);
+    expect(childIds(load('pipeline'))).toEqual([...stages, `${id}/infer`, `${id}/infer-onnx_fp32`]);
+    expect(summary(load('pipeline-infer'))).toEqual({ type: 'singleRun', continuedAsNew: false, cancelRequested: false, children: 0 });
   });
 
   it.each(NAMES)('%s replays against the workflow code as it is now', async (name) => {

@@ -6,7 +6,7 @@ import type { Run } from '../../activities/tracking/mlflow-client';
 import { parseScenarioText } from '../../scenarios/loader';
 import type { Scenario } from '../../scenarios/schema';
 import type { pipeline } from '../../workflows/pipeline';
-import { childRuns, connectStack, metricsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
+import { artifactKeys, childRuns, connectStack, metricsOf, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
 import { aliasesOf, artifactText, csvBool, parseCsv } from '../support/records';
 
 jest.setTimeout(180_000);
@@ -42,20 +42,24 @@ environment: { device: cpu, workers: 0 }
 training: { epochs: 2, batch_size: 16, learning_rate: ${learningRate} }
 quantization: { variants: [ { backend: onnx, precision: fp32 }, { backend: openvino, precision: int8 } ], calibration_size: 8 }
 promotion: { metric: det.mAP50, min_improvement: 0.05, max_accuracy_drop: 0.01 }
+benchmark: { tracking: { sequence: /nonexistent/seq/img1, ground_truth: /nonexistent/seq/gt/gt.txt } }
 `);
 }
 
 const run = async (scenario: Scenario) => ((await startScenario(stack.client, scenario)) as unknown as WorkflowHandle<typeof pipeline>).result();
 
-/** The pipeline's runs as MLflow has them: parent, train and quant stages, variants by label. */
+/** The pipeline's runs as MLflow has them: parent, train, quant and infer stages, variants by label. */
 async function recorded(parentRunId: string) {
   const parent = await stack.mlflow.getRun(parentRunId);
   const stages = await childRuns(stack, parentRunId);
   const train = stages.find((r) => tagsOf(r)['exp.type'] === 'train')!;
   const quant = stages.find((r) => tagsOf(r)['exp.type'] === 'quant')!;
+  const infer = stages.filter((r) => tagsOf(r)['exp.type'] === 'infer');
   const variants = await childRuns(stack, quant.info.run_id);
   const variant = (label: string) => variants.find((r) => `${tagsOf(r)['quant.backend']}_${tagsOf(r)['quant.precision']}` === label)!;
-  return { parent, stages, train, quant, variants, onnx: variant('onnx_fp32'), int8: variant('openvino_int8') };
+  /** The infer run that benchmarked a version of `model` (`model.source` = models:/<model>/<version>). */
+  const inferOf = (model: string) => infer.find((r) => /^models:\/(.+)\/\d+$/.exec(tagsOf(r)['model.source'] ?? '')?.[1] === model);
+  return { parent, stages, train, quant, infer, inferOf, variants, onnx: variant('onnx_fp32'), int8: variant('openvino_int8') };
 }
 
 /** The version registered from a run's artifacts under a model name. */
@@ -72,7 +76,9 @@ describe('pipeline promotion gate (real Temporal, MLflow, S3; stand-in executors
     const first = await withFakeGpu(stack, { bundle }, () => run(pipelineScenario('gate-co', 'good', 0.01)));
     const one = await recorded(first.runId);
     expect(one.parent.info.status).toBe('FINISHED');
-    expect(one.stages.map((r) => r.info.status)).toEqual(['FINISHED', 'FINISHED']);
+    // train, quant, and one infer run per promoted champion (the trained model and its fp32 export)
+    expect(one.stages.map((r) => r.info.status)).toEqual(['FINISHED', 'FINISHED', 'FINISHED', 'FINISHED']);
+    expect(one.infer).toHaveLength(2);
     expect(metricsOf(one.train)['det.mAP50']).toBe(0.8);
 
     // the champion is exactly the version registered from this pipeline's train run
@@ -87,14 +93,42 @@ describe('pipeline promotion gate (real Temporal, MLflow, S3; stand-in executors
     expect(await aliasesOf(stack, `${MODEL}__openvino_int8`)).toEqual({ candidate: await versionOf(`${MODEL}__openvino_int8`, one.int8) });
     expect(metricsOf(one.parent)['pipeline.promoted']).toBe(2);
 
+    // the infer stage: each champion benchmarked as the registered version the alias points at
+    const inferTrained = one.inferOf(MODEL)!;
+    const inferOnnx = one.inferOf(`${MODEL}__onnx_fp32`)!;
+    expect(one.inferOf(`${MODEL}__openvino_int8`)).toBeUndefined();
+    for (const [r, name, version] of [[inferTrained, MODEL, champion.version], [inferOnnx, `${MODEL}__onnx_fp32`, onnxChampion.version]] as const) {
+      expect(r.info.status).toBe('FINISHED');
+      expect(tagsOf(r)).toEqual(expect.objectContaining({ 'exp.type': 'infer', 'exp.design': 'pipeline', 'model.source': `models:/${name}/${version}`, 'mlflow.parentRunId': one.parent.info.run_id }));
+      expect(paramsOf(r)['model.weights']).toBe(`models:/${name}/${version}`);
+      // the scenario's tracking sequence goes with it (the stand-in does not track; the e2e infer test reads mot.*)
+      expect(paramsOf(r)).toEqual(expect.objectContaining({ 'bench.tracking.sequence': '/nonexistent/seq/img1', 'bench.tracking.ground_truth': '/nonexistent/seq/gt/gt.txt' }));
+      expect(Object.keys(paramsOf(r)).filter((k) => k.startsWith('train.') || k.startsWith('quant.'))).toEqual([]);
+      expect(await artifactKeys(stack.settings, r.info.artifact_uri)).toEqual(expect.arrayContaining(['benchmark.json', 'config/scenario.yaml']));
+    }
+    expect(tagsOf(inferOnnx)).toEqual(expect.objectContaining({ 'quant.backend': 'onnx', 'quant.precision': 'fp32' }));
+    expect([inferTrained, inferOnnx].map((r) => r.info.run_name)).toEqual(['ppe-yolov8n-infer-good', 'ppe-yolov8n-infer-good-onnx-fp32']);
+    // the stand-in reads the trained weights as 0.7 / 10 ms; its fp32 export keeps 0.7 at 0.8 × the latency
+    expect(metricsOf(inferTrained)).toEqual(expect.objectContaining({ 'det.mAP50': 0.7, 'det.mAP50_95': 0.35, 'sys.latency_ms': 10, 'sys.bs1.latency_ms': 10, 'sys.fps': 100 }));
+    expect(metricsOf(inferOnnx)).toEqual(expect.objectContaining({ 'det.mAP50': 0.7, 'sys.latency_ms': 8, 'sys.bs1.latency_ms': 8 }));
+    expect(first.infer.map((b) => [b.modelSource, b.runId, b.error])).toEqual([
+      [`models:/${MODEL}/${champion.version}`, inferTrained.info.run_id, undefined],
+      [`models:/${MODEL}__onnx_fp32/${onnxChampion.version}`, inferOnnx.info.run_id, undefined],
+    ]);
+    expect(tagsOf(one.parent)).toEqual(expect.objectContaining({ 'pipeline.infer': 'finished', 'pipeline.infer_run_ids': `${inferTrained.info.run_id},${inferOnnx.info.run_id}` }));
+    expect(metricsOf(one.parent)['pipeline.infer_failed']).toBe(0);
+
     const summary = parseCsv(await artifactText(stack.settings, one.parent.info.artifact_uri, 'summary.csv'));
     expect(summary.header).toEqual(expect.arrayContaining(['stage', 'run_id', 'model', 'det.mAP50', 'sys.latency_ms', 'comparison.accuracy_drop_mAP50', 'promoted', 'reason']));
     expect(summary.rows.map((r) => [r.stage, r.run_id, r.model, csvBool(r.promoted)])).toEqual([
       ['train', one.train.info.run_id, `${MODEL}@v${champion.version}`, true],
       ['onnx_fp32', one.onnx.info.run_id, `${MODEL}__onnx_fp32@v${onnxChampion.version}`, true],
       ['openvino_int8', one.int8.info.run_id, `${MODEL}__openvino_int8@v${await versionOf(`${MODEL}__openvino_int8`, one.int8)}`, false],
+      ['infer', inferTrained.info.run_id, `${MODEL}@v${champion.version}`, true],
+      ['infer_onnx_fp32', inferOnnx.info.run_id, `${MODEL}__onnx_fp32@v${onnxChampion.version}`, true],
     ]);
-    const [trainRow, onnxRow, int8Row] = summary.rows;
+    const [trainRow, onnxRow, int8Row, inferRow, inferOnnxRow] = summary.rows;
+    expect([inferRow, inferOnnxRow].map((r) => Number(r['sys.latency_ms']))).toEqual([10, 8]);
     expect(Number(trainRow['det.mAP50'])).toBe(metricsOf(one.quant)['orig.det.mAP50']);
     expect(Number(onnxRow['det.mAP50'])).toBe(metricsOf(one.onnx)['quant.det.mAP50']);
     expect(Number(int8Row['det.mAP50'])).toBe(metricsOf(one.int8)['quant.det.mAP50']);
@@ -114,6 +148,11 @@ describe('pipeline promotion gate (real Temporal, MLflow, S3; stand-in executors
     expect((await stack.mlflow.getModelVersionByAlias(MODEL, 'champion'))!.run_id).toBe(one.train.info.run_id);
     expect((await stack.mlflow.getModelVersionByAlias(`${MODEL}__onnx_fp32`, 'champion'))!.run_id).toBe(one.onnx.info.run_id);
     expect(metricsOf(two.parent)['pipeline.promoted']).toBe(0);
+    // nothing promoted: no infer stage, and the parent says why
+    expect(two.stages).toHaveLength(2);
+    expect(two.infer).toEqual([]);
+    expect(second.infer).toEqual([]);
+    expect(tagsOf(two.parent)['pipeline.infer']).toBe('skipped: nothing promoted');
 
     const refused = parseCsv(await artifactText(stack.settings, two.parent.info.artifact_uri, 'summary.csv'));
     expect(refused.rows.map((r) => [r.stage, r.run_id, csvBool(r.promoted)])).toEqual([
@@ -146,6 +185,7 @@ describe('pipeline promotion gate (real Temporal, MLflow, S3; stand-in executors
     expect(runs.quant.info.status).toBe('FAILED');
     expect(runs.onnx.info.status).toBe('FINISHED');
     expect(runs.int8.info.status).toBe('FAILED');
+    expect(runs.infer).toEqual([]);
     expect(metricsOf(runs.onnx)['quant.det.mAP50']).toBe(0.7);
     expect((await aliasesOf(stack, 'gate-fail-co.ci-lab.bench.ppe')).champion).toBeUndefined();
     expect((await aliasesOf(stack, 'gate-fail-co.ci-lab.bench.ppe__onnx_fp32')).champion).toBeUndefined();
