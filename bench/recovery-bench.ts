@@ -86,7 +86,8 @@ async function trainActivity(handle: WorkflowHandle) {
   return raw.pendingActivities?.find((a) => a.activityType?.name === 'train');
 }
 
-async function once_(client: Client, mlflow: MlflowClient, settings: Settings, work: string, repeat: number): Promise<Row> {
+/** One training, one kill, one recovery; the figures of this repeat. */
+async function recoverOnce(client: Client, mlflow: MlflowClient, settings: Settings, work: string, repeat: number): Promise<Row> {
   const scenario = parseScenarioText(`
 name: bench-recovery
 version: r${Date.now()}
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
   try {
     await control.runUntil(async () => {
       for (let repeat = 1; repeat <= REPEATS; repeat++) {
-        rows.push(await once_(client, mlflow, settings, work, repeat));
+        rows.push(await recoverOnce(client, mlflow, settings, work, repeat));
         console.log(JSON.stringify(rows[rows.length - 1]));
       }
     });

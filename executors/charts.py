@@ -194,7 +194,7 @@ def timeline_chart(ax, spec: dict) -> None:
         for outcome, color in OUTCOME_COLORS.items():
             spans = [(start, end - start) for start, end, o in jobs if o == outcome]
             if spans:
-                ax.broken_barh(spans, (row - 0.4, 0.8), facecolors=color, edgecolor="white", linewidth=0.3, label=outcome)
+                ax.broken_barh(spans, (row - 0.4, 0.8), facecolors=color, edgecolor="none", label=outcome)
     if not lanes:
         no_data(ax, "no GPU jobs")
     else:
