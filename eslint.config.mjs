@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.gflow/**', 'coverage/**', 'reports/**', '.stryker-tmp/**', '*.js', '*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', '.gflow/**', 'coverage/**', 'reports/**', '.stryker-tmp/**', '*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

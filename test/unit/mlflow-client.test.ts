@@ -6,7 +6,7 @@ import { MlflowClient, MlflowResponseError } from '../../activities/tracking/mlf
 
 /** A local HTTP server that answers every request with the next canned reply. */
 let server: Server;
-let replies: { status: number; body: string }[] = [];
+const replies: { status: number; body: string }[] = [];
 let client: MlflowClient;
 
 beforeAll(async () => {
