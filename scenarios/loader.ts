@@ -84,6 +84,7 @@ function toPlain(doc: Document.Parsed, file: string, lineOf: (offset: number) =>
     );
   }
   try {
+    // Stryker disable next-line ObjectLiteral: equivalent, yaml's own default is 100 too; stated so that a new default cannot loosen it
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     const first = aliases[0];

@@ -75,7 +75,6 @@ function feistel(x: number, halfBits: number, keys: number[]): number {
  */
 function randomPosition(sweep: Pick<Sweep, 'parameters' | 'seed'>, index: number): number {
   const n = gridSize(sweep);
-  if (n === 1) return 0;
   let bits = 1;
   while (2 ** bits < n) bits++;
   const halfBits = Math.ceil(bits / 2);

@@ -11,7 +11,7 @@ export type ScenarioCheck = { ok: true; scenario: Scenario } | { ok: false; issu
 
 /** Validates a parsed scenario object; pure, so the workflow can run it on its own input too. */
 export function checkScenario(input: unknown): ScenarioCheck {
-  const result = ScenarioSchema.safeParse(input, { reportInput: true });
+  const result = ScenarioSchema.safeParse(input);
   if (result.success) return { ok: true, scenario: result.data };
   return { ok: false, issues: result.error.issues.flatMap((issue) => toScenarioIssues(issue, input)) };
 }
@@ -60,7 +60,7 @@ function boundMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, 
   const limit = issue.code === 'too_small' ? issue.minimum : issue.maximum;
   const bound = `${small ? 'at least' : 'at most'} ${String(limit)}`;
   const exclusive = issue.inclusive === false ? `${small ? 'more' : 'less'} than ${String(limit)}` : bound;
-  if (issue.origin === 'array' || issue.origin === 'set') return `expected ${bound} item${Number(limit) === 1 ? '' : 's'}, got ${Array.isArray(value) ? value.length : describe(value)}`;
+  if (issue.origin === 'array') return `expected ${bound} item${Number(limit) === 1 ? '' : 's'}, got ${Array.isArray(value) ? value.length : describe(value)}`;
   if (issue.origin === 'string') return `expected ${bound} character${Number(limit) === 1 ? '' : 's'}, got ${describe(value)}`;
   return `expected ${exclusive}, got ${describe(value)}`;
 }

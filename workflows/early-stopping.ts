@@ -33,7 +33,6 @@ export function recordCompleted(perEpoch: EpochValues, history: EpochMetric): Ep
     next[epoch] = [...(next[epoch] ?? []), value].slice(-MEDIAN_WINDOW);
   }
   const epochs = Object.keys(next).map(Number);
-  if (epochs.length <= MAX_EPOCHS_KEPT) return next;
   const count = (epoch: number) => next[epoch]!.length;
   const dropped = epochs.sort((a, b) => count(b) - count(a) || a - b).slice(MAX_EPOCHS_KEPT);
   for (const epoch of dropped) delete next[epoch];

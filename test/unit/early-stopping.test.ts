@@ -63,6 +63,51 @@ describe('median early stopping', () => {
   });
 });
 
+describe('median early stopping, boundaries', () => {
+  it('no rule, no thresholds; the thresholds carry the sweep\'s metric, goal and grace', () => {
+    expect(thresholds({ metric: 'm', goal: 'maximize' }, { 1: [1, 2, 3] })).toBeUndefined();
+    expect(thresholds({ metric: 'det.box_loss', goal: 'minimize', early_stopping: { rule: 'median', min_completed: 3, grace_epochs: 4 } }, { 1: [3, 1, 2], 2: [1, 2] })).toEqual({
+      metric: 'det.box_loss',
+      goal: 'minimize',
+      graceEpochs: 4,
+      medians: { 1: 2 },
+    });
+  });
+
+  it('medians sort numerically: odd and even counts', () => {
+    const medians = (values: number[]) => thresholds(rule, { 1: values })!.medians[1];
+    expect([medians([10, 9, 100]), medians([10, 9, 100, 2]), medians([0.5, -1])]).toEqual([10, 9.5, -0.25]);
+  });
+
+  it('skips a missing value and keeps the values of earlier trials', () => {
+    expect(recordCompleted({ 1: [0.1], 2: [0.2] }, { 1: undefined, 2: 0.3, 5: 0.4 })).toEqual({ 1: [0.1], 2: [0.2, 0.3], 5: [0.4] });
+  });
+
+  it('beyond MAX_EPOCHS_KEPT epochs drops the epoch with the fewest values, and of equals the latest', () => {
+    const full: EpochValues = {};
+    for (let epoch = 1; epoch <= 100; epoch++) full[epoch] = [1, 2];
+    expect(Object.keys(recordCompleted(full, { 150: 1 })).map(Number)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const sparseEarly = { ...full, 3: [1], 150: [1, 2, 3] };
+    expect(Object.keys(recordCompleted(sparseEarly, {})).map(Number)).toEqual([1, 2, ...Array.from({ length: 97 }, (_, i) => i + 4), 150]);
+    expect(Object.keys(recordCompleted(full, { 150: 1, 151: 2, 1: 3 })).map(Number)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const ones: EpochValues = {};
+    for (let epoch = 1; epoch <= 100; epoch++) ones[epoch] = [1];
+    expect(Object.keys(recordCompleted(ones, { 200: 5 })).map(Number)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(recordCompleted(ones, {})).toEqual(ones);
+    const onesFrom2: EpochValues = {};
+    for (let epoch = 2; epoch <= 101; epoch++) onesFrom2[epoch] = [1];
+    expect(Object.keys(recordCompleted(onesFrom2, { 1: 5 })).map(Number)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('a value equal to the median does not stop a trial, whichever the goal; an epoch without a value does not either', () => {
+    const t = { metric: 'm', goal: 'maximize' as const, graceEpochs: 1, medians: { 1: 0.5, 2: 0.5 } };
+    expect([shouldStop(t, 1, 4, 0.5), shouldStop({ ...t, goal: 'minimize' }, 1, 4, 0.5), shouldStop(t, 1, 4, undefined)]).toEqual([false, false, false]);
+    expect([shouldStop(t, 1, 4, 0.49), shouldStop({ ...t, goal: 'minimize' }, 1, 4, 0.51), shouldStop({ ...t, goal: 'minimize' }, 1, 4, 0.49)]).toEqual([true, true, false]);
+    expect(shouldStop(t, 1, 2, 0.1)).toBe(true);
+    expect(shouldStop(t, 2, 2, 0.1)).toBe(false);
+  });
+});
+
 describe('training progress reports', () => {
   const reported = (epochs: number) => Array.from({ length: epochs }, (_, i) => i + 1).filter((epoch) => reportsProgress(epoch, epochs));
 

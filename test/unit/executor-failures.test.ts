@@ -60,3 +60,32 @@ describe('executor failures', () => {
     expect(executorFailure(exit({ stderrTail: 'torch.OutOfMemoryError: CUDA out of memory.' })).type).toBe('OutOfMemory');
   });
 });
+
+describe('executor failures, in detail', () => {
+  it('reads OOM texts case-insensitively and line by line', () => {
+    expect(['cuda OUT OF MEMORY', 'Traceback:\nmemoryerror', 'x\n_ArrayMemoryError: y', 'HIP out of memory', 'CUDA error: out of memory'].map(isOutOfMemoryText)).toEqual([true, true, true, true, true]);
+    expect(['NoMemoryError', 'OutOfMemoryErrors', 'x\nFooMemoryError', ''].map(isOutOfMemoryText)).toEqual([false, false, false, false]);
+  });
+
+  it('keeps the error event\'s message and kind; an OOM text in another kind than internal keeps that kind', () => {
+    const failure = executorFailure(exit({ error: { event: 'error', kind: 'data', message: 'CUDA out of memory while reading labels' } }));
+    expect([failure.type, failure.message, failure.details]).toEqual(['InvalidDataset', 'CUDA out of memory while reading labels', [{ kind: 'data' }]]);
+    const oom = executorFailure(exit({ error: { event: 'error', kind: 'internal', message: 'MemoryError' } }));
+    expect([oom.type, oom.message, oom.details]).toEqual(['OutOfMemory', 'MemoryError', [{ kind: 'internal' }]]);
+  });
+
+  it('an error event wins over what stderr shows', () => {
+    const failure = executorFailure(exit({ error: { event: 'error', kind: 'config', message: 'bad imgsz' }, stderrTail: 'CUDA out of memory' }));
+    expect([failure.type, failure.message]).toEqual(['InvalidScenario', 'bad imgsz']);
+  });
+
+  it('a silent end says how it ended, with the last 8 lines of stderr; an OOM in stderr is an OOM', () => {
+    const lines = Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join('\n');
+    const crash = executorFailure(exit({ code: 3, stderrTail: lines }));
+    expect([crash.type, crash.nonRetryable, crash.message]).toEqual(['ExecutorCrashed', false, 'executor exited with code 3 without reporting an error\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\nline 9\nline 10']);
+    expect(executorFailure(exit({ code: null, signal: 'SIGKILL', stderrTail: '' })).message).toBe('executor killed by SIGKILL without reporting an error\n');
+    const oom = executorFailure(exit({ code: null, signal: 'SIGABRT', stderrTail: 'epoch 3\nRuntimeError: CUDA out of memory. Tried to allocate 2 GiB' }));
+    expect([oom.type, oom.nonRetryable, oom.message]).toEqual(['OutOfMemory', true, 'executor killed by SIGABRT: out of memory']);
+    expect(executorFailure(exit({ code: 137, stderrTail: 'MemoryError' })).message).toBe('executor exited with code 137: out of memory');
+  });
+});

@@ -1,5 +1,5 @@
 import { parseScenarioText } from '../../scenarios/loader';
-import { architectureName, experimentName, registeredModelName, runKey, runName, workflowId } from '../../scenarios/naming';
+import { architectureName, experimentName, parentRunName, registeredModelName, runKey, runName, workflowId } from '../../scenarios/naming';
 import { scenarioParams, scenarioTags } from '../../scenarios/tracking-fields';
 
 const s = parseScenarioText(`
@@ -30,6 +30,13 @@ describe('naming', () => {
   it('names an architecture by its file name: .yaml dropped, .pt kept', () => {
     expect(architectureName('yolo11s.yaml')).toBe('yolo11s');
     expect(architectureName('/models/site-a/best.pt')).toBe('best.pt');
+    expect(architectureName('/w/best.yaml.pt')).toBe('best.yaml.pt');
+    expect(architectureName('configs/yaml.yaml')).toBe('yaml');
+  });
+
+  it('names the parent run of a pipeline, sweep or comparison by its design', () => {
+    expect(parentRunName(s)).toBe('ppe-yolov8n-single-v2');
+    expect(parentRunName({ ...s, design: 'sweep', model: { ...s.model, architecture: '/w/best.pt' } })).toBe('ppe-best.pt-sweep-v2');
   });
 
   it('run keys differ per trial and per workflow execution chain', () => {

@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { FailureType } from '../../common/failure-types';
-import { withOomHalving } from '../../workflows/oom-halving';
+import { isOutOfMemory, withOomHalving } from '../../workflows/oom-halving';
 
 /** The failure a workflow sees when the GPU activity ran out of memory. */
 const activityFailure = (type: string) =>
@@ -45,6 +45,32 @@ describe('OOM halving', () => {
     const e = jobFitting(1);
     await expect(withOomHalving(e.job, 64, 1)).resolves.toMatchObject({ batchSize: 1, oomRetries: 6 });
     expect(e.tried).toEqual([64, 32, 16, 8, 4, 2, 1]);
+  });
+
+  it('only an activity that failed with OutOfMemory is an out-of-memory failure', async () => {
+    const rejectingWith = (err: Error) => {
+      const tried: number[] = [];
+      const job = (batchSize: number) => {
+        tried.push(batchSize);
+        return Promise.reject(err);
+      };
+      return { tried, job };
+    };
+    const bare = ApplicationFailure.create({ message: 'CUDA out of memory', type: FailureType.OutOfMemory, nonRetryable: true });
+    const notApplication = new ActivityFailure('activity failed', 'train', '1', RetryState.NON_RETRYABLE_FAILURE, 'gpu-worker', new Error('CUDA out of memory'));
+    for (const err of [bare, notApplication, new Error(FailureType.OutOfMemory)]) {
+      const { tried, job } = rejectingWith(err);
+      await expect(withOomHalving(job, 32, 1)).rejects.toBe(err);
+      expect(tried).toEqual([32]);
+    }
+    expect([isOutOfMemory(activityFailure(FailureType.OutOfMemory)), isOutOfMemory(bare), isOutOfMemory(notApplication), isOutOfMemory(undefined)]).toEqual([true, false, false, false]);
+  });
+
+  it('a job that fits at once is run once, with no retries reported', async () => {
+    const a = jobFitting(64);
+    const retries: number[] = [];
+    await expect(withOomHalving(a.job, 64, 8, (next) => retries.push(next))).resolves.toEqual({ result: 'trained at 64', batchSize: 64, oomRetries: 0 });
+    expect([a.tried, retries]).toEqual([[64], []]);
   });
 
   it('does not retry other failures', async () => {

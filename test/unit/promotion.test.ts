@@ -22,10 +22,22 @@ describe('quantization comparison metrics', () => {
 
   it('leaves out a ratio it cannot compute instead of writing zero or infinity', () => {
     expect(comparisonMetrics({ 'sys.latency_ms': 10 }, { 'sys.latency_ms': 0 })).toEqual({});
+    expect(comparisonMetrics({ 'sys.latency_ms': 0, 'sys.model_size_mb': 0 }, { 'sys.latency_ms': 5, 'sys.model_size_mb': 2 })).toEqual({});
+    expect(comparisonMetrics({ 'sys.model_size_mb': 12 }, { 'sys.model_size_mb': 0 })).toEqual({});
+  });
+
+  it('computes each figure only from the two values it needs, zero accuracy included', () => {
+    expect(comparisonMetrics({ 'det.mAP50': 0.5 }, { 'det.mAP50_95': 0.4 })).toEqual({});
+    expect(comparisonMetrics({ 'det.mAP50_95': 0.5 }, { 'det.mAP50': 0.4 })).toEqual({});
+    expect(comparisonMetrics({ 'det.mAP50': 0.5, 'sys.latency_ms': 8 }, { 'sys.latency_ms': 2 })).toEqual({ 'comparison.speedup_ratio': 4 });
+    expect(comparisonMetrics({ 'sys.model_size_mb': 9 }, { 'det.mAP50': 0.4, 'sys.model_size_mb': 3 })).toEqual({ 'comparison.compression_ratio': 3 });
+    expect(comparisonMetrics({ 'det.mAP50': 0.5, 'det.mAP50_95': 0.25 }, { 'det.mAP50': 0, 'det.mAP50_95': 0.5 })).toEqual({ 'comparison.accuracy_drop_mAP50': 0.5, 'comparison.accuracy_drop_mAP50_95': -0.25 });
+    expect(comparisonMetrics({ 'det.mAP50': 0 }, { 'det.mAP50': 0.25 })).toEqual({ 'comparison.accuracy_drop_mAP50': -0.25 });
   });
 
   it('prefixes keys', () => {
-    expect(prefixMetrics('orig', { 'det.mAP50': 1 })).toEqual({ 'orig.det.mAP50': 1 });
+    expect(prefixMetrics('orig', { 'det.mAP50': 1, 'sys.fps': 30 })).toEqual({ 'orig.det.mAP50': 1, 'orig.sys.fps': 30 });
+    expect(prefixMetrics('quant', {})).toEqual({});
   });
 });
 
@@ -56,6 +68,8 @@ describe('promotion gate', () => {
     });
     const many = { kind: 'missing-metric' as const, version: '2', available: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] };
     expect(gateTrained(promotion, model, 0.9, many).reason).toMatch(/^champion v2 has no det\.mAP50_95 \(it has a, b, c, d, e, f, g, h, …\)/);
+    const eight = { kind: 'missing-metric' as const, version: '2', available: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] };
+    expect(gateTrained(promotion, model, 0.9, eight).reason).toBe('champion v2 has no det.mAP50_95 (it has a, b, c, d, e, f, g, h), so det.mAP50_95=0.9000 cannot be compared; promote by hand or gate on a metric both have');
     expect(gateTrained(promotion, model, 0.9, { kind: 'missing-metric', version: '4', available: [] })).toMatchObject({ promote: false, reason: expect.stringMatching(/^champion v4 has no det\.mAP50_95 \(it has no metrics\)/) });
   });
 
@@ -67,6 +81,24 @@ describe('promotion gate', () => {
     expect(gateVariant(strict, model, true, 0.85, 0.8399).promote).toBe(false);
     expect(gateTrained({ ...strict, min_improvement: 0 }, model, 0.5, champion(0.5)).promote).toBe(true);
     expect(gateTrained({ ...strict, min_improvement: 0 }, model, 0.4999999, champion(0.5)).promote).toBe(false);
+    // a bound no larger than the tolerance is met by an equal value
+    expect(gateTrained({ ...strict, min_improvement: 1e-9 }, model, 0.5, champion(0.5)).promote).toBe(true);
+  });
+
+  it('an equal value meets min_improvement 0 and shows as +0; a value without the metric is never promoted', () => {
+    const zero = { ...promotion, min_improvement: 0 };
+    expect(gateTrained(zero, model, 0.5, champion(0.5))).toEqual({ model: 'site.ppe', version: '3', promote: true, reason: 'det.mAP50_95=0.5000 vs champion v1 0.5000 (maximize: +0.0000, needs ≥ 0.0000)' });
+    expect(gateTrained(zero, model, undefined, none)).toEqual({ model: 'site.ppe', version: '3', promote: false, reason: 'no det.mAP50_95 recorded' });
+    expect(gateVariant(zero, model, true, undefined, 0.5)).toEqual({ model: 'site.ppe', version: '3', promote: false, reason: 'no det.mAP50_95 to compare' });
+    expect(gateVariant(zero, model, false, undefined, undefined)).toEqual({ model: 'site.ppe', version: '3', promote: false, reason: 'its source model was not promoted' });
+  });
+
+  it('the tolerance is relative to the compared figures: a 5 ms bound is met 3e-9 short, not 3e-8 short', () => {
+    const latency = { metric: 'sys.latency_ms', goal: 'minimize' as const, min_improvement: 5, max_accuracy_drop: 5 };
+    expect(gateTrained(latency, model, 100.000000003, champion(105)).promote).toBe(true);
+    expect(gateTrained(latency, model, 100.00000003, champion(105)).promote).toBe(false);
+    expect(gateVariant(latency, model, true, 100, 105.000000003).promote).toBe(true);
+    expect(gateVariant(latency, model, true, 100, 105.00000003).promote).toBe(false);
   });
 
   it('a minimised metric improves by going down, for the model and its variants', () => {

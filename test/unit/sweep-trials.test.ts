@@ -133,6 +133,28 @@ describe('sweep trials', () => {
     expect(s.training!.learning_rate).toBe(0.01);
   });
 
+  it('every sweepable parameter lands in its own field, and the sweep\'s scenario is left as it was', () => {
+    const s = scenarioWith('{ parameters: { batch_size: [8], epochs: [7], optimizer: [Adam], patience: [5], architecture: [yolov8s.yaml], seed: [9], input_size: [96], learning_rate: [0.002] } }');
+    const trial = trialScenario(s, { batch_size: 8, epochs: 7, optimizer: 'Adam', patience: 5, architecture: 'yolov8s.yaml', seed: 9, input_size: 96, learning_rate: 0.002 });
+    expect(trial.training).toEqual({ epochs: 7, batch_size: 8, learning_rate: 0.002, optimizer: 'Adam', patience: 5, min_batch_size: 1, plots: true });
+    expect(trial.model).toEqual({ architecture: 'yolov8s.yaml', input_size: 96, weights: null });
+    expect(trial.environment).toEqual({ device: 'auto', precision: 'fp32', seed: 9, gpu_pool: 'default', workers: 2 });
+    expect(s.training).toEqual({ epochs: 3, batch_size: 16, learning_rate: 0.01, optimizer: 'SGD', patience: 100, min_batch_size: 1, plots: true });
+    expect(s.model).toEqual({ architecture: 'yolov8n.yaml', input_size: 64, weights: null });
+    expect(s.environment.seed).toBe(42);
+    expect(s.design).toBe('sweep');
+  });
+
+  it('a trial keeps the environment the scenario sets', () => {
+    const s = parseScenarioText(`${BASE}environment: { device: cpu, seed: 5, workers: 0 }\nsweep: { parameters: { learning_rate: [0.001] } }\n`);
+    expect(trialScenario(s, { learning_rate: 0.001 }).environment).toEqual({ device: 'cpu', precision: 'fp32', seed: 5, gpu_pool: 'default', workers: 0 });
+  });
+
+  it('random: the order of a grid whose size is a power of two is pinned too (running sweeps replay it)', () => {
+    const four = { epochs: [1, 2, 3, 4], patience: [0, 1, 2, 3] };
+    expect(orderOf(0, four).map(([e, p]) => `${e}/${p}`)).toEqual(['3/3', '4/1', '4/3', '2/3', '3/0', '1/1', '4/0', '4/2', '1/2', '1/0', '3/2', '2/1', '3/1', '1/3', '2/0', '2/2']);
+  });
+
   it('refuses unknown parameters and values their field refuses, naming them', () => {
     expect(issuesOf('{ parameters: { momentum: [0.9] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.momentum: not a sweepable parameter/)]);
     expect(issuesOf('{ parameters: { learning_rate: [0.01, -1] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.learning_rate\.1: /)]);

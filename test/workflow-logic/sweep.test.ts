@@ -177,8 +177,10 @@ describe('sweep workflow logic (mocked activities)', () => {
     const mlflow = new FakeMlflow();
     const result = await withWorkers(mlflow, { epochSeconds: (input) => (lr(input) === 0.01 ? 1 : 0.01) }, async () => {
       const handle = await start(scenario);
-      await eventually(async () => ((await progressOf(handle)).done === 1 ? true : undefined));
-      await temporal.env.client.workflow.getHandle(`${handle.workflowId}/trial-1`).cancel();
+      // Trial 1 starts only after trial 0 is counted done, so retry the cancel until its workflow exists
+      // (eventually() treats the not-found error as not yet).
+      const trial1 = temporal.env.client.workflow.getHandle(`${handle.workflowId}/trial-1`);
+      await eventually(async () => ((await progressOf(handle)).done === 1 ? trial1.cancel().then(() => true) : undefined));
       return handle.result();
     });
     expect(result).toEqual(expect.objectContaining({ total: 3, done: 2, failed: 0, cancelled: 1 }));
