@@ -1,0 +1,14 @@
+/**
+ * The fleet server's routes, in one place: the server registers them, the fleet page, the Grafana
+ * dashboard test and the CLI's links read them, so a renamed route cannot leave a caller behind.
+ */
+export const ApiPath = {
+  summary: '/api/metrics/summary',
+  trend: '/api/metrics/trend',
+  comparison: '/api/metrics/comparison',
+  alerts: '/api/metrics/alerts',
+  health: '/api/health',
+  openapi: '/api/openapi.json',
+  prometheus: '/metrics',
+} as const;
+export type ApiPath = (typeof ApiPath)[keyof typeof ApiPath];
