@@ -35,8 +35,16 @@ ln -sfn "$VENV" .venv
 STATE=${GF_STATE_DIR:-$ROOT/.gflow}
 "$VENV/bin/python" executors/offline_setup.py "$STATE/ultralytics"
 
-# 4. TypeScript build (the CLI and workers run from dist/)
-src_hash=$(find common scenarios workflows activities workers cli stack tsconfig.json package-lock.json -type f \( -name '*.ts' -o -name '*.json' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+# 4. Chromium for the fleet page's browser test and `gflow metrics screenshot` (Debian's package;
+#    playwright-core drives it, so nothing is downloaded at run time)
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing Debian's chromium"
+  if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); else apt_get=(sudo apt-get); fi
+  DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -q --no-install-recommends chromium >/dev/null
+fi
+
+# 5. TypeScript build (the CLI and workers run from dist/)
+src_hash=$(find common scenarios workflows activities fleet server workers cli stack tsconfig.json tsconfig.build.json package-lock.json -type f \( -name '*.ts' -o -name '*.json' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
 if [ ! -f dist/.gf-hash ] || [ "$(cat dist/.gf-hash)" != "$src_hash" ]; then
   say "building TypeScript"
   rm -rf dist
