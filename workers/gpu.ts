@@ -4,7 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createGpuActivities, type GpuDeps } from '../activities/gpu/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
-import { logAll } from '../activities/tracking/activities';
+import { logSteps } from '../activities/tracking/activities';
 import { MlflowClient } from '../activities/tracking/mlflow-client';
 import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
@@ -45,7 +45,7 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     workDir,
     yoloConfigDir: settings.gpu.yoloConfigDir,
     hostQueue,
-    logMetrics: (input) => logAll(mlflow, input),
+    logMetrics: (runId, steps) => logSteps(mlflow, runId, steps),
     reportProgress: (workflowId, progress) => client.workflow.getHandle(workflowId).signal(trainingProgressSignal, progress),
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     env: opts.env,

@@ -6,7 +6,7 @@ import { reportsProgress, type TrainingProgress } from '../../common/contract';
 import { FailureType } from '../../common/failure-types';
 import type { QuantVariant, Scenario } from '../../scenarios/schema';
 import type { ArtifactFile } from '../storage/activities';
-import type { LogBatchInput } from '../tracking/activities';
+import type { StepMetrics } from '../tracking/activities';
 import { protocolViolation } from './executor-failures';
 import { runFolder, superviseJob, type JobDeps } from './executor-job';
 import { MetricStream } from './metric-stream';
@@ -20,7 +20,8 @@ export interface GpuDeps extends JobDeps {
   hostQueue: string;
   /** Resolves `runs:/` and `models:/` references and downloads them to this host. */
   models: ModelSourceDeps;
-  logMetrics: (input: LogBatchInput) => Promise<void>;
+  /** Delivers epochs' metrics of one run to MLflow (`logSteps`); the MetricStream groups them. */
+  logMetrics: (runId: string, steps: StepMetrics[]) => Promise<void>;
   reportProgress?: (workflowId: string, progress: TrainingProgress) => Promise<void>;
 }
 
@@ -91,7 +92,7 @@ export function createGpuActivities(deps: GpuDeps) {
       const previous = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
       const resumeFrom = previous?.checkpoint && existsSync(previous.checkpoint) ? previous.checkpoint : null;
       const workflowId = ctx.info.workflowExecution?.workflowId;
-      const stream = new MetricStream(deps.logMetrics);
+      const stream = new MetricStream((steps) => deps.logMetrics(input.runId, steps));
       // `runs:/` and `models:/` weights come to this host like a benchmark's model; a resumed job starts from its checkpoint instead
       const { weights } = input.scenario.model;
       const startWeights = weights === null || resumeFrom ? null : await modelOnHost(weights, runDir);
@@ -113,7 +114,7 @@ export function createGpuActivities(deps: GpuDeps) {
         onEvent: (event, beat) => {
           if (isCheckpoint(event)) return { ...beat, checkpoint: event.path };
           if (!isEpoch(event)) return undefined;
-          stream.push({ runId: input.runId, metrics: event.metrics, step: event.epoch });
+          stream.push({ step: event.epoch, metrics: event.metrics });
           // every epoch goes to MLflow; the workflow hears of a bounded few, each a history event
           if (workflowId && reportsProgress(event.epoch, event.epochs)) {
             void deps

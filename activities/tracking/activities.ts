@@ -1,7 +1,7 @@
 import { FailureType } from '../../common/failure-types';
 import { ApplicationFailure } from '@temporalio/common';
 import { asTrackingActivity } from './failures';
-import { invalidKeys, splitLogBatch, toKeyValues, toMetrics } from './log-batch';
+import { invalidKeys, splitLogBatch, toKeyValues, toMetrics, type LogBatch } from './log-batch';
 import { filterLiteral, RunStatus, type MlflowClient } from './mlflow-client';
 
 export interface TrackingDeps {
@@ -93,16 +93,30 @@ export function createTrackingActivities({ mlflow }: TrackingDeps) {
   };
 }
 
+/** One epoch's metrics at its step, as the train activity streams them. */
+export interface StepMetrics {
+  step: number;
+  metrics: Record<string, number>;
+}
+
 /** Logs metrics, params and tags in as many requests as MLflow's limits need. */
 export async function logAll(mlflow: MlflowClient, input: LogBatchInput): Promise<void> {
-  const batch = {
+  await send(mlflow, input.runId, {
     metrics: toMetrics(input.metrics ?? {}, input.step ?? 0),
     params: toKeyValues(input.params ?? {}),
     tags: toKeyValues(input.tags ?? {}),
-  };
+  });
+}
+
+/** Logs several epochs of one run together: one request for up to MLflow's 1,000 values. */
+export async function logSteps(mlflow: MlflowClient, runId: string, steps: StepMetrics[]): Promise<void> {
+  await send(mlflow, runId, { metrics: steps.flatMap((s) => toMetrics(s.metrics, s.step)), params: [], tags: [] });
+}
+
+async function send(mlflow: MlflowClient, runId: string, batch: LogBatch): Promise<void> {
   const bad = invalidKeys(batch);
   if (bad.length > 0) throw rejected(`keys MLflow would refuse: ${bad.join(', ')}`);
-  for (const chunk of splitLogBatch(batch)) await mlflow.logBatch(input.runId, chunk);
+  for (const chunk of splitLogBatch(batch)) await mlflow.logBatch(runId, chunk);
 }
 
 function rejected(message: string): ApplicationFailure {

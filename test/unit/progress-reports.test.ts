@@ -4,7 +4,7 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createGpuActivities, type TrainInput, type TrainResult } from '../../activities/gpu/activities';
 import { createS3Client } from '../../activities/storage/s3-client';
-import type { LogBatchInput } from '../../activities/tracking/activities';
+import type { StepMetrics } from '../../activities/tracking/activities';
 import { MlflowClient } from '../../activities/tracking/mlflow-client';
 import type { TrainingProgress } from '../../common/contract';
 import { loadSettings } from '../../common/settings';
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 it('a 300-epoch training logs 300 epochs to MLflow and reports 50 evenly spaced ones to its workflow', async () => {
   const settings = loadSettings({ ...process.env, GF_STATE_DIR: workDir });
-  const logged: LogBatchInput[] = [];
+  const logged: StepMetrics[] = [];
   const reported: { workflowId: string; progress: TrainingProgress }[] = [];
   const gpu = createGpuActivities({
     python: settings.python,
@@ -42,7 +42,7 @@ it('a 300-epoch training logs 300 epochs to MLflow and reports 50 evenly spaced 
     yoloConfigDir: workDir,
     hostQueue: 'host-queue',
     env: { GF_FAKE_EPOCH_SECONDS: '0' },
-    logMetrics: (input) => Promise.resolve(void logged.push(input)),
+    logMetrics: (_runId, steps) => Promise.resolve(void logged.push(...steps)),
     reportProgress: (workflowId, progress) => Promise.resolve(void reported.push({ workflowId, progress })),
   });
   const scenario = parseScenarioText(`
