@@ -34,6 +34,8 @@ export interface ExecutorExit {
 }
 
 const TAIL_LINES = 40;
+/** How long after the executor's exit its pipes may take to deliver their last lines. */
+const STDIO_GRACE_MS = 2000;
 
 /**
  * Runs an executor in its own process group (never through a shell), feeds it the spec and
@@ -56,10 +58,14 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
   };
-  createInterface({ input: child.stderr }).on('line', (line) => {
+  // listened for from the start: a pipe may close before the 'exit' event
+  const pipesClosed: Promise<unknown>[] = [];
+  const stderrLines = createInterface({ input: child.stderr }).on('line', (line) => {
     log.write(line + '\n');
     keepTail(line);
   });
+
+  pipesClosed.push(once(stderrLines, 'close'));
 
   let cancelled = false;
   let violation: string | undefined;
@@ -73,7 +79,7 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
   };
 
   let error: ErrorEvent | undefined;
-  createInterface({ input: child.stdout }).on('line', (line) => {
+  const stdoutLines = createInterface({ input: child.stdout }).on('line', (line) => {
     const value = protocolLine(line);
     if (!value || violation) {
       log.write(line + '\n');
@@ -98,6 +104,8 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
     }
   });
 
+  pipesClosed.push(once(stdoutLines, 'close'));
+
   child.stdin.on('error', () => undefined);
   child.stdin.end(JSON.stringify(opts.spec));
 
@@ -107,10 +115,26 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
   try {
     const [code, signal] = await exited;
     if (cancelled || violation) killGroup(pid, 'SIGKILL');
+    await linesRead(pipesClosed);
     return { pid, code, signal, cancelled, error, violation, stderrTail: tail.join('\n') };
   } finally {
     opts.signal.removeEventListener('abort', cancel);
     log.end();
+  }
+}
+
+/**
+ * 'exit' can come before the last lines of stdout and stderr are read (the result event is often
+ * the very last line). Waits for both to close, but not for ever: a grandchild that inherited the
+ * pipes and outlived the executor would hold them open.
+ */
+async function linesRead(closed: Promise<unknown>[], graceMs = STDIO_GRACE_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+  try {
+    await Promise.race([Promise.all(closed), grace]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
