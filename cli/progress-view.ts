@@ -65,8 +65,8 @@ export function settledTrials(p: BatchProgress): number {
   return p.done + p.failed + p.stopped + (p.cancelled ?? 0);
 }
 
-/** Counts and the best trial so far of a sweep or comparison; cancelled trials only once there are some. */
+/** Counts and the best trial so far of a sweep or comparison; queued and cancelled trials only once there are some. */
 export function batchSummary(p: BatchProgress): string {
-  const counts = `running ${p.running}, done ${p.done}, failed ${p.failed}, stopped ${p.stopped}${p.cancelled ? `, cancelled ${p.cancelled}` : ''}`;
+  const counts = `running ${p.running}${p.queued ? ` (+${p.queued} prepared)` : ''}, done ${p.done}, failed ${p.failed}, stopped ${p.stopped}${p.cancelled ? `, cancelled ${p.cancelled}` : ''}`;
   return p.best ? `${counts}; best ${p.metric}=${p.best.value.toFixed(4)} ${JSON.stringify(p.best.params)}` : counts;
 }

@@ -24,6 +24,8 @@ export type WorkflowType = (typeof WorkflowType)[keyof typeof WorkflowType];
 
 export const RunPhase = {
   starting: 'starting',
+  /** A sweep trial prepared ahead (run open, scenario uploaded), waiting for one of the sweep's GPU slots. */
+  waitingForGpu: 'waiting_for_gpu',
   training: 'training',
   benchmarking: 'benchmarking',
   quantizing: 'quantizing',
@@ -131,7 +133,10 @@ export interface BatchProgress {
   runId?: string;
   metric: string;
   total: number;
+  /** Trials whose GPU job runs (sweeps: at most `parallel`). */
   running: number;
+  /** Trials prepared ahead, waiting for a GPU slot: a freed slot starts one at once. Sweeps only. */
+  queued?: number;
   done: number;
   failed: number;
   /** Trials the early-stopping rule ended. */
@@ -157,6 +162,11 @@ export interface EarlyStopThresholds {
   medians: Partial<Record<number, number>>;
 }
 /** A sweep tells its running trials the current medians whenever a trial completes. */
+/** Sent by a sweep to a trial prepared ahead: its GPU job may start now. */
+export const gpuPermitSignal = defineSignal('gpuPermit');
+/** Sent by a sweep trial to its sweep when its GPU job ended (bookkeeping still to do): the slot goes to the next trial. */
+export const gpuReleasedSignal = defineSignal<[number]>('gpuReleased');
+
 export const earlyStopThresholdsSignal = defineSignal<[EarlyStopThresholds]>('earlyStopThresholds');
 
 export const SearchAttr = {

@@ -1,8 +1,10 @@
-import { CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import {
   RunPhase,
   earlyStopThresholdsSignal,
+  gpuPermitSignal,
+  gpuReleasedSignal,
   progressQuery,
   trainingProgressSignal,
   type EarlyStopThresholds,
@@ -15,7 +17,7 @@ import { validScenario } from './valid-scenario';
 import { endingRun, openRun } from './recorded-run';
 import { benchmarkStage } from './stages/benchmark-stage';
 import { quantizeStage, type VariantResult } from './stages/quantize-stage';
-import { trainStage, type StopDecision, type TrainStageResult } from './stages/train-stage';
+import { trainStage, type GpuSlot, type StopDecision, type TrainStageResult } from './stages/train-stage';
 import { shouldStop, type EpochMetric } from './early-stopping';
 import { markWorkflow } from './search-attributes';
 
@@ -30,6 +32,12 @@ export interface TrialOptions {
   metric?: string;
   /** Set when the sweep applies the median-stopping rule; later medians arrive by signal. */
   earlyStopping?: EarlyStopThresholds;
+  /**
+   * Set by a sweep that prepares trials ahead: the trial opens its run and uploads its scenario
+   * at once, starts its GPU job when `granted` (or on `gpuPermit`), and sends `gpuReleased`
+   * with `index` as soon as the job ends, before its own bookkeeping.
+   */
+  gpuSlot?: { index: number; granted: boolean };
 }
 
 export interface SingleRunInput {
@@ -71,7 +79,9 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
   const stopScope = new CancellationScope();
   let medians = trial?.earlyStopping;
   let stop: StopDecision | undefined;
+  let gpuPermitted = trial?.gpuSlot?.granted ?? true;
   setHandler(progressQuery, () => progress);
+  setHandler(gpuPermitSignal, () => void (gpuPermitted = true));
   setHandler(earlyStopThresholdsSignal, (update) => {
     medians = update;
   });
@@ -96,7 +106,8 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
     const result = await endingRun(run.runId, async (): Promise<SingleRunResult> => {
       const base = { experimentId, runId: run.runId, runName: name };
       if (scenario.type === 'train') {
-        const trained = await trainStage(ctx, { register: trial?.register ?? true, stopScope, stopDecision: () => stop });
+        const gpuSlot = trial?.gpuSlot && sweepGpuSlot(trial.gpuSlot.index, () => gpuPermitted);
+        const trained = await trainStage(ctx, { register: trial?.register ?? true, stopScope, stopDecision: () => stop, gpuSlot });
         return { ...base, ...trained, ...(trial?.metric !== undefined && { history }) };
       }
       if (scenario.type === 'infer') return { ...base, metrics: await benchmarkStage(ctx, scenario.model.weights!) };
@@ -110,4 +121,16 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
     progress.error = err instanceof Error ? err.message : String(err);
     throw err;
   }
+}
+
+/** The GPU slot a sweep lends its trial: wait for the permit, hand the slot back the moment the job ends. */
+function sweepGpuSlot(index: number, permitted: () => boolean): GpuSlot {
+  const sweepId = workflowInfo().parent?.workflowId;
+  return {
+    acquire: () => condition(permitted),
+    release: () => {
+      // not awaited: the trial's bookkeeping goes on; the sweep also frees the slot when the trial ends
+      if (sweepId) void getExternalWorkflowHandle(sweepId).signal(gpuReleasedSignal, index).catch(() => undefined);
+    },
+  };
 }

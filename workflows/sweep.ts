@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
@@ -15,6 +16,8 @@ import {
   BatchPhase,
   batchProgressQuery,
   earlyStopThresholdsSignal,
+  gpuPermitSignal,
+  gpuReleasedSignal,
   pauseSignal,
   resumeSignal,
   setMaxRunsUpdate,
@@ -77,12 +80,21 @@ export interface SweepResult {
   gpuSecondsSaved: number;
 }
 
+/**
+ * The change that prepares trials ahead: sweeps recorded before it start each trial only when a
+ * slot is free (test/histories/sweep-*.json replay that way).
+ */
+const PREPARE_AHEAD_PATCH = 'sweep-prepares-trials-ahead';
+
 /** Trials started by one workflow run; then the sweep drains and continues as new, so its history stays short. */
 export const TRIALS_PER_RUN = 200;
 
 /**
- * A hyper-parameter sweep: grid or seeded-random trials, at most `parallel` at once, each a
- * child `singleRun` (its own nested MLflow run) on the scenario's GPU pool. Pause, resume,
+ * A hyper-parameter sweep: grid or seeded-random trials, at most `parallel` GPU jobs at once, each a
+ * child `singleRun` (its own nested MLflow run) on the scenario's GPU pool. No GPU second waits
+ * for bookkeeping: up to `parallel` more trials are prepared ahead (run opened, scenario uploaded)
+ * and wait for a slot, and a trial hands its slot back as its job ends, before its uploads and
+ * end of run — so a freed slot's next job is queued at once. Pause, resume,
  * a larger `max_runs` and cancel work while it runs; thousands of trials fit because the
  * workflow keeps counters only and continues as new every TRIALS_PER_RUN trials.
  */
@@ -95,6 +107,9 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   // being opened would otherwise be refused for want of a handler
   const state = input.state ?? newSweepState(spec);
   const running = new Map<number, ChildWorkflowHandle<typeof singleRun>>();
+  const prepareAhead = patched(PREPARE_AHEAD_PATCH);
+  /** Trials holding one of the `parallel` GPU slots, and prepared trials waiting for one, oldest first. */
+  const gpu = { busy: new Set<number>(), waiting: [] as number[] };
   const trials = new CancellationScope();
   let phase: BatchPhase = input.state ? BatchPhase.running : BatchPhase.starting;
   let failFast: string | undefined;
@@ -108,15 +123,33 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     runId: state.parentRunId || undefined,
     metric: spec.metric,
     total: total(),
-    running: running.size,
+    running: prepareAhead ? gpu.busy.size : running.size,
+    ...(prepareAhead && { queued: gpu.waiting.length }),
     done: state.done,
     failed: state.failed,
     stopped: state.stopped,
     cancelled: state.cancelled,
     best: state.best,
   }));
+  /** Hands free slots to waiting trials, oldest first; a paused sweep starts no GPU job. */
+  const grantSlots = () => {
+    while (!state.paused && gpu.busy.size < spec.parallel && gpu.waiting.length > 0) {
+      const index = gpu.waiting.shift()!;
+      gpu.busy.add(index);
+      void running.get(index)?.signal(gpuPermitSignal).catch(() => undefined);
+    }
+  };
+  /** A trial's job ended (its signal) or the trial did (its result): either frees its slot, once. */
+  const releaseSlot = (index: number) => {
+    gpu.waiting = gpu.waiting.filter((i) => i !== index);
+    if (gpu.busy.delete(index)) grantSlots();
+  };
   setHandler(pauseSignal, () => void (state.paused = true));
-  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+    grantSlots();
+  });
+  setHandler(gpuReleasedSignal, releaseSlot);
   setHandler(
     setMaxRunsUpdate,
     (maxRuns) => {
@@ -161,20 +194,31 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const launch = async (index: number) => {
     const params = trialParams(spec, index);
     const trial = trialOf(scenario, params, index);
+    const granted = !prepareAhead || (!state.paused && gpu.busy.size < spec.parallel);
+    if (prepareAhead && granted) gpu.busy.add(index);
+    const options = { ...trialOptions(trial, spec, params, index, state), ...(prepareAhead && { gpuSlot: { index, granted } }) };
     const handle = await trials.run(() =>
       startChild(singleRun, {
         workflowId: `${workflowInfo().workflowId}/trial-${index}`,
-        args: [{ scenario: trial, parentRunId: state.parentRunId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: trialOptions(trial, spec, params, index, state) }],
+        args: [{ scenario: trial, parentRunId: state.parentRunId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: options }],
       }),
     );
     running.set(index, handle);
+    if (!granted) {
+      // queued only now that its handle exists, so a slot freed meanwhile reaches it
+      gpu.waiting.push(index);
+      grantSlots();
+    }
     void handle
       .result()
       .then(
         (result) => onCompleted(index, params, result),
         (err: unknown) => onFailed(index, err),
       )
-      .finally(() => running.delete(index));
+      .finally(() => {
+        running.delete(index);
+        releaseSlot(index);
+      });
   };
 
   if (!input.state) {
@@ -186,7 +230,9 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const remaining = () => state.nextIndex < total();
   const trialsPerRun = input.trialsPerRun ?? TRIALS_PER_RUN;
   const rotate = () => launchedHere >= trialsPerRun || workflowInfo().continueAsNewSuggested;
-  const canLaunch = () => remaining() && !rotate() && !state.paused && running.size < spec.parallel;
+  // prepared trials wait for a slot: as many as the slots, so slots freed together each find one
+  const open = prepareAhead ? 2 * spec.parallel : spec.parallel;
+  const canLaunch = () => remaining() && !rotate() && !state.paused && running.size < open;
   try {
     for (;;) {
       await condition(() => failFast !== undefined || canLaunch() || (running.size === 0 && (!remaining() || rotate())));

@@ -27,6 +27,7 @@ describe('batch progress', () => {
     expect(batchSummary(progress({ best: { index: 0, runId: 'r0', value: 0.5, params: { learning_rate: 0.01 } } }))).toBe(
       'running 2, done 1, failed 0, stopped 0; best det.mAP50=0.5000 {"learning_rate":0.01}',
     );
+    expect(batchSummary(progress({ queued: 2, cancelled: 1 }))).toBe('running 2 (+2 prepared), done 1, failed 0, stopped 0, cancelled 1');
   });
 
   it('prints a line only when it changes, off a terminal', () => {

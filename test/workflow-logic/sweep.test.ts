@@ -53,6 +53,8 @@ async function start(scenario: Scenario, extra: Omit<SweepInput, 'scenario'> = {
 
 const progressOf = (handle: WorkflowHandle<typeof sweep>): Promise<BatchProgress> => handle.query(batchProgressQuery);
 const lr = (input: TrainInput) => input.scenario.training!.learning_rate;
+/** The learning rates of the 5-trial grids below, in trial order. */
+const lrs = [0.001, 0.003, 0.01, 0.03, 0.1];
 
 /** Runs `fn` with mocked workers: the in-memory MLflow and the stand-in GPU `train`. */
 function withWorkers<T>(mlflow: FakeMlflow, train: FakeTrainOptions, fn: () => Promise<T>, control = mlflow.activities()): Promise<T> {
@@ -156,20 +158,79 @@ describe('sweep workflow logic (mocked activities)', () => {
     expect(mlflow.runs.get(result.runId)?.metrics).toEqual(expect.objectContaining({ 'sweep.completed': 3, 'sweep.failed': 1, 'sweep.stopped_early': 1, 'sweep.cancelled': 0 }));
   });
 
-  it('cancelling the sweep counts its running trials as cancelled, not failed, and ends every run KILLED', async () => {
-    const scenario = sweepScenario('cancel', '{ parameters: { learning_rate: [0.001, 0.003, 0.01, 0.03] }, parallel: 2 }', 'epochs: 100, batch_size: 16, learning_rate: 0.01');
+  it('prepares trials ahead: never more than `parallel` GPU jobs, and a freed slot starts the next job before the last trial\'s bookkeeping ends', async () => {
+    const scenario = sweepScenario('ahead', '{ parameters: { learning_rate: [0.001, 0.003, 0.01, 0.03, 0.1] }, parallel: 2 }', 'epochs: 2, batch_size: 16, learning_rate: 0.01');
+    const mlflow = new FakeMlflow();
+    const gpuJobs = { now: 0, max: 0 };
+    const trainStarted = new Map<number, number>();
+    const uploadEnded = new Map<string, number>();
+    const control = mlflow.activities({
+      // the trial's bookkeeping after its job: slow on purpose
+      uploadArtifacts: async (input) => {
+        await new Promise((r) => setTimeout(r, 1500));
+        uploadEnded.set(input.artifactUri.split('/')[2], Date.now()); // mlflow-artifacts:/1/{runId}/artifacts
+        return input.files.map((f) => f.artifactPath);
+      },
+    });
+    const train = fakeTrain(temporal.env.client, { epochSeconds: () => 0.3 });
+    const { result, seen } = await withMockedWorkers(
+      temporal.env,
+      {
+        control,
+        gpu: {
+          train: async (input) => {
+            trainStarted.set(lrs.indexOf(lr(input)), Date.now());
+            gpuJobs.max = Math.max(gpuJobs.max, ++gpuJobs.now);
+            try {
+              return await train.train(input);
+            } finally {
+              gpuJobs.now--;
+            }
+          },
+        },
+      },
+      async () => {
+        const handle = await start(scenario);
+        const seen = await eventually(async () => {
+          const p = await progressOf(handle);
+          return p.running === 2 && p.queued === 2 ? p : undefined;
+        });
+        return { result: await handle.result(), seen };
+      },
+    );
+    expect(seen).toEqual(expect.objectContaining({ running: 2, queued: 2, done: 0 }));
+    expect(result).toEqual(expect.objectContaining({ total: 5, done: 5, failed: 0, cancelled: 0 }));
+    expect(gpuJobs.max).toBe(2);
+    // trials 2 and 3 start training while trials 0 and 1 still upload (a 1.5 s upload after a 0.6 s job)
+    const uploadEndOf = (index: number) => uploadEnded.get([...mlflow.runs.values()].find((r) => r.name === `ppe-yolov8n-train-ahead-${index}`)!.runId)!;
+    expect(trainStarted.get(2)!).toBeLessThan(uploadEndOf(0));
+    expect(trainStarted.get(3)!).toBeLessThan(uploadEndOf(1));
+  });
+
+  it('cancelling the sweep counts its running and prepared trials as cancelled, not failed, and ends every run KILLED', async () => {
+    const scenario = sweepScenario('cancel', '{ parameters: { learning_rate: [0.001, 0.003, 0.01, 0.03, 0.1] }, parallel: 2 }', 'epochs: 100, batch_size: 16, learning_rate: 0.01');
     const mlflow = new FakeMlflow();
     const progress = await withWorkers(mlflow, { epochSeconds: () => 0.1 }, async () => {
       const handle = await start(scenario);
-      await eventually(async () => ((await progressOf(handle)).running === 2 && mlflow.runs.size === 3 ? true : undefined));
+      // two trials train, two more are prepared (runs open) and wait for a slot, the fifth is not started
+      await eventually(async () => {
+        const p = await progressOf(handle);
+        return p.running === 2 && p.queued === 2 && mlflow.runs.size === 5 ? true : undefined;
+      });
       await handle.cancel();
       const err = await handle.result().catch((e: unknown) => e);
       expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
       return progressOf(handle);
     });
-    expect(progress).toEqual(expect.objectContaining({ phase: 'cancelled', running: 0, done: 0, failed: 0, cancelled: 2 }));
-    expect(mlflow.runs.get(progress.runId!)?.metrics).toEqual(expect.objectContaining({ 'sweep.cancelled': 2, 'sweep.failed': 0 }));
-    expect(mlflow.statuses()).toEqual({ 'ppe-yolov8n-sweep-cancel': 'KILLED', 'ppe-yolov8n-train-cancel-0': 'KILLED', 'ppe-yolov8n-train-cancel-1': 'KILLED' });
+    expect(progress).toEqual(expect.objectContaining({ phase: 'cancelled', running: 0, queued: 0, done: 0, failed: 0, cancelled: 4 }));
+    expect(mlflow.runs.get(progress.runId!)?.metrics).toEqual(expect.objectContaining({ 'sweep.cancelled': 4, 'sweep.failed': 0 }));
+    expect(mlflow.statuses()).toEqual({
+      'ppe-yolov8n-sweep-cancel': 'KILLED',
+      'ppe-yolov8n-train-cancel-0': 'KILLED',
+      'ppe-yolov8n-train-cancel-1': 'KILLED',
+      'ppe-yolov8n-train-cancel-2': 'KILLED',
+      'ppe-yolov8n-train-cancel-3': 'KILLED',
+    });
   });
 
   it('a trial cancelled on its own is counted cancelled and the sweep goes on', async () => {

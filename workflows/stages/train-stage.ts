@@ -30,6 +30,14 @@ export interface TrainOptions {
   /** The train job runs in this scope, which the early-stopping rule cancels. */
   stopScope?: CancellationScope;
   stopDecision?: () => StopDecision | undefined;
+  /** A sweep's GPU slot: the job starts once acquired, and the slot is released when the job ends. */
+  gpuSlot?: GpuSlot;
+}
+
+/** A slot of a sweep's `parallel` GPU jobs (see TrialOptions.gpuSlot). */
+export interface GpuSlot {
+  acquire: () => Promise<void>;
+  release: () => void;
 }
 
 export interface TrainStageResult {
@@ -50,6 +58,10 @@ export async function trainStage(ctx: StageContext, options: TrainOptions = { re
   const training = scenario.training!;
   await controlStorage.uploadText({ artifactUri: run.artifactUri, artifactPath: 'config/scenario.yaml', content: stringify(scenario) });
 
+  if (options.gpuSlot) {
+    progress.phase = RunPhase.waitingForGpu;
+    await options.gpuSlot.acquire();
+  }
   progress.phase = RunPhase.training;
   const gpu = gpuJobs(scenario.environment.gpu_pool, gpuHeartbeatTimeout);
   const started = Date.now();
@@ -64,10 +76,12 @@ export async function trainStage(ctx: StageContext, options: TrainOptions = { re
   try {
     halved = await (options.stopScope ? options.stopScope.run(job) : job());
   } catch (err) {
+    options.gpuSlot?.release();
     const stop = options.stopDecision?.();
     if (!stop || !isCancellation(err)) throw err;
     return recordStoppedEarly(ctx, stop, (Date.now() - started) / 1000);
   }
+  options.gpuSlot?.release();
   const { result: trained, oomRetries } = halved;
 
   progress.phase = RunPhase.recording;
