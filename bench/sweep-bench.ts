@@ -7,6 +7,8 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadSettings } from '../common/settings';
 import { startScenario } from '../cli/start-run';
+import { CONTROL_QUEUE } from '../common/contract';
+import { workflowId } from '../scenarios/naming';
 import { parseScenarioText } from '../scenarios/loader';
 import type { sweep } from '../workflows/sweep';
 import { createControlWorker } from '../workers/control';
@@ -14,15 +16,19 @@ import { createGpuWorkers } from '../workers/gpu';
 
 /**
  * Sweep orchestration overhead, side by side on the same stand-in trials, slots and MLflow:
- * (a) the seeds' ThreadPoolExecutor runner, (b) GuardianFlow's sweep workflow.
- * Needs the dev stack (`gflow dev up`). Env: BENCH_TRIALS, BENCH_SLOTS, BENCH_SECONDS.
+ * (a) the seeds' ThreadPoolExecutor runner, (b) GuardianFlow's sweep workflow, (c) the same
+ * sweep continuing as new every BENCH_TRIALS_PER_RUN trials. Goals (issue 12): slot idle gap
+ * p95 ≤ the seeds' and < 0.3 s; makespan ≤ 1.05 × ideal, with and without continue-as-new.
+ * Needs the dev stack (`gflow dev up`). Env: BENCH_TRIALS (40), BENCH_SLOTS (4), BENCH_SECONDS (10),
+ * BENCH_TRIALS_PER_RUN (10).
  */
 
 const REPO = path.resolve(__dirname, '..', ...(__dirname.split(path.sep).includes('dist') ? ['..'] : []));
 const EXECUTOR = path.join(REPO, 'test/fixtures/fake_executor.py');
 const N = Number(process.env.BENCH_TRIALS ?? 40);
 const G = Number(process.env.BENCH_SLOTS ?? 4);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const TRIALS_PER_RUN = Number(process.env.BENCH_TRIALS_PER_RUN ?? 10);
 const POOL = 'bench';
 
 interface Interval {
@@ -98,8 +104,9 @@ async function seedsRunner(work: string, mlflowUrl: string, python: string): Pro
   return figures('seeds: ThreadPoolExecutor + MLflow client', (Date.now() - started) / 1000, await timeline(file));
 }
 
-async function workflowRunner(work: string): Promise<Figures> {
-  const file = path.join(work, 'workflow.jsonl');
+/** The sweep workflow on its own workers; with `trialsPerRun`, it continues as new that often. */
+async function workflowRunner(work: string, trialsPerRun?: number): Promise<Figures> {
+  const file = path.join(work, `workflow-${trialsPerRun ?? 'default'}.jsonl`);
   const base = loadSettings();
   const settings = { ...base, gpu: { ...base.gpu, pool: POOL, slots: G, workDir: path.join(work, 'gpu') } };
   const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
@@ -108,7 +115,7 @@ async function workflowRunner(work: string): Promise<Figures> {
   const lrs = Array.from({ length: N }, (_, i) => Number((0.0001 * (i + 1)).toFixed(4)));
   const scenario = parseScenarioText(`
 name: bench
-version: b${Date.now()}
+version: b${Date.now()}${trialsPerRun ? `-can${trialsPerRun}` : ''}
 type: train
 design: sweep
 site: { customer: bench, region: local, plant: lab, zone: sweep }
@@ -125,9 +132,13 @@ sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, par
   const running = workers.map((w) => w.run());
   try {
     const started = Date.now();
-    const handle = (await startScenario(client, scenario)) as unknown as WorkflowHandle<typeof sweep>;
+    const handle =
+      trialsPerRun === undefined
+        ? ((await startScenario(client, scenario)) as unknown as WorkflowHandle<typeof sweep>)
+        : await client.workflow.start<typeof sweep>('sweep', { taskQueue: CONTROL_QUEUE, workflowId: workflowId(scenario), args: [{ scenario, trialsPerRun }] });
     await handle.result();
-    return figures('GuardianFlow sweep workflow', (Date.now() - started) / 1000, await timeline(file));
+    const runner = trialsPerRun === undefined ? 'GuardianFlow sweep workflow' : `GuardianFlow sweep workflow, continue-as-new every ${trialsPerRun} trials`;
+    return figures(runner, (Date.now() - started) / 1000, await timeline(file));
   } finally {
     for (const w of workers) w.shutdown();
     await Promise.all(running);
@@ -138,12 +149,22 @@ sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, par
 
 async function main(): Promise<void> {
   const settings = loadSettings();
+  const loadavgAtStart = os.loadavg();
   const work = await mkdtemp(path.join(os.tmpdir(), 'gflow-bench-'));
-  const rows = [await seedsRunner(work, settings.mlflow.url, settings.python), await workflowRunner(work)];
+  const [seeds, plain, rotating] = [await seedsRunner(work, settings.mlflow.url, settings.python), await workflowRunner(work), await workflowRunner(work, TRIALS_PER_RUN)];
+  const rows = [seeds, plain, rotating];
+  const goals = {
+    'slot idle gap p95 ≤ the seeds’ runner': plain.slot_idle_gap_p95_s <= seeds.slot_idle_gap_p95_s,
+    'slot idle gap p95 < 0.3 s': plain.slot_idle_gap_p95_s < 0.3,
+    'makespan ≤ 1.05 × ideal': plain.makespan_s <= 1.05 * plain.ideal_s,
+    'across continue-as-new: makespan ≤ 1.05 × ideal (no drain dip)': rotating.makespan_s <= 1.05 * rotating.ideal_s,
+    'across continue-as-new: slot idle gap p95 < 0.3 s': rotating.slot_idle_gap_p95_s < 0.3,
+  };
   const out = path.join(REPO, 'bench/results');
   await mkdir(out, { recursive: true });
-  await writeFile(path.join(out, 'sweep-bench.json'), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, rows }, null, 2));
+  await writeFile(path.join(out, 'sweep-bench.json'), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, loadavg_at_start: loadavgAtStart, rows, goals }, null, 2) + '\n');
   console.table(rows);
+  console.table(goals);
   console.log(`written to ${path.join(out, 'sweep-bench.json')}`);
 }
 
