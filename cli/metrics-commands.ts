@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MlflowClient, MlflowUnreachableError } from '../activities/tracking/mlflow-client';
 import type { Settings } from '../common/settings';
+import type { z } from 'zod';
 import {
   alerts,
   comparison,
   CompareBy,
   exportFleet,
-  ExportFormat,
   FLEET_METRIC_KEYS,
   loadAlertRules,
   NO_RULES_FILE,
@@ -16,21 +16,23 @@ import {
   summary,
   trend,
   trendByDay,
-  type FleetFilter,
   type FleetMetricKey,
   type FleetMetrics,
+  type AlertRulesFile,
   type FleetSnapshot,
   type ModelSummary,
 } from '../fleet';
-import { editDistance, resolveMetricAlias } from '../scenarios/metric-keys';
+import { AlertsQuery, asFlag, ComparisonQuery, ExportQuery, filterOf, parseQuery, QueryParamError, SummaryQuery, TrendQuery } from '../fleet/query-params';
 import { TaskType } from '../scenarios/schema';
 import { CliError } from './cli-error';
+import { registerScreenshotCommand } from './screenshot-command';
 import { formatTable } from './table';
 
 /**
  * `gflow metrics summary|trend|compare|export` and `gflow alerts list`: the fleet store's queries
  * in the terminal (tables) or for scripts (`--json`). Each command refreshes the store first,
- * reading only what changed since the cache in `<GF_STATE_DIR>/fleet/` was written.
+ * reading only what changed since the cache in `<GF_STATE_DIR>/fleet/` was written. Flags are
+ * checked by the same zod schemas as the HTTP API's query parameters (fleet/query-params.ts).
  */
 
 interface FilterFlags {
@@ -53,14 +55,14 @@ const filterOptions = (command: Command) =>
     .option('--full', 'read everything from MLflow again instead of only what changed');
 
 export function registerMetricsCommands(program: Command, settings: Settings): void {
-  const metrics = program.command('metrics').description('fleet metrics across every site: summary, trend, comparison, export');
+  const metrics = program.command('metrics').description('fleet metrics across every site: summary, trend, comparison, export, screenshot');
+  registerScreenshotCommand(metrics, settings);
 
   filterOptions(metrics.command('summary').description('per site × task: champion, its numbers, runs in the window, best candidate'))
     .option('--days <n>', 'the window for counting runs', '7')
     .action(async (opts: FilterFlags & { days: string }) => {
-      const filter = filterFrom(opts);
-      const days = positiveInt('--days', opts.days);
-      const rows = summary(await snapshotOf(settings, opts.full), { filter, days });
+      const { days, ...filter } = queryFrom(SummaryQuery, { customer: opts.customer, site: opts.site, task: opts.task, days: opts.days });
+      const rows = summary(await snapshotOf(settings, opts.full), { filter: filterOf(filter), days });
       if (opts.json) return printJson(rows);
       const variants = (list: ModelSummary[]) => list.map((v) => `${v.variant} v${v.version}`).join(', ');
       print(
@@ -89,11 +91,9 @@ export function registerMetricsCommands(program: Command, settings: Settings): v
     .option('--by <run|day>', 'one point per run, or per UTC day (mean, min, max)', 'run')
     .option('--days <n>', 'only the last N days')
     .action(async (opts: FilterFlags & { metric: string; by: string; days?: string }) => {
-      const filter = filterFrom(opts, true);
-      const metric = metricFrom(opts.metric);
-      const by = oneOf('--by', opts.by, ['run', 'day']);
-      const days = opts.days === undefined ? undefined : positiveInt('--days', opts.days);
-      const points = trend(await snapshotOf(settings, opts.full), { filter, metric, days });
+      const query = queryFrom(TrendQuery, { customer: opts.customer, site: opts.site, task: opts.task, metric: opts.metric, by: opts.by, days: opts.days });
+      const { metric, by } = query;
+      const points = trend(await snapshotOf(settings, opts.full), { filter: filterOf(query), metric, days: query.days });
       if (by === 'day') {
         const perDay = trendByDay(points);
         if (opts.json) return printJson({ metric, by, points: perDay });
@@ -120,9 +120,9 @@ export function registerMetricsCommands(program: Command, settings: Settings): v
   filterOptions(metrics.command('compare').description('architectures or registered versions of a site’s task side by side'))
     .option('--by <architecture|version>', 'what to compare', CompareBy.architecture)
     .action(async (opts: FilterFlags & { by: string }) => {
-      const filter = filterFrom(opts, true);
-      const by = oneOf('--by', opts.by, Object.values(CompareBy));
-      const rows = comparison(await snapshotOf(settings, opts.full), { filter, by });
+      const query = queryFrom(ComparisonQuery, { customer: opts.customer, site: opts.site, task: opts.task, by: opts.by });
+      const { by } = query;
+      const rows = comparison(await snapshotOf(settings, opts.full), { filter: filterOf(query), by });
       if (opts.json) return printJson(rows);
       const shown: FleetMetricKey[] = ['det.mAP50', 'det.mAP50_95', 'sys.latency_ms_p95', 'sys.fps'];
       print(
@@ -142,9 +142,9 @@ export function registerMetricsCommands(program: Command, settings: Settings): v
     .requiredOption('--output <dir>', 'the folder to write into (created if missing)')
     .option('--full', 'read everything from MLflow again instead of only what changed')
     .action(async (opts: { format: string; output: string; full?: boolean }) => {
-      const format = oneOf('--format', opts.format, Object.values(ExportFormat));
+      const { format, output } = queryFrom(ExportQuery, { format: opts.format, output: opts.output });
       const snapshot = await snapshotOf(settings, opts.full);
-      const file = await exportFleet(snapshot, format, opts.output);
+      const file = await exportFleet(snapshot, format, output);
       console.log(`${file}: ${snapshot.runs.length} runs`);
     });
 
@@ -152,9 +152,8 @@ export function registerMetricsCommands(program: Command, settings: Settings): v
   filterOptions(alertsCommand.command('list').description(`champions below mAP50 / above latency p95 thresholds, drops versus the previous champion, sites without recent runs`))
     .option('--rules <file>', `alert thresholds (default: ./${ALERTS_FILE} when present, else the built-in defaults)`)
     .action(async (opts: FilterFlags & { rules?: string }) => {
-      const filter = filterFrom(opts);
-      const file = opts.rules ?? (existsSync(ALERTS_FILE) ? ALERTS_FILE : undefined);
-      const rules = file ? await loadAlertRules(file).catch(asCliError) : NO_RULES_FILE;
+      const filter = filterOf(queryFrom(AlertsQuery, { customer: opts.customer, site: opts.site, task: opts.task }));
+      const { file, rules } = await alertRulesFrom(opts.rules);
       const found = alerts(await snapshotOf(settings, opts.full), rules, { filter });
       if (opts.json) return printJson(found);
       print(
@@ -180,35 +179,25 @@ async function snapshotOf(settings: Settings, full = false): Promise<FleetSnapsh
   }
 }
 
+/** The alert rules of `--rules <file>`, else ./alerts.yaml when present, else the built-in defaults (`file` undefined). */
+export async function alertRulesFrom(flag: string | undefined): Promise<{ file: string | undefined; rules: AlertRulesFile }> {
+  const file = flag ?? (existsSync(ALERTS_FILE) ? ALERTS_FILE : undefined);
+  return { file, rules: file ? await loadAlertRules(file).catch(asCliError) : NO_RULES_FILE };
+}
+
 function asCliError(err: unknown): never {
   if (err instanceof AlertRulesFileError) throw new CliError(err.message, 2, { cause: err });
   throw err;
 }
 
-function filterFrom(opts: FilterFlags, siteTaskRequired = false): FleetFilter {
-  if (siteTaskRequired && opts.customer === undefined && opts.site === undefined) throw new CliError('give --customer (or --site): the query is about one site’s task', 2);
-  if (siteTaskRequired && opts.task === undefined) throw new CliError('give --task: the query is about one site’s task', 2);
-  const task = opts.task === undefined ? undefined : oneOf('--task', opts.task, Object.values(TaskType));
-  return { customer: opts.customer, site: opts.site, task };
-}
-
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new CliError(`${flag}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, 2);
-}
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag}: expected a positive whole number of days, got ${JSON.stringify(value)}`, 2);
-  return n;
-}
-
-/** A fleet metric key (the seeds' `mAP50` accepted), or an error naming the closest one. */
-function metricFrom(value: string): FleetMetricKey {
-  const key = resolveMetricAlias(value);
-  if ((FLEET_METRIC_KEYS as readonly string[]).includes(key)) return key as FleetMetricKey;
-  const closest = [...FLEET_METRIC_KEYS].sort((a, b) => editDistance(key.toLowerCase(), a.toLowerCase()) - editDistance(key.toLowerCase(), b.toLowerCase()))[0];
-  throw new CliError(`--metric: ${JSON.stringify(value)} is not a fleet metric; did you mean ${closest}? (one of ${FLEET_METRIC_KEYS.join(', ')})`, 2);
+/** Flags through the shared query schema; a bad one exits 2 with the flag named, as the API's 400 names the parameter. */
+function queryFrom<S extends z.ZodType>(schema: S, flags: Record<string, string | undefined>): z.output<S> {
+  try {
+    return parseQuery(schema, flags, asFlag);
+  } catch (err) {
+    if (err instanceof QueryParamError) throw new CliError(err.message, 2, { cause: err });
+    throw err;
+  }
 }
 
 const num = (v: number | undefined, digits: number) => (v === undefined ? '-' : v.toFixed(digits));

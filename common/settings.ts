@@ -11,7 +11,10 @@ export interface Settings {
   host: string;
   python: string;
   temporal: { address: string; port: number; uiPort: number; namespace: string; uiUrl: string };
-  mlflow: { port: number; url: string };
+  /** `uiUrl`: the MLflow UI as a browser reaches it (links on the fleet page); `url` unless GF_MLFLOW_UI_URL says otherwise (a container's `http://mlflow:5000`). */
+  mlflow: { port: number; url: string; uiUrl: string };
+  /** The fleet HTTP API (`gflow serve`): its port, and how many seconds a snapshot answers before the next incremental read. */
+  fleet: { port: number; refreshSeconds: number };
   s3: {
     port: number;
     endpoint: string;
@@ -77,6 +80,7 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
   const mlflowPort = intFrom(env, 'GF_MLFLOW_PORT', 5000);
   const s3Port = intFrom(env, 'GF_S3_PORT', 8333);
   const namespace = textFrom(env, 'GF_TEMPORAL_NAMESPACE', 'default');
+  const mlflowUrl = stripSlash(textFrom(env, 'MLFLOW_TRACKING_URI', `http://${inUrl}:${mlflowPort}`));
   return {
     repoRoot: root,
     stateDir,
@@ -89,7 +93,8 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
       address: textFrom(env, 'TEMPORAL_ADDRESS', `${inUrl}:${temporalPort}`),
       uiUrl: textFrom(env, 'GF_TEMPORAL_UI_URL', `http://${inUrl}:${uiPort}`),
     },
-    mlflow: { port: mlflowPort, url: stripSlash(textFrom(env, 'MLFLOW_TRACKING_URI', `http://${inUrl}:${mlflowPort}`)) },
+    mlflow: { port: mlflowPort, url: mlflowUrl, uiUrl: stripSlash(textFrom(env, 'GF_MLFLOW_UI_URL', mlflowUrl)) },
+    fleet: { port: intFrom(env, 'GF_FLEET_PORT', 8300), refreshSeconds: intFrom(env, 'GF_FLEET_REFRESH_S', 10) },
     s3: {
       port: s3Port,
       endpoint: stripSlash(textFrom(env, 'GF_S3_ENDPOINT', `http://${inUrl}:${s3Port}`)),

@@ -8,6 +8,8 @@ export const ApiPath = {
   comparison: '/api/metrics/comparison',
   alerts: '/api/metrics/alerts',
   health: '/api/health',
+  /** The MLflow and Temporal Web UI base URLs and the namespace, for the fleet page's links. */
+  config: '/api/config',
   openapi: '/api/openapi.json',
   prometheus: '/metrics',
 } as const;

@@ -4,11 +4,11 @@ import type { Settings } from '../common/settings';
 import { PortInUseError, ServerMissingError, ServerStartError } from './errors';
 import { isAlive, logFileOf, logTail, runningProcess, startDetached, stopProcess, type ProcessRecord } from './managed-process';
 import { isPortFree } from './ports';
-import { controlWorker, gpuWorker, mlflowServer, seaweedfsServer, temporalServer, type ServerSpec } from './servers';
+import { controlWorker, fleetServer, gpuWorker, mlflowServer, seaweedfsServer, temporalServer, type ServerSpec } from './servers';
 
 export interface DevOptions {
   log: (line: string) => void;
-  /** Also run a control worker and a GPU worker from `dist/` (the CLI's `dev up`; tests run their own). */
+  /** Also run the processes from `dist/`: a control worker, a GPU worker and the fleet API (the CLI's `dev up`; tests run their own). */
   workers?: boolean;
 }
 
@@ -22,8 +22,9 @@ export interface ServerStatus {
 }
 
 const servers = (settings: Settings) => [temporalServer(settings), seaweedfsServer(settings), mlflowServer(settings)];
-const workers = (settings: Settings) => [controlWorker(settings), gpuWorker(settings)];
-const everything = (settings: Settings) => [...servers(settings), ...workers(settings)];
+/** The processes from `dist/`, started after the servers they use. */
+const fromDist = (settings: Settings) => [controlWorker(settings), gpuWorker(settings), fleetServer(settings)];
+const everything = (settings: Settings) => [...servers(settings), ...fromDist(settings)];
 
 /**
  * Starts whatever part of the dev stack is not running yet and waits until each part is
@@ -34,7 +35,7 @@ export async function devUp(settings: Settings, opts: DevOptions): Promise<Serve
   const started: ProcessRecord[] = [];
   try {
     await allOrFirstError(servers(settings).map((spec) => ensureRunning(settings, spec, started, opts.log)));
-    if (opts.workers) await allOrFirstError(workers(settings).map((spec) => ensureRunning(settings, spec, started, opts.log)));
+    if (opts.workers) await allOrFirstError(fromDist(settings).map((spec) => ensureRunning(settings, spec, started, opts.log)));
   } catch (err) {
     for (const record of started.reverse()) await stopProcess(settings.stateDir, record);
     throw err;
@@ -42,7 +43,7 @@ export async function devUp(settings: Settings, opts: DevOptions): Promise<Serve
   return devStatus(settings);
 }
 
-/** Stops workers first, then the servers; a part that is not running is skipped. */
+/** Stops the workers and the fleet API first, then the servers; a part that is not running is skipped. */
 export async function devDown(settings: Settings, opts: Pick<DevOptions, 'log'>): Promise<void> {
   for (const spec of everything(settings).reverse()) {
     const record = await runningProcess(settings.stateDir, spec.name);

@@ -7,7 +7,8 @@ import { temporal as proto } from '@temporalio/proto';
 import { request } from 'undici';
 import { createS3Client } from '../activities/storage/s3-client';
 import { CONTROL_QUEUE, gpuPoolQueue, SEARCH_ATTRIBUTE_NAMES } from '../common/contract';
-import type { Settings } from '../common/settings';
+import { urlHost, type Settings } from '../common/settings';
+import { ApiPath } from '../server/api-paths';
 
 /** One process `gflow dev` manages: how to start it and how to tell it is ready. */
 export interface ServerSpec {
@@ -226,4 +227,21 @@ export function controlWorker(settings: Settings): ServerSpec {
 export function gpuWorker(settings: Settings): ServerSpec {
   const queue = gpuPoolQueue(settings.gpu.pool);
   return workerProcess(settings, 'gpu-worker', `GPU worker (${queue}, ${settings.gpu.slots} slot(s))`, 'gpu.js', queue, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, settings.gpu.hostId);
+}
+
+/** The fleet HTTP API and page (`gflow serve` from the compiled tree); ready once it answers its config route, which needs no MLflow read. */
+export function fleetServer(settings: Settings): ServerSpec {
+  const { fleet, host } = settings;
+  const url = `http://${urlHost(host)}:${fleet.port}`;
+  return {
+    name: 'fleet-api',
+    title: 'fleet API and page',
+    command: process.execPath,
+    args: [path.join(settings.repoRoot, 'dist', 'cli', 'gflow.js'), 'serve', '--host', host, '--port', String(fleet.port)],
+    env: { ...process.env },
+    ports: [{ port: fleet.port, setting: 'GF_FLEET_PORT' }],
+    ready: () => httpOk(`${url}${ApiPath.config}`),
+    url,
+    startTimeoutMs: 60_000,
+  };
 }

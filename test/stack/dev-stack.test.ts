@@ -30,14 +30,14 @@ describe('gflow dev stack', () => {
   it('is up and healthy, and a second `up` reuses the running servers', async () => {
     const settings = loadSettings();
     const before = await devStatus(settings);
-    const servers = before.filter((s) => !s.name.endsWith('worker'));
+    const servers = before.filter((s) => !s.name.endsWith('worker') && s.name !== 'fleet-api');
     expect(servers.map((s) => [s.name, s.healthy])).toEqual([
       ['temporal', true],
       ['seaweedfs', true],
       ['mlflow', true],
     ]);
     const after = await devUp(settings, quiet);
-    expect(after.filter((s) => !s.name.endsWith('worker')).map((s) => s.pid)).toEqual(servers.map((s) => s.pid));
+    expect(after.filter((s) => !s.name.endsWith('worker') && s.name !== 'fleet-api').map((s) => s.pid)).toEqual(servers.map((s) => s.pid));
   });
 
   it('refuses a busy port with the server name and the setting that moves it', async () => {

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * The test stack's ports are one block of seven from 27200 (SeaweedFS adds 10000 for its gRPC
+ * The test stack's ports are one block of eight from 27200 (SeaweedFS adds 10000 for its gRPC
  * ports). `GF_TEST_PORT_OFFSET` (a multiple of 10, below 1000; default 0) moves the whole block,
  * so two test runs on one machine never share a port.
  */
@@ -25,6 +25,7 @@ export const TEST_STACK_ENV: Record<string, string> = {
   GF_WEED_MASTER_PORT: port(4),
   GF_WEED_VOLUME_PORT: port(5),
   GF_WEED_FILER_PORT: port(6),
+  GF_FLEET_PORT: port(7),
   GF_S3_BUCKET: 'guardianflow-test',
   GF_GPU_HOST_ID: 'test-host',
 };

@@ -3,133 +3,24 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTrackingActivities } from '../../activities/tracking/activities';
 import { MlflowClient } from '../../activities/tracking/mlflow-client';
 import { buildProgram } from '../../cli/gflow';
 import { loadSettings } from '../../common/settings';
 import { FleetStore, summary, type FleetSource, type SummaryRow } from '../../fleet';
-import { parseScenarioText } from '../../scenarios/loader';
-import { experimentName, registeredModelName, runName } from '../../scenarios/naming';
-import { scenarioParams, scenarioTags } from '../../scenarios/tracking-fields';
+import { experimentName, runName } from '../../scenarios/naming';
+import { scenarioTags } from '../../scenarios/tracking-fields';
+import { ALPHA, at, BETA, DOCK, GAMMA, KILN, LAB, MINE, PAINT, scenarioOf, SITES, utcDay, WELD, writeTestFleet, YARD, type WrittenFleet } from '../support/fleet-fixture';
 
 /**
- * A fleet of 6 sites × 2 tasks recorded in the test stack's real MLflow over simulated days (no
- * training): per site task a yolov8n run (v1, rollback), a yolov8s run (v2, champion), a
- * benchmark of v2, a newer yolov8s run (v3, candidate), with a few sites bent so that every
- * alert rule fires once. The expected numbers below are the ones written, not computed.
+ * The fleet of test/support/fleet-fixture.ts (6 sites × 2 tasks in the test stack's real MLflow
+ * over simulated days) through the store, the queries and the CLI. The expected numbers below
+ * are the ones the fixture writes, not computed.
  */
 
 jest.setTimeout(120_000);
 
 const settings = loadSettings();
 const mlflow = new MlflowClient(settings.mlflow.url);
-const tracking = createTrackingActivities({ mlflow });
-
-const DAY = 24 * 60 * 60 * 1000;
-const HOUR = 60 * 60 * 1000;
-/** Midnight UTC today: runs sit at whole hours of earlier days, so each day's runs stay on their day. */
-const MIDNIGHT = Math.floor(Date.now() / DAY) * DAY;
-const at = (daysAgo: number, hour: number) => MIDNIGHT - daysAgo * DAY + hour * HOUR;
-const utcDay = (t: number) => new Date(t).toISOString().slice(0, 10);
-
-/** Fresh customer names per test run, in case the stack is reused. */
-const tag = Date.now().toString(36);
-const ALPHA = `alpha-${tag}`;
-const BETA = `beta-${tag}`;
-const GAMMA = `gamma-${tag}`;
-const MINE = new Set([ALPHA, BETA, GAMMA]);
-
-const SITES = [
-  { customer: ALPHA, region: 'north', plant: 'p1', zone: 'weld' },
-  { customer: ALPHA, region: 'north', plant: 'p2', zone: 'paint' },
-  { customer: BETA, region: 'south', plant: 'p1', zone: 'dock' },
-  { customer: BETA, region: 'south', plant: 'p1', zone: 'yard' },
-  { customer: GAMMA, region: 'east', plant: 'p1', zone: 'kiln' },
-  { customer: GAMMA, region: 'east', plant: 'p3', zone: 'lab' },
-];
-type SiteSpec = (typeof SITES)[number];
-const key = (s: SiteSpec) => `${s.customer}/${s.region}-${s.plant}/${s.zone}`;
-const [WELD, PAINT, DOCK, YARD, KILN, LAB] = SITES.map(key);
-
-interface RunSpec {
-  type: 'train' | 'infer';
-  arch: string;
-  daysAgo: number;
-  hour: number;
-  metrics: Record<string, number>;
-  /** Registered as the next version of the site task's model. */
-  register?: boolean;
-  /** A benchmark of this version of the site task's model. */
-  measures?: number;
-  running?: boolean;
-}
-
-/** The runs of one site task; the usual shape, bent by `overrides`. */
-function runsOf(site: SiteSpec, task: string): RunSpec[] {
-  const usual: RunSpec[] = [
-    { type: 'train', arch: 'yolov8n', daysAgo: 6, hour: 9, metrics: { 'det.mAP50': 0.7 }, register: true },
-    { type: 'train', arch: 'yolov8s', daysAgo: 4, hour: 9, metrics: { 'det.mAP50': 0.8 }, register: true },
-    { type: 'infer', arch: 'yolov8s', daysAgo: 3, hour: 9, metrics: { 'det.mAP50': 0.82, 'sys.latency_ms_p50': 15, 'sys.latency_ms_p95': 20, 'sys.fps': 60, 'sys.gpu_util_pct': 55 }, measures: 2 },
-    { type: 'train', arch: 'yolov8s', daysAgo: 1, hour: 9, metrics: { 'det.mAP50': 0.85 }, register: true },
-  ];
-  const s = key(site);
-  if (s === WELD && task === 'ppe') usual.splice(2, 0, { type: 'train', arch: 'yolov8n', daysAgo: 4, hour: 15, metrics: { 'det.mAP50': 0.76 } });
-  if (s === PAINT && task === 'fall') usual[2].metrics['sys.latency_ms_p95'] = 45;
-  if (s === DOCK && task === 'ppe') {
-    usual[0].metrics['det.mAP50'] = 0.9;
-    usual[2].metrics['det.mAP50'] = 0.72;
-  }
-  if (s === KILN && task === 'ppe') return [usual[0]];
-  if (s === KILN && task === 'fall') usual.push({ type: 'train', arch: 'yolov8m', daysAgo: 2, hour: 9, metrics: { 'det.mAP50': 0.5 }, running: true });
-  if (s === LAB && task === 'fall') return usual.map((r) => ({ ...r, daysAgo: r.daysAgo + 8, hour: 0 }));
-  return usual;
-}
-
-function scenarioOf(site: SiteSpec, task: string, run: RunSpec, index: number) {
-  const weights = run.measures ? `models:/${site.customer}.${site.region}-${site.plant}.${site.zone}.${task}/${run.measures}` : 'null';
-  const block = run.type === 'train' ? 'training: { epochs: 1, batch_size: 8, learning_rate: 0.01 }' : 'benchmark: { batch_sizes: [1] }';
-  return parseScenarioText(`
-name: fleet
-version: f${index}
-type: ${run.type}
-site: { customer: ${site.customer}, region: ${site.region}, plant: ${site.plant}, zone: ${site.zone} }
-task: { type: ${task}, classes: [helmet] }
-model: { architecture: ${run.arch}.yaml, input_size: 64, weights: ${weights} }
-dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
-${block}
-`);
-}
-
-/** Run ids by site task, in the order written. */
-const written = new Map<string, string[]>();
-let runningRunId = '';
-
-async function writeSiteTask(site: SiteSpec, task: string): Promise<void> {
-  const specs = runsOf(site, task);
-  const first = scenarioOf(site, task, specs[0], 0);
-  const experimentId = await mlflow.ensureExperiment(experimentName(first));
-  const model = registeredModelName(first);
-  const ids: string[] = [];
-  const versions: string[] = [];
-  for (const [i, spec] of specs.entries()) {
-    const scenario = scenarioOf(site, task, spec, i);
-    const start = at(spec.daysAgo, spec.hour);
-    const measured = spec.measures ? { 'model.source': `models:/${model}/${spec.measures}` } : {};
-    const info = await mlflow.createRun({ experimentId, runName: runName(scenario), startTime: start, tags: Object.entries({ ...scenarioTags(scenario), ...measured }).map(([k, value]) => ({ key: k, value })) });
-    await tracking.logBatch({ runId: info.run_id, params: scenarioParams(scenario) });
-    await mlflow.logBatch(info.run_id, { metrics: Object.entries(spec.metrics).map(([k, value]) => ({ key: k, value, timestamp: start, step: 0 })) });
-    if (spec.running) runningRunId = info.run_id;
-    else await mlflow.updateRun(info.run_id, 'FINISHED', start + 10 * 60 * 1000);
-    if (spec.register) versions.push((await tracking.registerModel({ name: model, runId: info.run_id, source: `${info.artifact_uri}/weights/best.pt`, alias: 'candidate' })).version);
-    ids.push(info.run_id);
-  }
-  // promotions as the registry workflow leaves them: v2 champion, v1 rollback, v3 still candidate
-  if (versions.length === 3) {
-    await mlflow.setAlias(model, 'champion', versions[1]);
-    await mlflow.setAlias(model, 'rollback', versions[0]);
-  }
-  written.set(`${key(site)} ${task}`, ids);
-}
 
 /** A FleetSource over the real client that counts its run searches and the runs of this test's customers they returned. */
 function counting(client: MlflowClient) {
@@ -174,11 +65,12 @@ let dir: string;
 let cacheFile: string;
 let first: ReturnType<typeof counting>;
 let store: FleetStore;
+let fleet: WrittenFleet;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'gf-fleet-'));
   cacheFile = path.join(dir, 'cache', 'fleet.json');
-  await Promise.all(SITES.flatMap((site) => ['ppe', 'fall'].map((task) => writeSiteTask(site, task))));
+  fleet = await writeTestFleet(mlflow);
   first = counting(mlflow);
   store = new FleetStore({ mlflow: first.source, cacheFile, mlflowUrl: settings.mlflow.url });
 });
@@ -208,14 +100,14 @@ it('reads the fleet in full, then answers summary from records: champions with t
   const mine = result.snapshot.runs.filter((r) => MINE.has(r.site.customer));
   expect(mine).toHaveLength(4 * 12 + 1 - 3 + 1);
   expect(shape(summary(result.snapshot, { days: 7 }))).toEqual(EXPECTED_SUMMARY);
-  const bench = result.snapshot.runs.find((r) => r.runId === written.get(`${DOCK} ppe`)![2])!;
+  const bench = result.snapshot.runs.find((r) => r.runId === fleet.written.get(`${DOCK} ppe`)![2])!;
   expect([bench.type, bench.architecture, bench.modelSource, bench.metrics]).toEqual([
     'infer',
     'yolov8s',
     `models:/${BETA}.south-p1.dock.ppe/2`,
     { 'det.mAP50': 0.72, 'sys.latency_ms_p50': 15, 'sys.latency_ms_p95': 20, 'sys.fps': 60, 'sys.gpu_util_pct': 55 },
   ]);
-  const champion = result.snapshot.runs.find((r) => r.runId === written.get(`${DOCK} ppe`)![1])!;
+  const champion = result.snapshot.runs.find((r) => r.runId === fleet.written.get(`${DOCK} ppe`)![1])!;
   expect(champion.model).toEqual({ name: `${BETA}.south-p1.dock.ppe`, version: '2', aliases: ['champion'] });
 });
 
@@ -319,15 +211,15 @@ it('refreshes incrementally: a second store reads the cache from disk and fetche
   const fresh = await mlflow.createRun({ experimentId: experiment!.experiment_id, runName: runName(scenario), startTime: Date.now(), tags: Object.entries(scenarioTags(scenario)).map(([k, value]) => ({ key: k, value })) });
   await mlflow.logBatch(fresh.run_id, { metrics: [{ key: 'det.mAP50', value: 0.88, timestamp: Date.now(), step: 0 }] });
   await mlflow.updateRun(fresh.run_id, 'FINISHED', Date.now());
-  await mlflow.logBatch(runningRunId, { metrics: [{ key: 'det.mAP50', value: 0.66, timestamp: Date.now(), step: 1 }] });
-  await mlflow.updateRun(runningRunId, 'FINISHED', Date.now());
+  await mlflow.logBatch(fleet.runningRunId, { metrics: [{ key: 'det.mAP50', value: 0.66, timestamp: Date.now(), step: 1 }] });
+  await mlflow.updateRun(fleet.runningRunId, 'FINISHED', Date.now());
 
   const result = await again.refresh();
   expect(result.mode).toBe('incremental');
   const mine = result.snapshot.runs.filter((r) => MINE.has(r.site.customer));
   expect(mine).toHaveLength(48);
   expect(mine.find((r) => r.runId === fresh.run_id)?.metrics).toEqual({ 'det.mAP50': 0.88 });
-  expect(mine.find((r) => r.runId === runningRunId)).toEqual(expect.objectContaining({ status: 'FINISHED', metrics: { 'det.mAP50': 0.66 } }));
+  expect(mine.find((r) => r.runId === fleet.runningRunId)).toEqual(expect.objectContaining({ status: 'FINISHED', metrics: { 'det.mAP50': 0.66 } }));
   // the full read fetched every run; this one the new run, the one that was running, and those
   // sharing the newest start held (read again so that a run of the same millisecond is not lost)
   const newest = Math.max(...cached!.runs.map((r) => r.startTime));
