@@ -9,12 +9,14 @@ import { registerBatchCommands } from './batch-commands';
 import { CliError } from './cli-error';
 import { registerDevCommands } from './dev-commands';
 import { registerMetricsCommands } from './metrics-commands';
+import { registerOptimizeCommands } from './optimize-commands';
 import { followToEnd } from './follow';
 import { printResult, type ScenarioResult } from './result-report';
 import { mlflowRunUrl, temporalWorkflowUrl } from './links';
 import { batchSummary, metricSummary, settledTrials, textBar } from './progress-view';
 import { registerRegistryCommands } from './registry-commands';
 import { registerReportCommands } from './report-commands';
+import { registerServeCommand } from './serve-command';
 import { comparePatch, FlagError, sweepPatch, withDesign, type CompareFlags, type SweepFlags } from './scenario-overrides';
 import { startScenario, UnsupportedScenarioError, workflowFor } from './start-run';
 import { connect } from './temporal';
@@ -187,6 +189,8 @@ export function buildProgram(settings = loadSettings()): Command {
   registerDevCommands(program, settings);
   registerReportCommands(program, settings);
   registerMetricsCommands(program, settings);
+  registerServeCommand(program, settings);
+  registerOptimizeCommands(program, settings);
   return program;
 }
 

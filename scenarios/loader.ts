@@ -2,8 +2,9 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, isPair, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
 import { isLocalArchitecture, isModelFolderName, isRemoteReference } from './model-reference';
-import type { Scenario } from './schema';
-import { checkScenario, formatIssues, type ScenarioIssue } from './validate';
+import type { z } from 'zod';
+import { ScenarioSchema, type Scenario } from './schema';
+import { checkAgainst, formatIssues, type ScenarioIssue } from './validate';
 
 /** A scenario file that cannot be run; the message names the file and every bad field. */
 export class ScenarioFileError extends Error {
@@ -46,22 +47,31 @@ const MAX_ALIAS_COUNT = 100;
 
 /** Parses scenario YAML text; issues carry the YAML line of the offending field. */
 export function parseScenarioText(text: string, file = '<scenario>'): Scenario {
+  return parseYamlWith(ScenarioSchema, text, (issues, options) => new ScenarioFileError(file, issues, options));
+}
+
+/** How a YAML file of one kind reports its issues (a scenario: ScenarioFileError). */
+export type YamlFileError = (issues: ScenarioIssue[], options?: { cause?: unknown }) => Error;
+
+/**
+ * Parses YAML text and validates it against `schema` (a scenario, an optimizer policy): YAML
+ * errors, aliases and every schema issue become `fail(issues)`, each issue with the YAML line of
+ * its field (or of the nearest enclosing field present).
+ */
+export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, fail: YamlFileError): z.infer<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const lineOf = (offset: number) => lineCounter.linePos(offset).line;
   if (doc.errors.length > 0) {
-    throw new ScenarioFileError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
-    );
+    throw fail(doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
   }
-  const checked = checkScenario(toPlain(doc, file, lineOf));
-  if (checked.ok) return checked.scenario;
+  const checked = checkAgainst(schema, toPlain(doc, fail, lineOf));
+  if (checked.ok) return checked.value;
   const withLines = checked.issues.map((issue) => {
     const node = nearestNode(doc, issue.path);
     return node?.range ? { ...issue, message: `${issue.message} (line ${lineOf(node.range[0])})` } : issue;
   });
-  throw new ScenarioFileError(file, withLines);
+  throw fail(withLines);
 }
 
 /**
@@ -69,7 +79,7 @@ export function parseScenarioText(text: string, file = '<scenario>'): Scenario {
  * beyond MAX_ALIAS_COUNT (a "billion laughs" file), are refused as field errors with their line
  * instead of escaping as the yaml library's ReferenceError.
  */
-function toPlain(doc: Document.Parsed, file: string, lineOf: (offset: number) => number): unknown {
+function toPlain(doc: Document.Parsed, fail: YamlFileError, lineOf: (offset: number) => number): unknown {
   const aliases: { field: string; line: number; source: string; resolved: boolean }[] = [];
   visit(doc, {
     Alias(_key, node, ancestors) {
@@ -78,21 +88,14 @@ function toPlain(doc: Document.Parsed, file: string, lineOf: (offset: number) =>
   });
   const unresolved = aliases.filter((a) => !a.resolved);
   if (unresolved.length > 0) {
-    throw new ScenarioFileError(
-      file,
-      unresolved.map((a) => ({ path: a.field, message: `YAML: alias *${a.source} has no anchor &${a.source} before it (line ${a.line})` })),
-    );
+    throw fail(unresolved.map((a) => ({ path: a.field, message: `YAML: alias *${a.source} has no anchor &${a.source} before it (line ${a.line})` })));
   }
   try {
     // Stryker disable next-line ObjectLiteral: equivalent, yaml's own default is 100 too; stated so that a new default cannot loosen it
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     const first = aliases[0];
-    throw new ScenarioFileError(
-      file,
-      [{ path: first?.field ?? '', message: `YAML: aliases expand to too much data (${err instanceof Error ? err.message : String(err)})${first ? ` (line ${first.line})` : ''}` }],
-      { cause: err },
-    );
+    throw fail([{ path: first?.field ?? '', message: `YAML: aliases expand to too much data (${err instanceof Error ? err.message : String(err)})${first ? ` (line ${first.line})` : ''}` }], { cause: err });
   }
 }
 

@@ -167,7 +167,8 @@ function reportProtoKey(input: unknown, ctx: z.RefinementCtx): unknown {
   return input;
 }
 
-const sweepParameters = z.preprocess<unknown, z.ZodRecord<z.ZodString, z.ZodArray<typeof sweepValue>>, Record<string, z.input<typeof sweepValue>[]>>(
+/** `sweep.parameters`: parameter → values (names and values are checked by checkSweepParameters). */
+export const SweepParametersSchema = z.preprocess<unknown, z.ZodRecord<z.ZodString, z.ZodArray<typeof sweepValue>>, Record<string, z.input<typeof sweepValue>[]>>(
   reportProtoKey,
   z
     // Names are checked against SWEEPABLE in ScenarioSchema, so every unknown one gets the same message.
@@ -186,7 +187,7 @@ export const EarlyStoppingSchema = z.strictObject({
 
 export const SweepSchema = z
   .strictObject({
-    parameters: sweepParameters,
+    parameters: SweepParametersSchema,
     strategy: z.enum(['grid', 'random']).default('grid'),
     max_runs: z.int().min(1).default(50),
     parallel: z.int().min(1).default(1),
@@ -250,18 +251,19 @@ const isSweepable = (name: string): name is SweepParameter => Object.hasOwn(SWEE
 /**
  * Sweep values are checked against the field they override, so a bad value fails before any
  * trial; a repeated value would only run the same trial twice, and a batch size below
- * `training.min_batch_size` would fail the trial's own check inside the sweep.
+ * `training.min_batch_size` would fail the trial's own check inside the sweep. `at` is where the
+ * parameters sit in the checked object (an optimizer rule's `action.parameters` too).
  */
-function checkSweepParameters(parameters: Record<string, unknown[]>, minBatchSize: number | undefined, ctx: z.RefinementCtx): void {
+export function checkSweepParameters(parameters: Record<string, unknown[]>, minBatchSize: number | undefined, ctx: z.RefinementCtx, at: PropertyKey[] = ['sweep', 'parameters']): void {
   for (const [name, values] of Object.entries(parameters)) {
     if (!isSweepable(name)) {
-      ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name], message: `${NOT_SWEEPABLE}; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
+      ctx.addIssue({ code: 'custom', path: [...at, name], message: `${NOT_SWEEPABLE}; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
       continue;
     }
     const [block, key] = SWEEPABLE[name];
     const field = FIELD_SCHEMAS[block].shape[key as never] as z.ZodType;
     values.forEach((value, i) => {
-      const path = ['sweep', 'parameters', name, i];
+      const path = [...at, name, i];
       const parsed = field.safeParse(value);
       const first = values.indexOf(value);
       if (!parsed.success) ctx.addIssue({ code: 'custom', path, message: parsed.error.issues[0].message });
@@ -272,7 +274,7 @@ function checkSweepParameters(parameters: Record<string, unknown[]>, minBatchSiz
     });
   }
   const size = Object.values(parameters).reduce((n, values) => n * values.length, 1);
-  if (size > MAX_GRID_SIZE) ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters'], message: `${size} combinations; at most 2^52 can be swept` });
+  if (size > MAX_GRID_SIZE) ctx.addIssue({ code: 'custom', path: at, message: `${size} combinations; at most 2^52 can be swept` });
 }
 
 /** Which runs a comparison reads its metric from. */

@@ -9,11 +9,20 @@ export interface ScenarioIssue {
 
 export type ScenarioCheck = { ok: true; scenario: Scenario } | { ok: false; issues: ScenarioIssue[] };
 
+/** The result of checking input against any schema, with issues in the scenario's words. */
+export type SchemaCheck<T> = { ok: true; value: T } | { ok: false; issues: ScenarioIssue[] };
+
 /** Validates a parsed scenario object; pure, so the workflow can run it on its own input too. */
 export function checkScenario(input: unknown): ScenarioCheck {
-  const result = ScenarioSchema.safeParse(input);
-  if (result.success) return { ok: true, scenario: result.data };
-  return { ok: false, issues: result.error.issues.flatMap((issue) => toScenarioIssues(issue, input)) };
+  const checked = checkAgainst(ScenarioSchema, input);
+  return checked.ok ? { ok: true, scenario: checked.value } : checked;
+}
+
+/** Validates input against a schema (a scenario, an optimizer policy), each issue worded as below. */
+export function checkAgainst<S extends z.ZodType>(schema: S, input: unknown): SchemaCheck<z.infer<S>> {
+  const result = schema.safeParse(input);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, issues: result.error.issues.flatMap((issue) => toScenarioIssues(issue, input, schema)) };
 }
 
 /** Renders issues one per line, as the CLI and the `InvalidScenario` failure show them. */
@@ -26,14 +35,14 @@ export function formatIssues(issues: ScenarioIssue[]): string {
  * (`training.epochs: expected an integer, got string "10"`). zod's own texts say neither well, and
  * a value of the wrong type is not a missing one: only an absent key is "required".
  */
-function toScenarioIssues(issue: z.core.$ZodIssue, input: unknown): ScenarioIssue[] {
+function toScenarioIssues(issue: z.core.$ZodIssue, input: unknown, root: z.ZodType): ScenarioIssue[] {
   const path = issue.path.map(String).join('.');
   const given = valueAt(input, issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'unknown key' }));
     case 'invalid_type': {
-      const expected = expectedType(issue.expected, schemaAt(issue.path));
+      const expected = expectedType(issue.expected, schemaAt(root, issue.path));
       return [{ path, message: given.found ? `expected ${expected}, got ${describe(given.value)}` : `required (${expected})` }];
     }
     case 'invalid_value': {
@@ -112,8 +121,8 @@ function valueAt(input: unknown, path: PropertyKey[]): { found: boolean; value?:
 }
 
 /** The schema of a field, through optional/default wrappers, pipes, lists and records; undefined past a union. */
-function schemaAt(path: PropertyKey[]): z.ZodType | undefined {
-  let schema = unwrap(ScenarioSchema);
+function schemaAt(root: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
+  let schema = unwrap(root);
   for (const key of path) {
     if (schema instanceof z.ZodObject) schema = unwrap((schema.shape as Record<string, z.ZodType>)[String(key)]);
     else if (schema instanceof z.ZodArray) schema = unwrap(schema.element as z.ZodType);

@@ -44,7 +44,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 # 5. TypeScript build (the CLI and workers run from dist/)
-src_hash=$(find common scenarios workflows activities fleet server workers cli stack tsconfig.json tsconfig.build.json package-lock.json -type f \( -name '*.ts' -o -name '*.json' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+src_hash=$(find common scenarios workflows activities fleet optimizer server workers cli stack tsconfig.json tsconfig.build.json package-lock.json -type f \( -name '*.ts' -o -name '*.json' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
 if [ ! -f dist/.gf-hash ] || [ "$(cat dist/.gf-hash)" != "$src_hash" ]; then
   say "building TypeScript"
   rm -rf dist
