@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { TrialOutcome } from '../workflows/trial-outcome';
 
 /**
  * What workflows, workers and the CLI agree on: task queues, queries, signals and search
@@ -164,6 +165,8 @@ export interface EarlyStopThresholds {
 /** A sweep tells its running trials the current medians whenever a trial completes. */
 /** Sent by a sweep to a trial prepared ahead: its GPU job may start now. */
 export const gpuPermitSignal = defineSignal('gpuPermit');
+/** Sent by a sweep trial to its sweep (whichever run of it is current) when the trial ended, however it ended. */
+export const trialEndedSignal = defineSignal<[{ index: number; outcome: TrialOutcome }]>('trialEnded');
 /** Sent by a sweep trial to its sweep when its GPU job ended (bookkeeping still to do): the slot goes to the next trial. */
 export const gpuReleasedSignal = defineSignal<[number]>('gpuReleased');
 

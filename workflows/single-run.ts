@@ -6,6 +6,7 @@ import {
   gpuPermitSignal,
   gpuReleasedSignal,
   progressQuery,
+  trialEndedSignal,
   trainingProgressSignal,
   type EarlyStopThresholds,
   type RegisteredModelRef,
@@ -20,6 +21,7 @@ import { quantizeStage, type VariantResult } from './stages/quantize-stage';
 import { trainStage, type GpuSlot, type StopDecision, type TrainStageResult } from './stages/train-stage';
 import { shouldStop, type EpochMetric } from './early-stopping';
 import { markWorkflow } from './search-attributes';
+import { trialFailure, type TrialOutcome } from './trial-outcome';
 
 /** How a sweep or comparison runs one of its trials. */
 export interface TrialOptions {
@@ -94,33 +96,37 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
       stopScope.cancel();
     }
   });
-  markWorkflow(scenario);
+  const work = async (): Promise<SingleRunResult> => {
+    markWorkflow(scenario);
 
-  const name = trial?.runName ?? runName(scenario);
-  const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
-  const run = await openRun({ scenario, experimentId, runName: name, trial: 'main', parentRunId: input.parentRunId, tags: trial?.tags, params: trial?.params });
-  Object.assign(progress, { experimentId, runId: run.runId });
-  const ctx = { scenario, run, progress, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout };
+    const name = trial?.runName ?? runName(scenario);
+    const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
+    const run = await openRun({ scenario, experimentId, runName: name, trial: 'main', parentRunId: input.parentRunId, tags: trial?.tags, params: trial?.params });
+    Object.assign(progress, { experimentId, runId: run.runId });
+    const ctx = { scenario, run, progress, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout };
 
-  try {
-    const result = await endingRun(run.runId, async (): Promise<SingleRunResult> => {
-      const base = { experimentId, runId: run.runId, runName: name };
-      if (scenario.type === 'train') {
-        const gpuSlot = trial?.gpuSlot && sweepGpuSlot(trial.gpuSlot.index, () => gpuPermitted);
-        const trained = await trainStage(ctx, { register: trial?.register ?? true, stopScope, stopDecision: () => stop, gpuSlot });
-        return { ...base, ...trained, ...(trial?.metric !== undefined && { history }) };
-      }
-      if (scenario.type === 'infer') return { ...base, metrics: await benchmarkStage(ctx, scenario.model.weights!) };
-      const quantized = await quantizeStage({ ...ctx, experimentId });
-      return { ...base, metrics: quantized.orig, variants: quantized.variants };
-    });
-    progress.phase = RunPhase.finished;
-    return result;
-  } catch (err) {
-    progress.phase = isCancellation(err) ? RunPhase.cancelled : RunPhase.failed;
-    progress.error = err instanceof Error ? err.message : String(err);
-    throw err;
-  }
+    try {
+      const result = await endingRun(run.runId, async (): Promise<SingleRunResult> => {
+        const base = { experimentId, runId: run.runId, runName: name };
+        if (scenario.type === 'train') {
+          const gpuSlot = trial?.gpuSlot && sweepGpuSlot(trial.gpuSlot.index, () => gpuPermitted);
+          const trained = await trainStage(ctx, { register: trial?.register ?? true, stopScope, stopDecision: () => stop, gpuSlot });
+          return { ...base, ...trained, ...(trial?.metric !== undefined && { history }) };
+        }
+        if (scenario.type === 'infer') return { ...base, metrics: await benchmarkStage(ctx, scenario.model.weights!) };
+        const quantized = await quantizeStage({ ...ctx, experimentId });
+        return { ...base, metrics: quantized.orig, variants: quantized.variants };
+      });
+      progress.phase = RunPhase.finished;
+      return result;
+    } catch (err) {
+      progress.phase = isCancellation(err) ? RunPhase.cancelled : RunPhase.failed;
+      progress.error = err instanceof Error ? err.message : String(err);
+      throw err;
+    }
+  };
+  // a sweep trial tells its sweep how it ended: the sweep run that started it may have continued as new
+  return trial?.gpuSlot ? reportingEnd(trial.gpuSlot.index, work) : work();
 }
 
 /** The GPU slot a sweep lends its trial: wait for the permit, hand the slot back the moment the job ends. */
@@ -133,4 +139,19 @@ function sweepGpuSlot(index: number, permitted: () => boolean): GpuSlot {
       if (sweepId) void getExternalWorkflowHandle(sweepId).signal(gpuReleasedSignal, index).catch(() => undefined);
     },
   };
+}
+
+/** Runs a sweep trial and sends its outcome to the sweep, success or failure. */
+async function reportingEnd(index: number, work: () => Promise<SingleRunResult>): Promise<SingleRunResult> {
+  const sweepId = workflowInfo().parent?.workflowId;
+  const report = (outcome: TrialOutcome) =>
+    sweepId ? CancellationScope.nonCancellable(() => getExternalWorkflowHandle(sweepId).signal(trialEndedSignal, { index, outcome })).catch(() => undefined) : Promise.resolve();
+  try {
+    const result = await work();
+    await report({ result });
+    return result;
+  } catch (err) {
+    await report({ failure: trialFailure(err) });
+    throw err;
+  }
 }

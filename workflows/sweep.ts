@@ -4,12 +4,15 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
+  ParentClosePolicy,
   patched,
   setHandler,
   startChild,
   workflowInfo,
   type ChildWorkflowHandle,
+  type SignalDefinition,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import {
@@ -21,6 +24,7 @@ import {
   pauseSignal,
   resumeSignal,
   setMaxRunsUpdate,
+  trialEndedSignal,
   type BatchProgress,
   type BestTrial,
   type RegisteredModelRef,
@@ -34,6 +38,7 @@ import { reports, tracking } from './proxies';
 import { openRun } from './recorded-run';
 import { markWorkflow } from './search-attributes';
 import { singleRun, type SingleRunResult } from './single-run';
+import { trialFailure, type TrialFailure, type TrialOutcome } from './trial-outcome';
 import { registerTrained } from './stages/train-stage';
 import { validScenario } from './valid-scenario';
 
@@ -64,6 +69,15 @@ export interface SweepState {
   /** Per reported epoch, the metric of recently completed trials (the early-stopping medians); bounded, see early-stopping.ts. */
   perEpoch: EpochValues;
   gpuSecondsSaved: number;
+  /** Trials still running when the previous run continued as new (at most 2 × parallel); they report their end by signal. */
+  open?: OpenTrialState[];
+}
+
+/** A running trial handed to the next run: its parameters, and whether it holds a GPU slot or waits for one. */
+export interface OpenTrialState {
+  index: number;
+  params: TrialParams;
+  slot: 'busy' | 'waiting';
 }
 
 export interface SweepResult {
@@ -81,10 +95,11 @@ export interface SweepResult {
 }
 
 /**
- * The change that prepares trials ahead: sweeps recorded before it start each trial only when a
- * slot is free (test/histories/sweep-*.json replay that way).
+ * The change that keeps GPU slots busy: trials prepared ahead, slots handed back before a trial's
+ * bookkeeping, trials reporting their end by signal and handed over at continue-as-new instead of
+ * drained. Sweeps recorded before it (test/histories/sweep-*.json) replay the old way.
  */
-const PREPARE_AHEAD_PATCH = 'sweep-prepares-trials-ahead';
+const ZERO_GAP_PATCH = 'sweep-zero-gap';
 
 /** Trials started by one workflow run; then the sweep drains and continues as new, so its history stays short. */
 export const TRIALS_PER_RUN = 200;
@@ -106,10 +121,16 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   // handlers are set before the first await: an update that arrives while the parent run is
   // being opened would otherwise be refused for want of a handler
   const state = input.state ?? newSweepState(spec);
-  const running = new Map<number, ChildWorkflowHandle<typeof singleRun>>();
-  const prepareAhead = patched(PREPARE_AHEAD_PATCH);
+  const zeroGap = patched(ZERO_GAP_PATCH);
+  /** Trials not settled yet: started by this run (with a handle) or handed over by the run before (without). */
+  const running = new Map<number, OpenTrial>();
   /** Trials holding one of the `parallel` GPU slots, and prepared trials waiting for one, oldest first. */
   const gpu = { busy: new Set<number>(), waiting: [] as number[] };
+  for (const trial of state.open ?? []) {
+    running.set(trial.index, { params: trial.params });
+    if (trial.slot === 'busy') gpu.busy.add(trial.index);
+    else gpu.waiting.push(trial.index);
+  }
   const trials = new CancellationScope();
   let phase: BatchPhase = input.state ? BatchPhase.running : BatchPhase.starting;
   let failFast: string | undefined;
@@ -123,23 +144,36 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     runId: state.parentRunId || undefined,
     metric: spec.metric,
     total: total(),
-    running: prepareAhead ? gpu.busy.size : running.size,
-    ...(prepareAhead && { queued: gpu.waiting.length }),
+    running: zeroGap ? gpu.busy.size : running.size,
+    ...(zeroGap && { queued: gpu.waiting.length }),
     done: state.done,
     failed: state.failed,
     stopped: state.stopped,
     cancelled: state.cancelled,
     best: state.best,
   }));
+  const trialId = (index: number) => `${workflowInfo().workflowId}/trial-${index}`;
+  /** Signals a trial: by id (it may have been started by an earlier run of this sweep), or by handle as sweeps before ZERO_GAP_PATCH did. */
+  let signalsInFlight = 0;
+  const signalTrial = <A extends unknown[]>(index: number, signal: SignalDefinition<A>, ...args: A) => {
+    const handle = zeroGap ? getExternalWorkflowHandle(trialId(index)) : running.get(index)?.handle;
+    if (!handle) return;
+    // counted until Temporal confirms it: a signal still being sent when the run continues as new is lost
+    signalsInFlight++;
+    void handle
+      .signal(signal, ...args)
+      .catch(() => undefined)
+      .finally(() => signalsInFlight--);
+  };
   /** Hands free slots to waiting trials, oldest first; a paused sweep starts no GPU job. */
   const grantSlots = () => {
     while (!state.paused && gpu.busy.size < spec.parallel && gpu.waiting.length > 0) {
       const index = gpu.waiting.shift()!;
       gpu.busy.add(index);
-      void running.get(index)?.signal(gpuPermitSignal).catch(() => undefined);
+      signalTrial(index, gpuPermitSignal);
     }
   };
-  /** A trial's job ended (its signal) or the trial did (its result): either frees its slot, once. */
+  /** A trial's job ended (its signal) or the trial did: either frees its slot, once. */
   const releaseSlot = (index: number) => {
     gpu.waiting = gpu.waiting.filter((i) => i !== index);
     if (gpu.busy.delete(index)) grantSlots();
@@ -178,47 +212,60 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       if (result.history) state.perEpoch = recordCompleted(state.perEpoch, result.history);
     }
     const medians = thresholds(spec, state.perEpoch);
-    if (medians) for (const trial of running.values()) void trial.signal(earlyStopThresholdsSignal, medians).catch(() => undefined);
+    if (medians) for (const open of running.keys()) signalTrial(open, earlyStopThresholdsSignal, medians);
   };
-  const onFailed = (index: number, err: unknown) => {
-    if (isCancellation(err)) {
+  const onFailed = (index: number, failure: TrialFailure) => {
+    if (failure.cancelled) {
       state.cancelled++;
       return;
     }
     state.failed++;
     if (spec.fail_fast && failFast === undefined) {
-      failFast = `trial ${index} failed: ${rootMessage(err)}`;
+      failFast = `trial ${index} failed: ${failure.message}`;
       trials.cancel();
+      cancelHandedOver();
     }
   };
+  /** Cancels the trials an earlier run handed over (those of this run go with their cancellation scope). */
+  const cancelHandedOver = () => {
+    for (const [index, trial] of running) if (!trial.handle) void getExternalWorkflowHandle(trialId(index)).cancel().catch(() => undefined);
+  };
+  /** A trial's end, from its result or (ZERO_GAP_PATCH) its `trialEnded` signal, whichever comes first; counted once. */
+  const settle = (index: number, outcome: TrialOutcome) => {
+    const trial = running.get(index);
+    if (!trial) return;
+    // counted while still open, as sweeps before ZERO_GAP_PATCH did (their histories replay that way)
+    if ('result' in outcome) onCompleted(index, trial.params, outcome.result);
+    else onFailed(index, outcome.failure);
+    running.delete(index);
+    releaseSlot(index);
+  };
+  setHandler(trialEndedSignal, (ended) => settle(ended.index, ended.outcome));
+
   const launch = async (index: number) => {
     const params = trialParams(spec, index);
     const trial = trialOf(scenario, params, index);
-    const granted = !prepareAhead || (!state.paused && gpu.busy.size < spec.parallel);
-    if (prepareAhead && granted) gpu.busy.add(index);
-    const options = { ...trialOptions(trial, spec, params, index, state), ...(prepareAhead && { gpuSlot: { index, granted } }) };
+    const granted = !zeroGap || (!state.paused && gpu.busy.size < spec.parallel);
+    if (zeroGap && granted) gpu.busy.add(index);
+    const options = { ...trialOptions(trial, spec, params, index, state), ...(zeroGap && { gpuSlot: { index, granted } }) };
     const handle = await trials.run(() =>
       startChild(singleRun, {
-        workflowId: `${workflowInfo().workflowId}/trial-${index}`,
+        workflowId: trialId(index),
         args: [{ scenario: trial, parentRunId: state.parentRunId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: options }],
+        // a trial outlives the run that started it: the next run of this sweep hears of its end by signal
+        ...(zeroGap && { parentClosePolicy: ParentClosePolicy.ABANDON }),
       }),
     );
-    running.set(index, handle);
+    running.set(index, { params, handle });
     if (!granted) {
-      // queued only now that its handle exists, so a slot freed meanwhile reaches it
+      // queued only now that the trial exists, so the permit of a slot freed meanwhile reaches it
       gpu.waiting.push(index);
       grantSlots();
     }
-    void handle
-      .result()
-      .then(
-        (result) => onCompleted(index, params, result),
-        (err: unknown) => onFailed(index, err),
-      )
-      .finally(() => {
-        running.delete(index);
-        releaseSlot(index);
-      });
+    void handle.result().then(
+      (result) => settle(index, { result }),
+      (err: unknown) => settle(index, { failure: trialFailure(err) }),
+    );
   };
 
   if (!input.state) {
@@ -231,18 +278,20 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const trialsPerRun = input.trialsPerRun ?? TRIALS_PER_RUN;
   const rotate = () => launchedHere >= trialsPerRun || workflowInfo().continueAsNewSuggested;
   // prepared trials wait for a slot: as many as the slots, so slots freed together each find one
-  const open = prepareAhead ? 2 * spec.parallel : spec.parallel;
+  const open = zeroGap ? 2 * spec.parallel : spec.parallel;
   const canLaunch = () => remaining() && !rotate() && !state.paused && running.size < open;
+  // ZERO_GAP_PATCH: a run that has started its share hands its open trials to the next run instead of draining them
+  const handOver = () => zeroGap && remaining() && rotate();
   try {
     for (;;) {
-      await condition(() => failFast !== undefined || canLaunch() || (running.size === 0 && (!remaining() || rotate())));
+      await condition(() => failFast !== undefined || canLaunch() || handOver() || (running.size === 0 && (!remaining() || rotate())));
       if (failFast !== undefined || !canLaunch()) break;
       await launch(state.nextIndex++);
       launchedHere++;
     }
     if (failFast !== undefined) closed = 'is stopping after a failed trial (fail_fast)';
     else if (!remaining()) closed = 'has started all its trials';
-    await condition(() => running.size === 0);
+    if (!handOver() || failFast !== undefined) await condition(() => running.size === 0);
     if (failFast !== undefined) {
       throw ApplicationFailure.create({ message: `sweep stopped (fail_fast): ${failFast}`, type: FailureType.TrialFailed, nonRetryable: true });
     }
@@ -250,6 +299,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     phase = isCancellation(err) ? BatchPhase.cancelled : BatchPhase.failed;
     closed ??= `was ${phase}`;
     await CancellationScope.nonCancellable(async () => {
+      if (isCancellation(err)) cancelHandedOver();
       await condition(() => running.size === 0);
       await tracking.logBatch({ runId: state.parentRunId, metrics: counters(state) });
       await tracking.endRun({ runId: state.parentRunId, status: isCancellation(err) ? 'KILLED' : 'FAILED' });
@@ -257,9 +307,13 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     throw err;
   }
 
-  // an update or signal accepted so far is applied to the state this run hands on or reports
-  await condition(allHandlersFinished);
-  if (remaining()) return continueAsNew<typeof sweep>({ ...input, state });
+  // an update or signal accepted so far is applied to the state this run hands on or reports, and
+  // the permits and thresholds it sent have reached their trials
+  await condition(() => allHandlersFinished() && (!zeroGap || signalsInFlight === 0));
+  if (remaining()) {
+    const handed = [...running.keys()].map((index): OpenTrialState => ({ index, params: running.get(index)!.params, slot: gpu.busy.has(index) ? 'busy' : 'waiting' }));
+    return continueAsNew<typeof sweep>({ ...input, state: { ...state, ...(zeroGap && { open: handed }) } });
+  }
   closed ??= 'has started all its trials';
   phase = BatchPhase.summarizing;
   const model = await finish(scenario, state, total());
@@ -278,6 +332,13 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     model,
     gpuSecondsSaved: state.gpuSecondsSaved,
   };
+}
+
+/** A trial not settled yet, as this run knows it. */
+interface OpenTrial {
+  params: TrialParams;
+  /** Absent for a trial handed over by an earlier run of the sweep. */
+  handle?: ChildWorkflowHandle<typeof singleRun>;
 }
 
 /** A new sweep's state; its parent run's ids are empty until `openSweep` fills them in. */
@@ -317,13 +378,6 @@ function trialOptions(trial: Scenario, spec: Sweep, params: TrialParams, index: 
     metric: spec.metric,
     earlyStopping: thresholds(spec, state.perEpoch),
   };
-}
-
-/** The innermost message of a child → activity → application failure chain: the one that says what went wrong. */
-function rootMessage(err: unknown): string {
-  let current = err;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }
 
 function isBetter(goal: 'maximize' | 'minimize', value: number, best: number | undefined): boolean {

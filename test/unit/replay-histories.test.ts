@@ -68,7 +68,18 @@ describe('committed workflow histories', () => {
     expect(summary(load('pipeline')).children).toBeGreaterThanOrEqual(2);
     expect(summary(load('sweep-run-1'))).toEqual(expect.objectContaining({ type: 'sweep', continuedAsNew: true, children: 2 }));
     expect(load('sweep-run-2').events[0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId).toBeTruthy();
-    expect(summary(load('sweep-cancelled'))).toEqual(expect.objectContaining({ type: 'sweep', continuedAsNew: false, cancelRequested: true, children: 2 }));
+    // two trials training and two prepared ahead
+    expect(summary(load('sweep-cancelled'))).toEqual(expect.objectContaining({ type: 'sweep', continuedAsNew: false, cancelRequested: true, children: 4 }));
+  });
+
+  it('cover sweeps recorded before the zero-gap change (drained at continue-as-new) and after it (trials handed over)', () => {
+    const signals = (name: string) => load(name).events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []);
+    for (const name of ['sweep-run-1-before-zero-gap', 'sweep-run-2-before-zero-gap', 'sweep-cancelled-before-zero-gap']) expect(patches(load(name))).toEqual([]);
+    for (const name of ['sweep-run-1', 'sweep-run-2', 'sweep-run-3', 'sweep-cancelled']) expect(patches(load(name))).toEqual(['sweep-zero-gap']);
+    // before: a run's trials all end in that run; after: run 1 continues as new while its two trials run, and they report to a later run
+    expect(summary(load('sweep-run-1-before-zero-gap'))).toEqual(expect.objectContaining({ continuedAsNew: true, children: 2 }));
+    expect(signals('sweep-run-1')).not.toContain('trialEnded');
+    expect([...signals('sweep-run-2'), ...signals('sweep-run-3')].filter((s) => s === 'trialEnded').length).toBeGreaterThanOrEqual(2);
   });
 
   it('cover a pipeline recorded before its infer stage (the patch not taken) and one with it', () => {

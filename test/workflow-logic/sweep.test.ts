@@ -126,8 +126,8 @@ describe('sweep workflow logic (mocked activities)', () => {
   });
 
   it('continue-as-new carries the counters, the best trial, a raised max_runs and the early-stopping medians', async () => {
-    // run 1: trials 0, 1 (0.9, 0.7) → medians; run 2: trial 2 fails, trial 3 (0.2) is stopped by the carried medians;
-    // run 3: trial 4, there only because max_runs was raised from 4 to 5 in run 1
+    // run 1 starts trials 0, 1 (0.9, 0.7: the medians) and hands them over; run 2 starts trial 2 (fails) and
+    // trial 3 (0.2, stopped by the medians); run 3 starts trial 4, there only because max_runs was raised from 4 to 5 in run 1
     const scenario = sweepScenario(
       'rotate',
       '{ parameters: { learning_rate: [0.01, 0.02, 0.001, 0.003, 0.009] }, max_runs: 4, parallel: 1, early_stopping: { min_completed: 2, grace_epochs: 1 } }',
@@ -141,15 +141,19 @@ describe('sweep workflow logic (mocked activities)', () => {
       epochSeconds: (input) => (lr(input) === 0.003 ? 1 : 0.2),
       failure: (input) => (lr(input) === 0.001 ? ApplicationFailure.create({ message: 'dataset.path: no such file', type: 'InvalidDataset', nonRetryable: true }) : undefined),
     };
-    const { result, runs } = await withWorkers(mlflow, train, async () => {
+    const { result, runs, trial1 } = await withWorkers(mlflow, train, async () => {
       const handle = await start(scenario, { trialsPerRun: 2 });
       expect(await handle.executeUpdate(setMaxRunsUpdate, { args: [5] })).toBe(5);
       const result = await handle.result();
-      const runs: string[] = [];
-      for await (const execution of temporal.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(execution.runId);
-      return { result, runs };
+      const runs: { startTime: Date; closeTime?: Date }[] = [];
+      for await (const execution of temporal.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(execution);
+      const trial1 = await temporal.env.client.workflow.getHandle(`${handle.workflowId}/trial-1`).describe();
+      return { result, runs, trial1 };
     });
     expect(runs).toHaveLength(3);
+    // no drain: run 1 continued as new while its trials ran; trial 1 (prepared ahead in run 1) ended in a later run
+    const firstRun = runs.reduce((a, b) => (a.startTime < b.startTime ? a : b));
+    expect(trial1.closeTime!.getTime()).toBeGreaterThan(firstRun.closeTime!.getTime());
     expect(result).toEqual(expect.objectContaining({ total: 5, done: 3, failed: 1, stopped: 1, cancelled: 0 }));
     expect(result.best).toEqual(expect.objectContaining({ index: 0, value: 0.9, params: { learning_rate: 0.01 } }));
     const stopped = [...mlflow.runs.values()].find((r) => r.tags['sweep.stopped_early'] === 'true');

@@ -51,17 +51,32 @@ async function childrenOf(parentRunId: string): Promise<Run[]> {
   return runs.sort((a, b) => Number(tagsOf(a)['sweep.index']) - Number(tagsOf(b)['sweep.index']));
 }
 
-/** Most trials whose MLflow runs were open at the same moment. */
-function maxOverlap(runs: Run[]): number {
-  const edges = runs.flatMap((r) => [
-    [Number(r.info.start_time), 1],
-    [Number(r.info.end_time), -1],
+/** Most intervals open at the same moment. */
+function maxOverlap(intervals: [number, number][]): number {
+  const edges = intervals.flatMap(([start, end]) => [
+    [start, 1],
+    [end, -1],
   ]);
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let most = 0;
   for (const [, delta] of edges) most = Math.max(most, (open += delta));
   return most;
+}
+
+/** When each trial's train activity ran (started → closed), from the trial workflows' histories: its GPU job. */
+async function trainIntervals(id: string, trials: number): Promise<[number, number][]> {
+  const intervals: [number, number][] = [];
+  for (let i = 0; i < trials; i++) {
+    const events = (await stack.client.workflow.getHandle(`${id}/trial-${i}`).fetchHistory()).events!;
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'train')!;
+    const isOf = (eventId: unknown) => String(eventId) === String(scheduled.eventId);
+    const started = events.find((e) => isOf(e.activityTaskStartedEventAttributes?.scheduledEventId))!;
+    const closed = events.find((e) => isOf(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? e.activityTaskFailedEventAttributes?.scheduledEventId))!;
+    const ms = (e: typeof started) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+    intervals.push([ms(started), ms(closed)]);
+  }
+  return intervals;
 }
 
 /** The worker identity (`pid@host`) that ran each trial's train activity. */
@@ -102,7 +117,8 @@ describe('sweep workflow (real Temporal, MLflow, S3; stand-in executor)', () => 
     }
     const best = children.reduce((a, b) => (metricsOf(a)['det.mAP50_95'] >= metricsOf(b)['det.mAP50_95'] ? a : b));
     expect(best.info.run_id).toBe(result.best!.runId);
-    expect(maxOverlap(children)).toBe(2);
+    // trials are prepared ahead (their runs open early), but never more than `parallel` GPU jobs run at once
+    expect(maxOverlap(await trainIntervals(workflowId(scenario), 4))).toBe(2);
     expect(new Set(await trainHosts(workflowId(scenario), 4)).size).toBe(2);
 
     const listed = [];
@@ -145,7 +161,8 @@ describe('sweep workflow (real Temporal, MLflow, S3; stand-in executor)', () => 
       expect(cause.message).toMatch(/trial 0 failed: .*dataset\.path/);
       const progress = await handle.query(batchProgressQuery);
       expect((await stack.mlflow.getRun(progress.runId!)).info.status).toBe('FAILED');
-      expect((await childrenOf(progress.runId!)).map((r) => r.info.status)).toEqual(['FAILED']);
+      // trial 1, prepared ahead while trial 0 trained, is cancelled by fail_fast
+      expect((await childrenOf(progress.runId!)).map((r) => r.info.status)).toEqual(['FAILED', 'KILLED']);
     });
   });
 
@@ -214,7 +231,8 @@ describe('sweep workflow (real Temporal, MLflow, S3; stand-in executor)', () => 
       expect(progress.phase).toBe('cancelled');
       expect((await stack.mlflow.getRun(progress.runId!)).info.status).toBe('KILLED');
       const children = await childrenOf(progress.runId!);
-      expect(children.map((r) => r.info.status)).toEqual(['KILLED', 'KILLED']);
+      // the two training and the two prepared ahead
+      expect(children.map((r) => r.info.status)).toEqual(['KILLED', 'KILLED', 'KILLED', 'KILLED']);
     });
   });
 
