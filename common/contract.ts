@@ -20,7 +20,7 @@ export function gpuHostQueue(pool: string, hostId: string): string {
   return `guardianflow-gpu-${pool}@${hostId}`;
 }
 
-export const WorkflowType = { singleRun: 'singleRun', pipeline: 'pipeline', sweep: 'sweep', comparison: 'comparison', registryMove: 'registryMove' } as const;
+export const WorkflowType = { singleRun: 'singleRun', pipeline: 'pipeline', sweep: 'sweep', comparison: 'comparison', registryMove: 'registryMove', optimizer: 'optimizer' } as const;
 export type WorkflowType = (typeof WorkflowType)[keyof typeof WorkflowType];
 
 export const RunPhase = {
@@ -178,6 +178,20 @@ export const SearchAttr = {
   design: defineSearchAttributeKey('GfDesign', SearchAttributeType.KEYWORD),
   type: defineSearchAttributeKey('GfType', SearchAttributeType.KEYWORD),
 } as const;
+
+/** The Temporal Schedule that starts one `optimizer` check per interval (`gflow optimize schedule`). */
+export const OPTIMIZER_SCHEDULE_ID = 'gf-optimizer';
+
+/** The MLflow experiment that holds one run per optimizer check, with its decisions. */
+export const OPTIMIZER_EXPERIMENT = 'optimizer';
+
+/** What an optimizer check is doing, for `temporal workflow query --name progress`. */
+export interface OptimizerProgress {
+  phase: 'deciding' | 'starting' | 'recording' | 'finished' | 'failed';
+  checkRunId?: string;
+  started: string[];
+}
+export const optimizerProgressQuery = defineQuery<OptimizerProgress>('progress');
 
 /** Name → type of the custom search attributes, for registering them on a server. */
 export const SEARCH_ATTRIBUTE_NAMES = Object.values(SearchAttr).map((key) => key.name);

@@ -27,6 +27,8 @@ export const Decision = {
   noTrigger: 'no_trigger',
   noMetric: 'no_metric',
   skippedMaxConcurrent: 'skipped_max_concurrent',
+  /** Never decided here: the workflow's outcome for a `started` action it could not start (no base scenario); the next check tries again. */
+  failed: 'failed',
 } as const;
 export type Decision = (typeof Decision)[keyof typeof Decision];
 

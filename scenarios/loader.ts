@@ -132,7 +132,7 @@ export function resolveScenarioPaths(s: Scenario, baseDir: string): Scenario {
   const abs = (p: string) => (path.isAbsolute(p) ? p : path.resolve(baseDir, p));
   const model = (ref: string) => (isRemoteReference(ref) ? ref : abs(ref));
   const architecture = (a: string) => (isLocalArchitecture(a) ? abs(a) : a);
-  const sweptArchitectures = s.sweep?.parameters.architecture;
+  const sweptArchitectures = sweptList(s, 'architecture');
   return {
     ...s,
     dataset: { ...s.dataset, path: abs(s.dataset.path) },
@@ -153,6 +153,12 @@ export function resolveScenarioPaths(s: Scenario, baseDir: string): Scenario {
         sweep: { ...s.sweep, parameters: { ...s.sweep.parameters, architecture: sweptArchitectures.map((a) => (typeof a === 'string' ? architecture(a) : a)) } },
       }),
   };
+}
+
+/** A swept parameter's list of values (a `tpe` range is never a path). */
+function sweptList(s: Scenario, name: string): (string | number | boolean)[] | undefined {
+  const space = s.sweep?.parameters[name];
+  return Array.isArray(space) ? space : undefined;
 }
 
 /** What a path must be: a file, a folder (a frame sequence), or a model (a file or an exported model folder). */
@@ -189,6 +195,6 @@ export async function checkScenarioFiles(s: Scenario, file: string): Promise<voi
   for (const [i, d] of (s.comparison?.datasets ?? []).entries()) await check(`comparison.datasets.${i}.path`, d.path, 'file');
   for (const [i, m] of (s.comparison?.models ?? []).entries()) await check(`comparison.models.${i}`, m, 'model');
   await architectures('comparison.architectures', s.comparison?.architectures);
-  await architectures('sweep.parameters.architecture', s.sweep?.parameters.architecture);
+  await architectures('sweep.parameters.architecture', sweptList(s, 'architecture'));
   if (issues.length > 0) throw new ScenarioFileError(file, issues.sort((a, b) => a.path.localeCompare(b.path)));
 }

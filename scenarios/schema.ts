@@ -176,20 +176,113 @@ export const SweepParametersSchema = z.preprocess<unknown, z.ZodRecord<z.ZodStri
     .refine((parameters) => Object.keys(parameters).length > 0, { error: `expected at least one parameter to sweep, e.g. learning_rate: [0.001, 0.01]` }),
 );
 
-/** The median-stopping rule: a trial below the median of completed trials at the same epoch stops. */
-export const EarlyStoppingSchema = z.strictObject({
-  rule: z.literal('median').default('median'),
-  /** Completed trials needed before any trial is stopped. */
-  min_completed: z.int().min(1).default(3),
-  /** Epochs every trial runs before the rule applies. */
-  grace_epochs: z.int().min(1).default(1),
+/** How a sweep picks its trials; `bayesian` (the seeds' word for Optuna's search) is read as `tpe`. */
+export const SweepStrategy = { grid: 'grid', random: 'random', tpe: 'tpe' } as const;
+export type SweepStrategy = (typeof SweepStrategy)[keyof typeof SweepStrategy];
+const SWEEP_STRATEGY_WORDS = [...Object.values(SweepStrategy), 'bayesian'] as const;
+
+/** Trials a `tpe` sweep may run: the sweep carries every finished trial (params, value) for the sampler, so the list stays small. */
+export const MAX_TPE_RUNS = 500;
+const DEFAULT_MAX_RUNS = 50;
+
+/** A numeric range a `tpe` sweep samples from: Optuna's Float/IntDistribution (`log` and `step` exclusive). */
+export const SearchRangeSchema = z
+  .strictObject({
+    low: z.number(),
+    high: z.number(),
+    log: z.boolean().default(false),
+    step: z.number().positive().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.high <= r.low) ctx.addIssue({ code: 'custom', path: ['high'], message: `expected more than low (${r.low}), got ${r.high}` });
+    if (r.log && r.low <= 0) ctx.addIssue({ code: 'custom', path: ['low'], message: `expected more than 0 with log: true, got ${r.low}` });
+    if (r.log && r.step !== undefined) ctx.addIssue({ code: 'custom', path: ['step'], message: 'a step cannot go with log: true (Optuna samples a log range continuously)' });
+  });
+export type SearchRange = z.infer<typeof SearchRangeSchema>;
+
+type SweepValue = z.infer<typeof sweepValue>;
+/** One parameter of a sweep's space: values to pick from, or (tpe only) a range. */
+export type ParameterSpace = SweepValue[] | SearchRange;
+
+const sweepValues = z.array(sweepValue).min(1);
+/**
+ * A list or a range, told apart by the input's shape rather than a zod union, so a bad list
+ * keeps the list's own message (`learning_rate.1: …`) instead of "expected a list or a mapping".
+ */
+const parameterSpace = z.unknown().transform((value, ctx): ParameterSpace => {
+  if (typeof value !== 'object' || value === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a list of values, or for strategy: tpe a range such as { low: 0.0001, high: 0.1, log: true }, got ${value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`}` });
+    return z.NEVER;
+  }
+  const checked = (Array.isArray(value) ? sweepValues : SearchRangeSchema).safeParse(value);
+  if (checked.success) return checked.data;
+  for (const issue of checked.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
+  return z.NEVER;
 });
+
+/** A sweep's `parameters`: lists (any strategy) or ranges (`tpe`); names and values are checked by checkSweepParameters. */
+const SearchSpaceSchema = z.preprocess<unknown, z.ZodRecord<z.ZodString, typeof parameterSpace>, Record<string, unknown>>(
+  reportProtoKey,
+  z.record(z.string(), parameterSpace).refine((parameters) => Object.keys(parameters).length > 0, { error: `expected at least one parameter to sweep, e.g. learning_rate: [0.001, 0.01]` }),
+);
+
+/** How a sweep stops weak trials early: the median rule, or Optuna's asynchronous successive halving. */
+export const EarlyStoppingRule = { median: 'median', asha: 'asha' } as const;
+export type EarlyStoppingRule = (typeof EarlyStoppingRule)[keyof typeof EarlyStoppingRule];
+const MEDIAN_FIELDS = ['min_completed', 'grace_epochs'];
+const ASHA_FIELDS = ['min_resource', 'reduction_factor', 'min_early_stopping_rate'];
+
+/** A field of one rule written under the other is refused by name (the defaults make them otherwise silently ignored). */
+function checkRuleFields(input: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const rule = (input as Record<string, unknown>).rule ?? EarlyStoppingRule.median;
+  const foreign = rule === EarlyStoppingRule.asha ? MEDIAN_FIELDS : rule === EarlyStoppingRule.median ? ASHA_FIELDS : [];
+  for (const key of foreign) if (Object.hasOwn(input, key)) ctx.addIssue({ code: 'custom', path: [key], message: `goes with rule: ${rule === EarlyStoppingRule.asha ? 'median' : 'asha'}, not rule: ${typeof rule === 'string' ? rule : JSON.stringify(rule)}` });
+  return input;
+}
+
+/**
+ * `median`: a trial below the median of completed trials at the same epoch stops.
+ * `asha`: Optuna's SuccessiveHalvingPruner: at the rung epochs min_resource × reduction_factor^(min_early_stopping_rate + k)
+ * a trial goes on only while among the best 1/reduction_factor of the trials that reached that rung.
+ */
+const EarlyStoppingObject = z.strictObject({
+  rule: z.enum(EarlyStoppingRule).default(EarlyStoppingRule.median),
+  /** median: completed trials needed before any trial is stopped. */
+  min_completed: z.int().min(1).optional(),
+  /** median: epochs every trial runs before the rule applies. */
+  grace_epochs: z.int().min(1).optional(),
+  /** asha: the first rung's epoch (before the rate). */
+  min_resource: z.int().min(1).optional(),
+  /** asha: η, the rung spacing and the fraction (1/η) promoted at each rung. */
+  reduction_factor: z.int().min(2).optional(),
+  /** asha: s, which shifts the first rung to min_resource × η^s. */
+  min_early_stopping_rate: z.int().min(0).optional(),
+});
+
+/** The parsed rule, each with its own fields and defaults only. */
+export type EarlyStopping =
+  | { rule: 'median'; min_completed: number; grace_epochs: number }
+  | { rule: 'asha'; min_resource: number; reduction_factor: number; min_early_stopping_rate: number };
+
+export const EarlyStoppingSchema = z.preprocess<unknown, z.ZodPipe<typeof EarlyStoppingObject, z.ZodTransform<EarlyStopping, z.output<typeof EarlyStoppingObject>>>, z.input<typeof EarlyStoppingObject>>(
+  checkRuleFields,
+  EarlyStoppingObject.transform((r): EarlyStopping =>
+    r.rule === EarlyStoppingRule.asha
+      ? { rule: r.rule, min_resource: r.min_resource ?? 1, reduction_factor: r.reduction_factor ?? 3, min_early_stopping_rate: r.min_early_stopping_rate ?? 0 }
+      : { rule: r.rule, min_completed: r.min_completed ?? 3, grace_epochs: r.grace_epochs ?? 1 },
+  ),
+);
 
 export const SweepSchema = z
   .strictObject({
-    parameters: SweepParametersSchema,
-    strategy: z.enum(['grid', 'random']).default('grid'),
-    max_runs: z.int().min(1).default(50),
+    parameters: SearchSpaceSchema,
+    strategy: z
+      .enum(SWEEP_STRATEGY_WORDS)
+      .default(SweepStrategy.grid)
+      .transform((s): SweepStrategy => (s === 'bayesian' ? SweepStrategy.tpe : s)),
+    /** Required for `tpe` (checked on the scenario's raw `sweep`, see requireTpeBudget). */
+    max_runs: z.int().min(1).default(DEFAULT_MAX_RUNS),
     parallel: z.int().min(1).default(1),
     metric: metricName.default('det.mAP50_95'),
     goal: z.enum(Goal).optional(),
@@ -248,33 +341,98 @@ export const MAX_GRID_SIZE = 2 ** 52;
 
 const isSweepable = (name: string): name is SweepParameter => Object.hasOwn(SWEEPABLE, name);
 
+/** The field schema a sweep parameter overrides, through its default. */
+function fieldOf(name: SweepParameter): z.ZodType {
+  const [block, key] = SWEEPABLE[name];
+  const field = FIELD_SCHEMAS[block].shape[key as never] as z.ZodType;
+  return field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field;
+}
+
+/** Whether a parameter takes integers (`batch_size`, `epochs`, …), so a range of it is an integer range. */
+export function isIntegerParameter(name: SweepParameter): boolean {
+  const field = fieldOf(name);
+  return field instanceof z.ZodNumber && field.isInt === true;
+}
+
 /**
  * Sweep values are checked against the field they override, so a bad value fails before any
  * trial; a repeated value would only run the same trial twice, and a batch size below
  * `training.min_batch_size` would fail the trial's own check inside the sweep. `at` is where the
  * parameters sit in the checked object (an optimizer rule's `action.parameters` too).
  */
-export function checkSweepParameters(parameters: Record<string, unknown[]>, minBatchSize: number | undefined, ctx: z.RefinementCtx, at: PropertyKey[] = ['sweep', 'parameters']): void {
-  for (const [name, values] of Object.entries(parameters)) {
+export function checkSweepParameters(parameters: Record<string, unknown[] | SearchRange>, minBatchSize: number | undefined, ctx: z.RefinementCtx, at: PropertyKey[] = ['sweep', 'parameters']): void {
+  const lists: unknown[][] = [];
+  for (const [name, space] of Object.entries(parameters)) {
     if (!isSweepable(name)) {
       ctx.addIssue({ code: 'custom', path: [...at, name], message: `${NOT_SWEEPABLE}; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
       continue;
     }
-    const [block, key] = SWEEPABLE[name];
-    const field = FIELD_SCHEMAS[block].shape[key as never] as z.ZodType;
-    values.forEach((value, i) => {
-      const path = [...at, name, i];
+    const field = fieldOf(name);
+    const checkValue = (value: unknown, path: PropertyKey[]): boolean => {
       const parsed = field.safeParse(value);
-      const first = values.indexOf(value);
       if (!parsed.success) ctx.addIssue({ code: 'custom', path, message: parsed.error.issues[0].message });
-      else if (first < i) ctx.addIssue({ code: 'custom', path, message: `duplicate of index ${first} (${JSON.stringify(value)}): each value is one trial` });
       else if (name === 'batch_size' && minBatchSize !== undefined && (value as number) < minBatchSize) {
         ctx.addIssue({ code: 'custom', path, message: `expected at least training.min_batch_size (${minBatchSize}), got ${String(value)}` });
-      }
+      } else return true;
+      return false;
+    };
+    if (!Array.isArray(space)) {
+      checkRange(name, space, [...at, name], checkValue, ctx);
+      continue;
+    }
+    lists.push(space);
+    space.forEach((value, i) => {
+      const first = space.indexOf(value);
+      if (first < i) ctx.addIssue({ code: 'custom', path: [...at, name, i], message: `duplicate of index ${first} (${JSON.stringify(value)}): each value is one trial` });
+      else checkValue(value, [...at, name, i]);
     });
   }
-  const size = Object.values(parameters).reduce((n, values) => n * values.length, 1);
+  const size = lists.reduce((n, values) => n * values.length, 1);
   if (size > MAX_GRID_SIZE) ctx.addIssue({ code: 'custom', path: at, message: `${size} combinations; at most 2^52 can be swept` });
+}
+
+/**
+ * A range's ends are checked as values of the field; an integer field needs whole ends and step,
+ * a step that lands on high, and a second value that is valid too (`input_size` steps by 32).
+ */
+function checkRange(name: SweepParameter, range: SearchRange, path: PropertyKey[], checkValue: (value: unknown, path: PropertyKey[]) => boolean, ctx: z.RefinementCtx): void {
+  if (!(fieldOf(name) instanceof z.ZodNumber)) {
+    ctx.addIssue({ code: 'custom', path, message: `expected a list of values: ${name} is not numeric, so it cannot be a range` });
+    return;
+  }
+  const ends = checkValue(range.low, [...path, 'low']) && checkValue(range.high, [...path, 'high']);
+  if (!ends || !isIntegerParameter(name)) return;
+  const step = range.step ?? 1;
+  if (!Number.isInteger(step)) ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected an integer step for ${name}, got ${step}` });
+  else if ((range.high - range.low) % step !== 0) ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected a step that divides high − low (${range.high - range.low}), got ${step}` });
+  else if (range.low + step <= range.high && !fieldOf(name).safeParse(range.low + step).success) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected a step that keeps every value valid: low + step = ${range.low + step} is not a valid ${name}` });
+  }
+}
+
+/**
+ * Strategy rules of a sweep: ranges need `tpe` (grid and random walk lists), and a `tpe` sweep
+ * runs at most MAX_TPE_RUNS trials (it keeps each finished one for the sampler).
+ */
+function checkSweepStrategy(sweep: Sweep, ctx: z.RefinementCtx): void {
+  for (const [name, space] of Object.entries(sweep.parameters)) {
+    if (!Array.isArray(space) && sweep.strategy !== SweepStrategy.tpe) {
+      ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name], message: `a range needs strategy: tpe (grid and random sweep lists of values), got strategy: ${sweep.strategy}` });
+    }
+  }
+  if (sweep.strategy === SweepStrategy.tpe && sweep.max_runs > MAX_TPE_RUNS) {
+    ctx.addIssue({ code: 'custom', path: ['sweep', 'max_runs'], message: `expected at most ${MAX_TPE_RUNS} for strategy: tpe (the sweep keeps every finished trial for the sampler), got ${sweep.max_runs}` });
+  }
+}
+
+/** `max_runs` has a default for grid and random (they stop at the grid's size anyway), but is the whole budget of a model-based search: it must be written. */
+function requireTpeBudget(input: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const { strategy, max_runs: maxRuns } = input as Record<string, unknown>;
+  if ((strategy === SweepStrategy.tpe || strategy === 'bayesian') && maxRuns === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['max_runs'], message: `required for strategy: ${strategy}: the number of trials the search runs (at most ${MAX_TPE_RUNS})` });
+  }
+  return input;
 }
 
 /** Which runs a comparison reads its metric from. */
@@ -329,12 +487,25 @@ export const ScenarioSchema = z
     training: TrainingSchema.optional(),
     benchmark: BenchmarkSchema.optional(),
     quantization: QuantizationSchema.optional(),
-    sweep: SweepSchema.optional(),
+    sweep: z.preprocess<unknown, typeof SweepSchema, z.input<typeof SweepSchema>>(requireTpeBudget, SweepSchema).optional(),
     comparison: ComparisonSchema.optional(),
     promotion: PromotionSchema.optional(),
+    /** More MLflow tags on every run of the scenario (the optimizer traces its actions' runs with them); the product's own tags win. */
+    tags: z
+      .record(z.string(), z.string().max(5000))
+      .superRefine((tags, ctx) => {
+        // checked here, not by the record's key schema: zod reports a bad key only as "Invalid key in record"
+        for (const key of Object.keys(tags)) {
+          if (!/^[A-Za-z0-9_./-]{1,250}$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `expected an MLflow tag key of letters, digits, '_', '.', '/', '-', got ${JSON.stringify(key)}` });
+        }
+      })
+      .optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.sweep) checkSweepParameters(s.sweep.parameters, s.training?.min_batch_size, ctx);
+    if (s.sweep) {
+      checkSweepParameters(s.sweep.parameters, s.training?.min_batch_size, ctx);
+      checkSweepStrategy(s.sweep, ctx);
+    }
     checkMetricNames(s, ctx);
     if (s.design === 'comparison' && s.comparison) checkComparisonType(s.type, s.comparison, ctx);
     if (s.design === 'sweep' && s.type !== 'train') {

@@ -1,5 +1,5 @@
 import prand from 'pure-rand';
-import { ScenarioSchema, SWEEPABLE, type Scenario, type Sweep, type SweepParameter } from './schema';
+import { isIntegerParameter, ScenarioSchema, SWEEPABLE, SweepStrategy, type ParameterSpace, type Scenario, type Sweep, type SweepParameter } from './schema';
 
 /**
  * The trials of a sweep, computed one index at a time so that a sweep of any size needs no
@@ -8,19 +8,31 @@ import { ScenarioSchema, SWEEPABLE, type Scenario, type Sweep, type SweepParamet
 
 export type TrialParams = Record<string, string | number | boolean>;
 
-/** How many distinct combinations the parameter lists allow. */
-export function gridSize(sweep: Pick<Sweep, 'parameters'>): number {
-  return Object.values(sweep.parameters).reduce((n, values) => n * values.length, 1);
+/** A parameter's values as a list; only `tpe` sweeps have ranges, and they never reach the grid. */
+function listOf(name: string, space: ParameterSpace): (string | number | boolean)[] {
+  if (!Array.isArray(space)) throw new Error(`sweep.parameters.${name} is a range: only strategy: tpe samples ranges`);
+  return space;
 }
 
-/** Trials the sweep runs: `max_runs`, or fewer when the grid has fewer combinations. */
+/** How many points a parameter offers: a list's length, an integer range's steps, a float range without end. */
+function pointsOf(name: string, space: ParameterSpace): number {
+  if (Array.isArray(space)) return space.length;
+  return isIntegerParameter(name as SweepParameter) ? Math.floor((space.high - space.low) / (space.step ?? 1)) + 1 : Infinity;
+}
+
+/** How many distinct combinations the parameters allow (Infinity with a float range). */
+export function gridSize(sweep: Pick<Sweep, 'parameters'>): number {
+  return Object.entries(sweep.parameters).reduce((n, [name, space]) => n * pointsOf(name, space), 1);
+}
+
+/** Trials the sweep runs: `max_runs`, or fewer when the parameters have fewer combinations. */
 export function trialCount(sweep: Pick<Sweep, 'parameters'>, maxRuns: number): number {
   return Math.min(maxRuns, gridSize(sweep));
 }
 
 /** The combination at a grid position (first parameter varies slowest, as in itertools.product). */
 function gridPoint(sweep: Pick<Sweep, 'parameters'>, position: number): TrialParams {
-  const entries = Object.entries(sweep.parameters);
+  const entries = Object.entries(sweep.parameters).map(([name, space]) => [name, listOf(name, space)] as const);
   const params: TrialParams = {};
   let rest = position;
   for (let i = entries.length - 1; i >= 0; i--) {
@@ -85,9 +97,25 @@ function randomPosition(sweep: Pick<Sweep, 'parameters' | 'seed'>, index: number
   return position;
 }
 
-/** The parameters of trial `index` (0-based) of a grid or seeded-random sweep. */
+/** The parameters of trial `index` (0-based) of a grid or seeded-random sweep (a `tpe` sweep asks `suggestTrials`). */
 export function trialParams(sweep: Pick<Sweep, 'parameters' | 'strategy' | 'seed'>, index: number): TrialParams {
-  return gridPoint(sweep, sweep.strategy === 'grid' ? index : randomPosition(sweep, index));
+  if (sweep.strategy === SweepStrategy.tpe) throw new Error('a tpe sweep takes its trials from the suggestTrials activity, not from an index');
+  return gridPoint(sweep, sweep.strategy === SweepStrategy.grid ? index : randomPosition(sweep, index));
+}
+
+/** One parameter as the suggestion executor reads it (executors/suggest.py): Optuna's three distributions. */
+export type SpaceEntry =
+  | { type: 'categorical'; choices: (string | number | boolean)[] }
+  | { type: 'int' | 'float'; low: number; high: number; log: boolean; step?: number };
+
+/** A `tpe` sweep's parameters as Optuna distributions: lists are categorical, ranges int or float by their field. */
+export function searchSpace(sweep: Pick<Sweep, 'parameters'>): Record<string, SpaceEntry> {
+  return Object.fromEntries(
+    Object.entries(sweep.parameters).map(([name, space]): [string, SpaceEntry] => [
+      name,
+      Array.isArray(space) ? { type: 'categorical', choices: space } : { type: isIntegerParameter(name as SweepParameter) ? 'int' : 'float', ...space },
+    ]),
+  );
 }
 
 /** The scenario one trial runs: the sweep's values written into their blocks, as a single train run. */

@@ -1,9 +1,10 @@
 import { experimentName } from './naming';
 import type { Scenario } from './schema';
 
-/** MLflow tags (`site.*`, `task.*`, `data.*`, `exp.*`) that make runs searchable by site and task. */
+/** MLflow tags (`site.*`, `task.*`, `data.*`, `exp.*`) that make runs searchable by site and task, after the scenario's own `tags`. */
 export function scenarioTags(s: Scenario): Record<string, string> {
   return compact({
+    ...s.tags,
     'site.customer': s.site.customer,
     'site.region': s.site.region,
     'site.plant': s.site.plant,

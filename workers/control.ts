@@ -1,7 +1,10 @@
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createFleetActivities } from '../activities/fleet/activities';
 import { createReportActivities } from '../activities/reports/activities';
 import { createRegistryActivities } from '../activities/registry/activities';
+import { createSearchActivities } from '../activities/search/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { createTrackingActivities } from '../activities/tracking/activities';
@@ -18,7 +21,7 @@ export interface ControlWorkerOptions {
   mlflow?: MlflowClient;
 }
 
-/** The control worker: every workflow, plus the MLflow and S3 activities that need no GPU host. */
+/** The control worker: every workflow, plus the MLflow, S3 and fleet (optimizer) activities that need no GPU host. */
 export async function createControlWorker({ settings, connection, workflowBundle, mlflow }: ControlWorkerOptions): Promise<Worker> {
   const client = mlflow ?? new MlflowClient(settings.mlflow.url);
   const tracking = createTrackingActivities({ mlflow: client });
@@ -27,12 +30,15 @@ export async function createControlWorker({ settings, connection, workflowBundle
   const storage = createStorageActivities({ ...store, allowedRoots: [] });
   const reportsDir = path.join(settings.stateDir, 'reports');
   const reports = createReportActivities({ mlflow: client, storage: createStorageActivities({ ...store, allowedRoots: [reportsDir] }), python: settings.python, workDir: reportsDir });
+  const temporal = new Client({ connection, namespace: settings.temporal.namespace });
+  const fleet = createFleetActivities({ settings, mlflow: client, temporal, s3: store.s3, store });
+  const search = createSearchActivities({ python: settings.python });
   return Worker.create({
     connection,
     namespace: settings.temporal.namespace,
     taskQueue: CONTROL_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: { ...tracking, ...registry, ...storage, ...reports },
+    activities: { ...tracking, ...registry, ...storage, ...reports, ...fleet, ...search },
   });
 }
 

@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import type { createGpuActivities } from '../activities/gpu/activities';
 import type { createRegistryActivities } from '../activities/registry/activities';
 import type { createReportActivities } from '../activities/reports/activities';
+import type { createSearchActivities } from '../activities/search/activities';
 import type { createStorageActivities } from '../activities/storage/activities';
 import type { createTrackingActivities } from '../activities/tracking/activities';
 import { CONTROL_QUEUE, gpuPoolQueue } from '../common/contract';
@@ -28,6 +29,9 @@ export const registry = proxyActivities<ReturnType<typeof createRegistryActiviti
 
 /** Results tables and charts of sweeps and comparisons, built from MLflow by the control worker. */
 export const reports = proxyActivities<ReturnType<typeof createReportActivities>>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '10m', retry: { ...retry, maximumAttempts: 5 } });
+
+/** Suggestions of `tpe` sweeps (Optuna in a short Python process on the control host). */
+export const search = proxyActivities<ReturnType<typeof createSearchActivities>>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 5 } });
 
 /** S3 uploads of content the workflow has (the scenario); host files go through `hostStorage`. */
 export const controlStorage = proxyActivities<StorageActivities>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } });

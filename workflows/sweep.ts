@@ -31,10 +31,11 @@ import {
 } from '../common/contract';
 import { FailureType } from '../common/failure-types';
 import { experimentName, parentRunName, runName } from '../scenarios/naming';
-import type { Scenario, Sweep } from '../scenarios/schema';
-import { trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
+import { MAX_TPE_RUNS, SweepStrategy, type Scenario, type Sweep } from '../scenarios/schema';
+import { searchSpace, trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
+import type { SearchTrial } from '../activities/search/activities';
 import { recordCompleted, thresholds, type EpochValues } from './early-stopping';
-import { reports, tracking } from './proxies';
+import { reports, search, tracking } from './proxies';
 import { openRun } from './recorded-run';
 import { markWorkflow } from './search-attributes';
 import { singleRun, type SingleRunResult } from './single-run';
@@ -69,6 +70,11 @@ export interface SweepState {
   /** Per reported epoch, the metric of recently completed trials (the early-stopping medians); bounded, see early-stopping.ts. */
   perEpoch: EpochValues;
   gpuSecondsSaved: number;
+  /**
+   * `tpe` sweeps only: every settled trial but the cancelled ones (parameters, metric, how it
+   * ended), which the sampler rebuilds its model from at each ask; at most MAX_TPE_RUNS entries.
+   */
+  trials?: SearchTrial[];
   /** Trials still running when the previous run continued as new (at most 2 × parallel); they report their end by signal. */
   open?: OpenTrialState[];
 }
@@ -122,6 +128,10 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   // being opened would otherwise be refused for want of a handler
   const state = input.state ?? newSweepState(spec);
   const zeroGap = patched(ZERO_GAP_PATCH);
+  /** Model-based search: a trial's parameters come from `suggestTrials`, asked with every trial so far (no sweep recorded before it is `tpe`). */
+  const tpe = spec.strategy === SweepStrategy.tpe;
+  /** `tpe`: parameters asked for trials about to launch (one ask for all the trials launchable at once). */
+  const suggested = new Map<number, TrialParams>();
   /** Trials not settled yet: started by this run (with a handle) or handed over by the run before (without). */
   const running = new Map<number, OpenTrial>();
   /** Trials holding one of the `parallel` GPU slots, and prepared trials waiting for one, oldest first. */
@@ -193,6 +203,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     {
       validator: (maxRuns) => {
         if (closed !== undefined) throw new Error(`max_runs can no longer change: the sweep ${closed} and starts no more trials`);
+        if (tpe && maxRuns > MAX_TPE_RUNS) throw new Error(`max_runs of a tpe sweep is at most ${MAX_TPE_RUNS}, got ${maxRuns}`);
         if (!Number.isInteger(maxRuns) || maxRuns < state.maxRuns) throw new Error(`max_runs can only be raised: it is ${state.maxRuns}, got ${maxRuns}`);
       },
     },
@@ -202,6 +213,8 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     if (result.stoppedEarly) {
       state.stopped++;
       state.gpuSecondsSaved += result.stoppedEarly.gpuSecondsSaved;
+      // ASHA's rungs count the trials stopped there too (Optuna's SuccessiveHalvingPruner does); the median rule, completed ones only
+      if (spec.early_stopping?.rule === 'asha' && result.history) state.perEpoch = recordCompleted(state.perEpoch, result.history);
     } else {
       state.done++;
       const value = result.metrics[spec.metric];
@@ -230,20 +243,47 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const cancelHandedOver = () => {
     for (const [index, trial] of running) if (!trial.handle) void getExternalWorkflowHandle(trialId(index)).cancel().catch(() => undefined);
   };
+  /** `tpe`: what the sampler learns from a settled trial; a cancelled one tells nothing about its parameters. */
+  const recordSearchTrial = (params: TrialParams, outcome: TrialOutcome) => {
+    if ('failure' in outcome && outcome.failure.cancelled) return;
+    const value = 'result' in outcome ? (outcome.result.metrics[spec.metric] ?? null) : null;
+    const ended: SearchTrial['state'] = 'failure' in outcome || value === null ? 'fail' : outcome.result.stoppedEarly ? 'pruned' : 'complete';
+    (state.trials ??= []).push({ params, value, state: ended });
+  };
   /** A trial's end, from its result or (ZERO_GAP_PATCH) its `trialEnded` signal, whichever comes first; counted once. */
   const settle = (index: number, outcome: TrialOutcome) => {
     const trial = running.get(index);
     if (!trial) return;
+    if (tpe) recordSearchTrial(trial.params, outcome);
     // counted while still open, as sweeps before ZERO_GAP_PATCH did (their histories replay that way)
     if ('result' in outcome) onCompleted(index, trial.params, outcome.result);
     else onFailed(index, outcome.failure);
     running.delete(index);
     releaseSlot(index);
   };
+  // set after everything settle() uses: a run that took over trials gets their buffered `trialEnded` signals right here
   setHandler(trialEndedSignal, (ended) => settle(ended.index, ended.outcome));
 
+  /**
+   * `tpe`: the parameters of trial `index`. The first ask asks for every trial launchable now, so
+   * prepared-ahead trials cost one activity; running trials go in as running (Optuna's
+   * constant liar keeps new suggestions away from them). Same input, same answer: a retried ask
+   * returns the trials the first attempt did.
+   */
+  const suggestion = async (index: number): Promise<TrialParams> => {
+    if (!suggested.has(index)) {
+      const count = Math.max(1, Math.min(open - running.size, total() - index, trialsPerRun - launchedHere));
+      const runningTrials = [...running.values()].map((t): SearchTrial => ({ params: t.params, value: null, state: 'running' }));
+      const asked = await search.suggestTrials({ space: searchSpace(spec), seed: spec.seed, firstIndex: index, goal: spec.goal, count, trials: [...(state.trials ?? []), ...runningTrials] });
+      asked.forEach((params, i) => suggested.set(index + i, params));
+    }
+    const params = suggested.get(index)!;
+    suggested.delete(index);
+    return params;
+  };
+
   const launch = async (index: number) => {
-    const params = trialParams(spec, index);
+    const params = tpe ? await suggestion(index) : trialParams(spec, index);
     const trial = trialOf(scenario, params, index);
     const granted = !zeroGap || (!state.paused && gpu.busy.size < spec.parallel);
     if (zeroGap && granted) gpu.busy.add(index);

@@ -271,13 +271,13 @@ describe('sweep', () => {
 
   it('bounds', () => {
     accepts('sweep.strategy', ['random'], SWEEP);
-    expect(refused('sweep.strategy', 'bayes', SWEEP)).toEqual(['sweep.strategy: expected one of grid, random, got string "bayes"']);
+    expect(refused('sweep.strategy', 'bayes', SWEEP)).toEqual(['sweep.strategy: expected one of grid, random, tpe, bayesian, got string "bayes"']);
     for (const field of ['sweep.max_runs', 'sweep.parallel', 'sweep.early_stopping.min_completed', 'sweep.early_stopping.grace_epochs']) {
       accepts(field, [1], SWEEP);
       expect(refused(field, 0, SWEEP)).toEqual([`${field}: expected at least 1, got number 0`]);
     }
     expect(refused('sweep.seed', -1, SWEEP)).toEqual(['sweep.seed: expected at least 0, got number -1']);
-    expect(refused('sweep.early_stopping.rule', 'mean', SWEEP)).toEqual(['sweep.early_stopping.rule: expected median, got string "mean"']);
+    expect(refused('sweep.early_stopping.rule', 'mean', SWEEP)).toEqual(['sweep.early_stopping.rule: expected one of median, asha, got string "mean"']);
     expect(refused('sweep.metric', '', SWEEP)).toEqual(['sweep.metric: expected at least 1 character, got string ""', expect.stringMatching(/^sweep\.metric: "" is not a metric a train run logs; did you mean /)]);
     expect(refused('sweep.goal', 'max', SWEEP)).toEqual(['sweep.goal: expected one of maximize, minimize, got string "max"']);
     expect(refused('sweep.parameters.epochs', [], SWEEP)).toEqual(['sweep.parameters.epochs: expected at least 1 item, got 0']);
