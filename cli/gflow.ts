@@ -105,7 +105,7 @@ export function buildProgram(settings = loadSettings()): Command {
       .command('sweep <scenario>')
       .description('run a scenario as a hyper-parameter sweep; flags override its sweep: block')
       .option('-p, --param <name=[v1,v2]>', 'a parameter and its values (repeat for more; replaces the file’s parameters)', collect)
-      .option('--strategy <grid|random>', 'grid, or random in a seeded order')
+      .option('--strategy <grid|random|tpe>', 'grid, random in a seeded order, or tpe (Optuna; needs --max-runs; the values given are its choices)')
       .option('--max-runs <n>', 'at most this many trials')
       .option('--parallel <n>', 'trials at once across the GPU pool')
       .option('--metric <key>', 'the metric that picks the best trial')

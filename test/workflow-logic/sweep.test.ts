@@ -78,9 +78,13 @@ describe('sweep workflow logic (mocked activities)', () => {
     const result = await withWorkers(mlflow, { epochSeconds: () => 0.2 }, async () => {
       const handle = await start(scenario);
       await handle.signal(pauseSignal);
+      // no GPU job, and nothing left recording (a trial whose job ended before the pause may still be)
       const held = await eventually(async () => {
+        const first = await progressOf(handle);
+        if (first.phase !== 'paused' || first.running !== 0) return undefined;
+        await new Promise((r) => setTimeout(r, 500));
         const p = await progressOf(handle);
-        return p.phase === 'paused' && p.running === 0 ? p : undefined;
+        return p.running === 0 && p.done === first.done ? p : undefined;
       });
       await new Promise((r) => setTimeout(r, 1000));
       expect(await progressOf(handle)).toEqual(expect.objectContaining({ phase: 'paused', running: 0, done: held.done }));

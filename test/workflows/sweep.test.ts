@@ -190,10 +190,13 @@ describe('sweep workflow (real Temporal, MLflow, S3; stand-in executor)', () => 
     const result = await withFakeGpu(stack, { bundle, env: { GF_FAKE_EPOCH_SECONDS: '0.3' } }, async () => {
       const handle = await start(scenario);
       await handle.signal(pauseSignal);
-      const held = await eventually(async () => {
+      await eventually(async () => {
         const p = await handle.query(batchProgressQuery);
         return p.phase === 'paused' && p.running === 0 ? p : undefined;
       });
+      // a trial whose GPU job ended before the pause may still be recording; then nothing moves
+      await new Promise((r) => setTimeout(r, 3000));
+      const held = await handle.query(batchProgressQuery);
       await new Promise((r) => setTimeout(r, 2000));
       const later = await handle.query(batchProgressQuery);
       expect(later).toEqual(expect.objectContaining({ phase: 'paused', running: 0, done: held.done }));
