@@ -19,41 +19,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from gf_protocol import ExecutorError, disable_ultralytics_integrations, emit, finite_metrics, offline_env, run  # noqa: E402
+from gpu_monitor import GpuMonitor  # noqa: E402
 from train import device_arg, rename  # noqa: E402
 from yolo_data import check_dataset, split_images  # noqa: E402
-
-
-class GpuMonitor:
-    """Peak memory, utilisation and power of the job's GPU through NVML, sampled while timing."""
-
-    def __init__(self, device: str):
-        self.handle = None
-        self.samples: list[tuple[float, float, float]] = []
-        if device == "cpu":
-            return
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            index = int(device.split(":")[-1].split(",")[0]) if any(c.isdigit() for c in device) else 0
-            self.handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            self.nvml = pynvml
-        except Exception:  # noqa: BLE001 - no driver, no GPU: the figures stay absent
-            self.handle = None
-
-    def sample(self) -> None:
-        if self.handle is None:
-            return
-        memory = self.nvml.nvmlDeviceGetMemoryInfo(self.handle).used / 2**20
-        util = self.nvml.nvmlDeviceGetUtilizationRates(self.handle).gpu
-        power = self.nvml.nvmlDeviceGetPowerUsage(self.handle) / 1000
-        self.samples.append((memory, util, power))
-
-    def metrics(self) -> dict[str, float]:
-        if not self.samples:
-            return {}
-        memory, util, power = zip(*self.samples)
-        return {"sys.gpu_memory_peak_mb": max(memory), "sys.gpu_util_pct": sum(util) / len(util), "sys.gpu_power_w": sum(power) / len(power)}
 
 
 def fp16(env: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 The spec (JSON on stdin) is written by activities/gpu/train-activity.ts: run_dir, model,
 dataset, classes, training, environment, resume_from, yolo_config_dir, plots. Per-epoch
 metrics go out as `epoch` events under GuardianFlow's keys (docs/architecture.md §5), each saved
-`last.pt` as a `checkpoint` event so a retried activity can resume from it.
+`last.pt` as a `checkpoint` event so a retried activity can resume from it. On a GPU, the mean
+utilisation while training (NVML, executors/gpu_monitor.py) is a final metric, `sys.gpu_util_pct`;
+on the CPU it is absent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from yolo_data import check_dataset  # noqa: E402
 from gf_protocol import ExecutorError, disable_ultralytics_integrations, emit, finite_metrics, offline_env, run  # noqa: E402
+from gpu_monitor import GpuMonitor  # noqa: E402
 
 # ultralytics' metric names → GuardianFlow's (MLflow refuses the parentheses).
 METRIC_KEYS = {
@@ -125,7 +128,9 @@ def train(spec: dict[str, Any]) -> None:
         "exist_ok": True,
         "verbose": False,
     }
-    results = model.train(resume=True, **args) if spec.get("resume_from") else model.train(**args)
+    gpu = GpuMonitor(env["device"] if on_gpu else "cpu")
+    with gpu.sampling():
+        results = model.train(resume=True, **args) if spec.get("resume_from") else model.train(**args)
     trainer = model.trainer
     save_dir = Path(trainer.save_dir)
 
@@ -148,6 +153,7 @@ def train(spec: dict[str, Any]) -> None:
     if best.is_file():
         final["sys.model_size_mb"] = best.stat().st_size / 1e6
     final["sys.model_params_m"] = sum(p.numel() for p in model.model.parameters()) / 1e6
+    final.update(gpu.utilisation())
     emit(
         "result",
         epochs_completed=trainer.epoch + 1,

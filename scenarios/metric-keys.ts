@@ -60,12 +60,13 @@ const MODEL_FIGURES = ['sys.model_size_mb', 'sys.model_params_m'];
 const LATENCY = ['latency_ms', 'latency_ms_p50', 'latency_ms_p95', 'latency_ms_p99', 'fps'];
 const MOT = ['mot.hota', 'mot.deta', 'mot.assa', 'mot.mota', 'mot.motp', 'mot.idf1', 'mot.id_switches', 'mot.frag', 'mot.mt', 'mot.ml'];
 
-/** executors/train.py (final and per-epoch values) and what the train stage adds. */
+/** executors/train.py (final and per-epoch values; `sys.gpu_util_pct` on GPU hosts only) and what the train stage adds. */
 const TRAIN_KEYS = [
   ...DETECTION,
   ...['box', 'cls', 'dfl'].flatMap((loss) => [`det.${loss}_loss`, `det.val_${loss}_loss`]),
   ...MODEL_FIGURES,
   'sys.epoch_time_s',
+  'sys.gpu_util_pct',
   'train.batch_size_effective',
   'train.epochs_completed',
   'oom.retries',

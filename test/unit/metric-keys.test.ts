@@ -27,6 +27,7 @@ const TRAIN_LOGS = [
   'sys.epoch_time_s',
   'sys.model_size_mb',
   'sys.model_params_m',
+  'sys.gpu_util_pct',
   'train.batch_size_effective',
   'train.epochs_completed',
   'oom.retries',
