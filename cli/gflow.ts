@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { CONTROL_QUEUE, type BatchProgress, type SingleRunProgress } from '../common/contract';
+import { CONTROL_QUEUE, type BatchProgress, type PromotionProgress, type SingleRunProgress } from '../common/contract';
 import { loadSettings, SettingsError, type Settings } from '../common/settings';
 import { checkScenarioFiles, loadScenarioFile, ScenarioFileError } from '../scenarios/loader';
 import { experimentName, registeredModelName, runName, workflowId } from '../scenarios/naming';
@@ -10,6 +10,7 @@ import { CliError } from './cli-error';
 import { registerDevCommands } from './dev-commands';
 import { registerMetricsCommands } from './metrics-commands';
 import { registerOptimizeCommands } from './optimize-commands';
+import { promotionLines, registerPromotionCommands } from './promotion-commands';
 import { followToEnd } from './follow';
 import { printResult, type ScenarioResult } from './result-report';
 import { mlflowRunUrl, temporalWorkflowUrl } from './links';
@@ -145,7 +146,7 @@ export function buildProgram(settings = loadSettings()): Command {
         const handle = client.workflow.getHandle(id);
         const description = await handle.describe();
         // a closed workflow answers queries only while a worker can replay it; its result is always there
-        const p = await handle.query<SingleRunProgress | BatchProgress>('progress').catch((err: unknown) => {
+        const p = await handle.query<SingleRunProgress | BatchProgress | PromotionProgress>('progress').catch((err: unknown) => {
           if (description.status.name === 'RUNNING') throw err;
           return undefined;
         });
@@ -156,14 +157,19 @@ export function buildProgram(settings = loadSettings()): Command {
           return;
         }
         console.log(`${id}: ${description.status.name} (phase ${p.phase})`);
-        if ('total' in p) {
-          const finished = settledTrials(p);
-          console.log(`  ${textBar(finished, p.total)} ${finished}/${p.total} trials; ${batchSummary(p)}`);
+        if ('gate' in p) {
+          console.log(`  model:    ${p.model} v${p.version}`);
+          for (const line of promotionLines(p)) console.log(line);
+        } else {
+          if ('total' in p) {
+            const finished = settledTrials(p);
+            console.log(`  ${textBar(finished, p.total)} ${finished}/${p.total} trials; ${batchSummary(p)}`);
+          }
+          if ('training' in p && p.training) console.log(`  epoch ${p.training.epoch}/${p.training.epochs} ${metricSummary(p.training.metrics)}`);
+          if (p.runId && p.experimentId) console.log(`  MLflow:   ${mlflowRunUrl(settings, p.experimentId, p.runId)}`);
+          if ('model' in p && p.model) console.log(`  model:    ${p.model.name}@${p.model.alias} (version ${p.model.version})`);
+          if (p.error) console.log(`  error:    ${p.error}`);
         }
-        if ('training' in p && p.training) console.log(`  epoch ${p.training.epoch}/${p.training.epochs} ${metricSummary(p.training.metrics)}`);
-        if (p.runId && p.experimentId) console.log(`  MLflow:   ${mlflowRunUrl(settings, p.experimentId, p.runId)}`);
-        if ('model' in p && p.model) console.log(`  model:    ${p.model.name}@${p.model.alias} (version ${p.model.version})`);
-        if (p.error) console.log(`  error:    ${p.error}`);
         console.log(`  Temporal: ${temporalWorkflowUrl(settings, id)}`);
         if (opts.watch && description.status.name === 'RUNNING') await followToEnd(client, settings, id);
       } finally {
@@ -191,6 +197,7 @@ export function buildProgram(settings = loadSettings()): Command {
   registerMetricsCommands(program, settings);
   registerServeCommand(program, settings);
   registerOptimizeCommands(program, settings);
+  registerPromotionCommands(program, settings);
   return program;
 }
 

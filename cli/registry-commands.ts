@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { CONTROL_QUEUE, WorkflowType } from '../common/contract';
-import { RegistryOp, registryWorkflowId } from '../common/registry';
+import { actor, RegistryOp, registryWorkflowId } from '../common/registry';
 import type { Settings } from '../common/settings';
 import { filterLiteral, MlflowClient } from '../activities/tracking/mlflow-client';
 import type { registryMove, RegistryMoveInput, RegistryMoveResult } from '../workflows/registry-move';
 import { CliError } from './cli-error';
 import { mlflowModelUrl } from './links';
+import { currentUser } from './promotion-commands';
 import { applicationFailureOf, connect } from './temporal';
 
 /**
@@ -65,12 +66,16 @@ export function registerRegistryCommands(program: Command, settings: Settings): 
     .command('promote <model>')
     .description('make the candidate (or --version) the champion; the old champion becomes rollback')
     .option('--version <n>', 'promote this version instead of the candidate')
-    .action((model: string, opts: { version?: string }) => move({ model, op: RegistryOp.promote, version: opts.version }));
+    .option('--reason <text>', 'why, recorded in the alias history (gflow history)')
+    .option('--by <name>', 'who moves it (default: the current user)')
+    .action((model: string, opts: { version?: string; reason?: string; by?: string }) => move({ model, op: RegistryOp.promote, version: opts.version, by: actor.user(opts.by ?? currentUser()), reason: opts.reason }));
 
   program
     .command('rollback <model>')
     .description('make the rollback version the champion again; the demoted one becomes candidate')
-    .action((model: string) => move({ model, op: RegistryOp.rollback }));
+    .option('--reason <text>', 'why, recorded in the alias history (gflow history)')
+    .option('--by <name>', 'who moves it (default: the current user)')
+    .action((model: string, opts: { reason?: string; by?: string }) => move({ model, op: RegistryOp.rollback, by: actor.user(opts.by ?? currentUser()), reason: opts.reason }));
 
   const list = program.command('list').description('list what is recorded in MLflow');
   list

@@ -20,7 +20,16 @@ export function gpuHostQueue(pool: string, hostId: string): string {
   return `guardianflow-gpu-${pool}@${hostId}`;
 }
 
-export const WorkflowType = { singleRun: 'singleRun', pipeline: 'pipeline', sweep: 'sweep', comparison: 'comparison', registryMove: 'registryMove', optimizer: 'optimizer' } as const;
+export const WorkflowType = {
+  singleRun: 'singleRun',
+  pipeline: 'pipeline',
+  sweep: 'sweep',
+  comparison: 'comparison',
+  registryMove: 'registryMove',
+  optimizer: 'optimizer',
+  optimizerAction: 'optimizerAction',
+  guardedPromotion: 'guardedPromotion',
+} as const;
 export type WorkflowType = (typeof WorkflowType)[keyof typeof WorkflowType];
 
 export const RunPhase = {
@@ -195,3 +204,51 @@ export const optimizerProgressQuery = defineQuery<OptimizerProgress>('progress')
 
 /** Name → type of the custom search attributes, for registering them on a server. */
 export const SEARCH_ATTRIBUTE_NAMES = Object.values(SearchAttr).map((key) => key.name);
+
+/** Where a guarded promotion stands; the last five are ends. */
+export const PromotionPhase = {
+  awaitingApproval: 'awaiting_approval',
+  promoting: 'promoting',
+  soaking: 'soaking',
+  /** Passed the soak (or had none): the promotion is final. */
+  promoted: 'promoted',
+  /** Refused by the gate before anything moved. */
+  refused: 'refused',
+  rejected: 'rejected',
+  approvalTimeout: 'approval_timeout',
+  rolledBack: 'rolled_back',
+  failed: 'failed',
+} as const;
+export type PromotionPhase = (typeof PromotionPhase)[keyof typeof PromotionPhase];
+
+/** A person's answer to a promotion waiting for approval: who, and why (recorded as tags on the version). */
+export interface PromotionVerdict {
+  by: string;
+  reason?: string;
+}
+
+/** The answer to the `progress` query of a guarded promotion. */
+export interface PromotionProgress {
+  phase: PromotionPhase;
+  model: string;
+  version: string;
+  /** The gate's decision, in words. */
+  gate: string;
+  /** awaiting_approval: when it gives up (ISO time). */
+  approvalDeadline?: string;
+  verdict?: PromotionVerdict & { approved: boolean };
+  /** soaking: when the promotion becomes final (ISO time). */
+  soakUntil?: string;
+  /** The latest soak reading of each watched metric (null: not measured yet). */
+  soakSeen?: Record<string, number | null>;
+  /** rolled_back / failed / refused: why. */
+  reason?: string;
+}
+export const promotionProgressQuery = defineQuery<PromotionProgress>('progress');
+/** `gflow approve`: refused unless the promotion is waiting for approval. */
+export const approveUpdate = defineUpdate<PromotionProgress, [PromotionVerdict]>('approve');
+/** `gflow reject`: refused unless the promotion is waiting for approval. */
+export const rejectUpdate = defineUpdate<PromotionProgress, [PromotionVerdict]>('reject');
+
+/** The MLflow experiment that holds one run per alias move of any registered model: `gflow history <model>`. */
+export const REGISTRY_HISTORY_EXPERIMENT = 'registry-history';

@@ -41,11 +41,18 @@ export function planPromote(model: string, state: ModelAliases, version?: string
   return { set, remove };
 }
 
-/** The moves of a rollback: the `rollback` version becomes champion again, the demoted one candidate. */
-export function planRollback(model: string, state: ModelAliases): AliasMove {
+/**
+ * The moves of a rollback: the `rollback` version becomes champion again, the demoted one candidate.
+ * With `expectChampion` (a soak rolling back its own promotion) it is refused when another version
+ * has become champion since: that one is not the soak's to undo.
+ */
+export function planRollback(model: string, state: ModelAliases, expectChampion?: string): AliasMove {
   const previous = state.aliases[Alias.rollback];
   if (previous === undefined) throw new RegistryMoveError(`${model} has no ${Alias.rollback} version to go back to`);
   const champion = state.aliases[Alias.champion];
+  if (expectChampion !== undefined && champion !== expectChampion) {
+    throw new RegistryMoveError(`${model}: the champion is ${champion === undefined ? 'unset' : `v${champion}`}, not v${expectChampion}; not rolling back a version this move did not promote`);
+  }
   const set: Record<string, string> = { [Alias.champion]: previous };
   if (champion !== undefined && champion !== previous) set[Alias.candidate] = champion;
   return { set, remove: [Alias.rollback] };
@@ -62,3 +69,14 @@ export function applyMove(aliases: Record<string, string>, move: AliasMove): Rec
 export function registryWorkflowId(model: string): string {
   return `gf/registry/${model}`;
 }
+
+/** One guarded promotion per model version: `gflow approve <model> <version>` finds it by this id. */
+export function promotionWorkflowId(model: string, version: string): string {
+  return `gf/promotion/${model}/v${version}`;
+}
+
+/** Who moved an alias: a person (`user:{name}`) or a workflow (`workflow:{id}`), as the alias history records it. */
+export const actor = {
+  user: (name: string) => `user:${name}`,
+  workflow: (workflowId: string) => `workflow:${workflowId}`,
+};

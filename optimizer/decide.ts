@@ -1,7 +1,7 @@
 import { Alias } from '../common/registry';
 import type { FleetMetricKey, FleetSnapshot, Site } from '../fleet/records';
 import { siteTasks, versionSummaries } from '../fleet/select';
-import { Comparison, durationMs, type ActionType, type OptimizerPolicy, type OptimizerRule } from './policy-schema';
+import { Comparison, durationMs, type ActionType, type OptimizerPolicy } from './policy-schema';
 import { inScope } from './scope';
 
 /**
@@ -106,7 +106,7 @@ export function decide(snapshot: FleetSnapshot, policy: OptimizerPolicy, state: 
           cooldownUntil: extra.cooldownUntil ?? null,
         });
       if (value === undefined) decided(Decision.noMetric);
-      else if (!triggers(rule, value)) decided(Decision.noTrigger);
+      else if (!crosses(rule.when, value)) decided(Decision.noTrigger);
       else if (inFlight !== undefined) decided(Decision.inFlight, { workflowId: inFlight });
       else if (last !== undefined && now < last + cooldownMs) decided(Decision.cooldown, { cooldownUntil: last + cooldownMs });
       else if (running >= policy.max_concurrent) decided(Decision.skippedMaxConcurrent);
@@ -119,6 +119,7 @@ export function decide(snapshot: FleetSnapshot, policy: OptimizerPolicy, state: 
   return out;
 }
 
-function triggers(rule: OptimizerRule, value: number): boolean {
-  return rule.when.comparison === Comparison.below ? value < rule.when.threshold : value > rule.when.threshold;
+/** Whether `value` is past a condition's threshold (a rule's `when`, a soak's `rollback_when`). */
+export function crosses(condition: { comparison: Comparison; threshold: number }, value: number): boolean {
+  return condition.comparison === Comparison.below ? value < condition.threshold : value > condition.threshold;
 }

@@ -92,14 +92,40 @@ const BatchUpSchema = z.strictObject({
 export const ActionSchema = z.looseObject({ type: z.enum(ActionType) }).pipe(z.discriminatedUnion('type', [SweepRetrainSchema, QuantizeSchema, BatchUpSchema]));
 export type Action = z.infer<typeof ActionSchema>;
 
-/** What the action's new candidate must pass before it becomes champion. */
-export const RulePromotionSchema = z.strictObject({
-  /** The scenario's promotion gate (metric, min_improvement, max_accuracy_drop). */
-  gate: PromotionSchema.prefault({}),
-  approval: z.enum(Approval).default(Approval.none),
-  /** How long the new champion's fleet metrics are watched before the promotion is final. */
-  soak: DurationSchema.optional(),
+/** A fleet metric of the new champion past a threshold: during the soak, a breach rolls the promotion back. */
+export const BreachSchema = z.strictObject({
+  metric: z.string().transform(resolveMetricAlias).pipe(FleetMetricKeySchema),
+  comparison: z.enum(Comparison),
+  threshold: z.number(),
 });
+export type Breach = z.infer<typeof BreachSchema>;
+
+/**
+ * What the action's new candidate must pass before it becomes champion, and stay champion: the
+ * gate, then (optionally) a person's approval, then (optionally) a soak during which the new
+ * champion's fleet metrics are read every `soak_check_every`; a breach of `rollback_when`
+ * (default: the rule's own `when`, i.e. the problem the action was to fix is back) rolls it back.
+ */
+export const RulePromotionSchema = z
+  .strictObject({
+    /** The scenario's promotion gate (metric, min_improvement, max_accuracy_drop). */
+    gate: PromotionSchema.prefault({}),
+    approval: z.enum(Approval).default(Approval.none),
+    /** How long an approval is waited for; then the promotion gives up (the candidate stays candidate). */
+    approval_timeout: DurationSchema.default('72h'),
+    /** How long the new champion's fleet metrics are watched before the promotion is final. */
+    soak: DurationSchema.optional(),
+    /** How often the soak reads the fleet metrics (at most the soak itself). */
+    soak_check_every: DurationSchema.default('1h'),
+    /** Breaches that roll back during the soak; default: the rule's `when`. */
+    rollback_when: z.array(BreachSchema).min(1).optional(),
+  })
+  .superRefine((promotion, ctx) => {
+    if (promotion.soak === undefined && promotion.rollback_when !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['rollback_when'], message: 'rollback_when is read during a soak: set soak too (e.g. soak: 24h)' });
+    }
+  });
+export type RulePromotion = z.infer<typeof RulePromotionSchema>;
 
 export const OptimizerRuleSchema = z.strictObject({
   name: RuleName,

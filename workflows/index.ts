@@ -4,3 +4,5 @@ export { pipeline } from './pipeline';
 export { sweep } from './sweep';
 export { comparison } from './comparison';
 export { optimizer } from './optimizer';
+export { optimizerAction } from './optimizer-action';
+export { guardedPromotion } from './guarded-promotion';

@@ -1,23 +1,16 @@
-import { ApplicationFailure, ParentClosePolicy, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { createFleetActivities } from '../activities/fleet/activities';
-import { CONTROL_QUEUE, OPTIMIZER_EXPERIMENT, optimizerProgressQuery, WorkflowType, type OptimizerProgress } from '../common/contract';
-import { FailureType, NON_RETRYABLE_FAILURES } from '../common/failure-types';
+import { OPTIMIZER_EXPERIMENT, optimizerProgressQuery, WorkflowType, type OptimizerProgress } from '../common/contract';
+import { FailureType } from '../common/failure-types';
 import { actionKey, Decision, type RuleDecision } from '../optimizer/decide';
 import type { PlannedAction } from '../optimizer/action-scenario';
 import type { OptimizerRule } from '../optimizer/policy-schema';
 import { runKey } from '../scenarios/naming';
-import { controlStorage, tracking } from './proxies';
+import { controlStorage, fleet, tracking } from './proxies';
+import { optimizerAction } from './optimizer-action';
 import { endingRun } from './recorded-run';
 import { singleRun } from './single-run';
 import { sweep } from './sweep';
-
-/** Reads on the control queue: MLflow and Temporal outages are retried with backoff. */
-const fleet = proxyActivities<ReturnType<typeof createFleetActivities>>({
-  taskQueue: CONTROL_QUEUE,
-  startToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
 
 export interface OptimizerInput {
   /** The policy file (optimizer.yaml) on the control worker's host, read at every check: an edit applies from the next one. */
@@ -33,6 +26,12 @@ export interface OptimizerResult {
   decisions: CheckedDecision[];
 }
 
+/**
+ * The change that runs each action inside an `optimizerAction` (the action, then its candidates'
+ * guarded promotions); checks recorded before it started the sweep or single run directly.
+ */
+const GUARDED_ACTIONS_PATCH = 'optimizer-guarded-actions';
+
 /** On the check run, the child ids it started, comma-separated (decisions.json has every decision). */
 const STARTED_IDS_TAG = 'optimizer.started_ids';
 
@@ -41,7 +40,8 @@ const STARTED_IDS_TAG = 'optimizer.started_ids';
  * once): decide over the fleet with the durable state (activities/fleet: cooldowns read back from
  * earlier checks' MLflow runs, in-flight actions from Temporal), record the check as a run of the
  * `optimizer` experiment, and start each `started` action as a child workflow under its
- * deterministic id. REJECT_DUPLICATE makes a repeated or retried check unable to start an action
+ * deterministic id, as an `optimizerAction` (the action, then each new candidate's guarded
+ * promotion). REJECT_DUPLICATE makes a repeated or retried check unable to start an action
  * twice (the refusal is recorded as `in_flight`); ABANDON lets actions outlive the check.
  *
  * The cooldowns of the actions about to start are written to the check run before any starts, so
@@ -124,7 +124,8 @@ async function startAction(d: RuleDecision, rule: OptimizerRule, checkRunId: str
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   };
   try {
-    if (planned.workflowType === WorkflowType.sweep) await startChild(sweep, { ...options, args: [{ scenario: planned.scenario }] });
+    if (patched(GUARDED_ACTIONS_PATCH)) await startChild(optimizerAction, { ...options, args: [{ planned, rule }] });
+    else if (planned.workflowType === WorkflowType.sweep) await startChild(sweep, { ...options, args: [{ scenario: planned.scenario }] });
     else await startChild(singleRun, { ...options, args: [{ scenario: planned.scenario }] });
     return d;
   } catch (err) {

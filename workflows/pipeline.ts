@@ -1,14 +1,14 @@
-import { executeChild, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
+import { executeChild, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import { pipelineProgressQuery, PipelinePhase, type PipelineProgress, type RegisteredModelRef } from '../common/contract';
-import { RegistryOp, registryWorkflowId } from '../common/registry';
+import { actor, RegistryOp } from '../common/registry';
 import { experimentName, parentRunName } from '../scenarios/naming';
 import { PromotionSchema, type Scenario } from '../scenarios/schema';
 import { benchmarkChampions, type ChampionBenchmark, type PromotedChampion } from './champion-benchmarks';
 import { gateTrained, gateVariant, type GateDecision } from './promotion-gate';
 import { controlStorage, registry, tracking } from './proxies';
 import { endingRun, openRun } from './recorded-run';
-import { registryMove } from './registry-move';
+import { moveAliases } from './registry-move';
 import { singleRun, type SingleRunResult } from './single-run';
 import { markWorkflow } from './search-attributes';
 import { validScenario } from './valid-scenario';
@@ -73,7 +73,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       progress.decisions = decisions;
       const promoted: RegisteredModelRef[] = [];
       for (const d of decisions.filter((x) => x.promote)) {
-        await promote(d.model, d.version);
+        await moveAliases({ model: d.model, op: RegistryOp.promote, version: d.version, by: actor.workflow(workflowId), reason: d.reason });
         promoted.push({ name: d.model, version: d.version, alias: 'champion' });
       }
 
@@ -114,19 +114,6 @@ async function decide(scenario: Scenario, trained: SingleRunResult, quantized: S
     gateVariant(promotion, v.model, source.promote, v.metrics[`orig.${promotion.metric}`], v.metrics[`quant.${promotion.metric}`]),
   );
   return [source, ...variants];
-}
-
-/** Promotes under the model's registry workflow id; waits while another move of that model runs. */
-async function promote(model: string, version: string): Promise<void> {
-  for (;;) {
-    try {
-      await executeChild(registryMove, { workflowId: registryWorkflowId(model), args: [{ model, op: RegistryOp.promote, version }] });
-      return;
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      await sleep('2s');
-    }
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ActivityCancellationType, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import type { createFleetActivities } from '../activities/fleet/activities';
 import type { createGpuActivities } from '../activities/gpu/activities';
 import type { createRegistryActivities } from '../activities/registry/activities';
 import type { createReportActivities } from '../activities/reports/activities';
@@ -26,6 +27,9 @@ export const registry = proxyActivities<ReturnType<typeof createRegistryActiviti
   startToCloseTimeout: '1m',
   retry: { ...retry, maximumAttempts: 20 },
 });
+
+/** Fleet reads on the control queue (the optimizer's checks, a soak's readings): whole-fleet reads, retried through outages. */
+export const fleet = proxyActivities<ReturnType<typeof createFleetActivities>>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } });
 
 /** Results tables and charts of sweeps and comparisons, built from MLflow by the control worker. */
 export const reports = proxyActivities<ReturnType<typeof createReportActivities>>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '10m', retry: { ...retry, maximumAttempts: 5 } });

@@ -7,6 +7,7 @@ import type { Settings } from '../../common/settings';
 import { openFleetStore } from '../../fleet/store';
 import { planAction, type PlannedAction } from '../../optimizer/action-scenario';
 import { decide, type OptimizerState, type RuleDecision } from '../../optimizer/decide';
+import { versionSummaries } from '../../fleet/select';
 import { loadPolicyFile, PolicyFileError } from '../../optimizer/policy-loader';
 import { durationMs, type OptimizerPolicy, type OptimizerRule } from '../../optimizer/policy-schema';
 import { parseScenarioText, ScenarioFileError } from '../../scenarios/loader';
@@ -59,6 +60,18 @@ export function createFleetActivities(deps: FleetDeps) {
       const state = await asTrackingActivity(() => readOptimizerState(deps, policy, input.now));
       const { snapshot } = await asTrackingActivity(() => openFleetStore(deps.settings, mlflow).refresh());
       return { policy, state, decisions: decide(snapshot, policy, state, input.now) };
+    },
+
+    /**
+     * A registered version's fleet numbers (its producer's metrics overlaid by its latest finished
+     * benchmark's, as `gflow metrics summary` shows them): what a guarded promotion's soak watches.
+     * Null for a metric not measured (yet).
+     */
+    async versionMetrics(input: { model: string; version: string; metrics: string[] }): Promise<Record<string, number | null>> {
+      const { snapshot } = await asTrackingActivity(() => openFleetStore(deps.settings, mlflow).refresh());
+      const record = snapshot.models.find((m) => m.name === input.model && m.version === input.version);
+      const metrics = record ? versionSummaries(snapshot)(record).metrics : {};
+      return Object.fromEntries(input.metrics.map((key) => [key, (metrics as Record<string, number | undefined>)[key] ?? null]));
     },
 
     /** The scenario of a `started` decision: the champion's recorded scenario with the rule's changes. */

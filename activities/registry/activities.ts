@@ -43,6 +43,13 @@ export function createRegistryActivities({ mlflow }: { mlflow: MlflowClient }) {
       });
     },
 
+    /** Tags on one model version (a guarded promotion's state, who approved and why); setting a tag again is harmless. */
+    async tagVersion(input: { model: string; version: string; tags: Record<string, string> }): Promise<void> {
+      return asTrackingActivity(async () => {
+        for (const [key, value] of Object.entries(input.tags)) await mlflow.setModelVersionTag(input.model, input.version, key, value);
+      });
+    },
+
     /** Sets then removes aliases; each step is idempotent, so a retry after a partial apply completes it. */
     async applyAliases(input: { model: string; move: AliasMove }): Promise<void> {
       return asTrackingActivity(async () => {

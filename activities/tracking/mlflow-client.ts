@@ -215,6 +215,11 @@ export class MlflowClient {
     return res?.model_version;
   }
 
+  /** Setting a tag to the value it has is a no-op: callers retry. */
+  async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    await this.call(Responses.empty, 'POST', 'model-versions/set-tag', { name, version, key, value });
+  }
+
   /** Removing an alias that is not set is fine: moves are retried. */
   async deleteAlias(name: string, alias: string): Promise<void> {
     await this.call(Responses.empty, 'DELETE', 'registered-models/alias', { name, alias }, [NOT_FOUND]).catch(unlessAliasMissing);

@@ -5,13 +5,12 @@ import type { BenchmarkInput, BenchmarkResult, createGpuActivities, ExportInput,
 import type { createRegistryActivities } from '../../activities/registry/activities';
 import { CONTROL_QUEUE, pipelineProgressQuery } from '../../common/contract';
 import type { AliasMove } from '../../common/registry';
-import { parseScenarioText } from '../../scenarios/loader';
 import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import type { pipeline } from '../../workflows/pipeline';
 import { eventually } from '../support/harness';
-import { startLocalTemporal, type LocalTemporal } from './local-temporal';
-import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers } from './mocks';
+import { useLocalTemporal } from './local-temporal';
+import { FakeMlflow, fakeTrain, logicScenario, withMockedWorkers } from './mocks';
 
 /**
  * The pipeline's infer stage with mocked activities: a champion's benchmark that fails leaves
@@ -21,34 +20,15 @@ import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers } from './mo
 
 jest.setTimeout(60_000);
 
-let temporal: LocalTemporal;
-
-beforeAll(async () => {
-  temporal = await startLocalTemporal();
-});
-
-afterEach(async () => {
-  await terminateRunning(temporal.env.client);
-});
-
-afterAll(async () => {
-  await temporal?.close();
-});
+const temporal = useLocalTemporal();
 
 function pipelineScenario(version: string): Scenario {
-  return parseScenarioText(`
-name: logic-${version}
-version: ${version}
-type: train
-design: pipeline
-site: { customer: logic-co, region: ci, plant: lab, zone: bench }
-task: { type: ppe, classes: [helmet] }
-model: { architecture: yolov8n.yaml, input_size: 64 }
-dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
-environment: { device: cpu, workers: 0 }
+  return logicScenario(
+    version,
+    `design: pipeline
 training: { epochs: 1, batch_size: 16, learning_rate: 0.01 }
-quantization: { variants: [ { backend: onnx, precision: fp32 } ] }
-`);
+quantization: { variants: [ { backend: onnx, precision: fp32 } ] }`,
+  );
 }
 
 const MODEL = 'logic-co.ci-lab.bench.ppe';
@@ -61,6 +41,7 @@ type Gpu = ReturnType<typeof createGpuActivities>;
 function fakeRegistry(moves: { model: string; move: AliasMove }[]): Registry {
   return {
     championMetric: () => Promise.resolve({ kind: 'none' }),
+    tagVersion: () => Promise.resolve(),
     readAliases: () => Promise.resolve({ aliases: { candidate: '1' }, versions: ['1'] }),
     applyAliases: (input) => {
       moves.push(input);

@@ -1,0 +1,67 @@
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { WorkflowType, type PromotionProgress, type RegisteredModelRef } from '../common/contract';
+import { promotionWorkflowId } from '../common/registry';
+import type { PlannedAction } from '../optimizer/action-scenario';
+import type { OptimizerRule } from '../optimizer/policy-schema';
+import { guardedPromotion } from './guarded-promotion';
+import { gateTrained, gateVariant, type GateDecision } from './promotion-gate';
+import { registry } from './proxies';
+import { singleRun, type SingleRunResult } from './single-run';
+import { sweep, type SweepResult } from './sweep';
+
+export interface OptimizerActionInput {
+  /** The existing workflow and scenario that carry out the action (optimizer/action-scenario.ts). */
+  planned: PlannedAction;
+  /** The rule that started it: its promotion policy guards the candidates, its `when` is the default soak breach. */
+  rule: OptimizerRule;
+}
+
+export interface OptimizerActionResult {
+  /** The action's own workflow, a child under `{this id}/action`. */
+  actionWorkflowId: string;
+  runId: string;
+  /** One guarded promotion per new candidate (a retrain's model; each quantized variant). */
+  promotions: PromotionProgress[];
+}
+
+/**
+ * One optimizer action, start to end, under its deterministic id `gf/optimizer/{rule}/{site}/{task}/{window}`:
+ * the retrain (sweep or single run) or quantization as a child, then each new candidate through
+ * its rule's guarded promotion (gate → approval → promote → soak). While any part runs the id is
+ * open, so the optimizer counts the action as in flight and starts no other for the same
+ * rule × site × task.
+ */
+export async function optimizerAction(input: OptimizerActionInput): Promise<OptimizerActionResult> {
+  const { planned, rule } = input;
+  const actionWorkflowId = `${workflowInfo().workflowId}/action`;
+  const args = [{ scenario: planned.scenario }] as const;
+  const candidates: { model: RegisteredModelRef; gate: GateDecision }[] = [];
+  const gate = rule.promotion.gate;
+  let runId: string;
+  if (planned.workflowType === WorkflowType.sweep) {
+    const result: SweepResult = await executeChild(sweep, { workflowId: actionWorkflowId, args });
+    runId = result.runId;
+    if (result.model) candidates.push(await trainedCandidate(result.model, result.best?.value));
+  } else {
+    const result: SingleRunResult = await executeChild(singleRun, { workflowId: actionWorkflowId, args });
+    runId = result.runId;
+    if (result.model) candidates.push(await trainedCandidate(result.model, result.metrics[gate.metric]));
+    // a variant of the champion: its source is the champion itself, so only the accuracy drop gates it
+    for (const v of result.variants ?? []) candidates.push({ model: v.model, gate: gateVariant(gate, v.model, true, v.metrics[`orig.${gate.metric}`], v.metrics[`quant.${gate.metric}`]) });
+  }
+  const rollbackWhen = rule.promotion.rollback_when ?? [{ metric: rule.when.metric, comparison: rule.when.comparison, threshold: rule.when.threshold }];
+  const promotions = await Promise.all(
+    candidates.map(({ model, gate: decided }) =>
+      executeChild(guardedPromotion, {
+        workflowId: promotionWorkflowId(model.name, model.version),
+        args: [{ model: model.name, version: model.version, gate: decided, promotion: { ...rule.promotion, rollback_when: rollbackWhen } }],
+      }),
+    ),
+  );
+  return { actionWorkflowId, runId, promotions };
+
+  async function trainedCandidate(model: RegisteredModelRef, value: number | undefined) {
+    const champion = await registry.championMetric({ model: model.name, metric: gate.metric });
+    return { model, gate: gateTrained(gate, model, value, champion) };
+  }
+}
