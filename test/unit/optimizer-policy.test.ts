@@ -34,7 +34,15 @@ describe('optimizer policy', () => {
       ['low-gpu-util-batch-up', 'sys.gpu_util_pct', '<', 50, 'batch_up', '7d'],
     ]);
     expect(policy.rules[0].action).toEqual({ type: 'sweep_retrain', parameters: { learning_rate: [0.001, 0.005, 0.01], batch_size: [8, 16] }, strategy: 'grid', max_runs: 50, parallel: 2 });
-    expect(policy.rules[0].promotion).toEqual({ gate: { metric: 'det.mAP50', goal: 'maximize', min_improvement: 0.01, max_accuracy_drop: 0.01 }, approval: 'required', soak: '24h' });
+    expect(policy.rules[0].promotion).toEqual({ gate: { metric: 'det.mAP50', goal: 'maximize', min_improvement: 0.01, max_accuracy_drop: 0.01 }, approval: 'required', approval_timeout: '72h', soak: '24h', soak_check_every: '1h' });
+    expect(policy.rules[1].promotion).toEqual({
+      gate: { metric: 'det.mAP50', goal: 'maximize', min_improvement: 0, max_accuracy_drop: 0.02 },
+      approval: 'none',
+      approval_timeout: '72h',
+      soak: '12h',
+      soak_check_every: '1h',
+      rollback_when: [{ metric: 'sys.latency_ms_p95', comparison: '>', threshold: 30 }],
+    });
     expect(policy.rules[1].action).toEqual({ type: 'quantize', variants: [{ backend: 'openvino', precision: 'int8' }] });
     expect(policy.rules[2].action).toEqual({ type: 'batch_up', factor: 2 });
   });
@@ -51,7 +59,7 @@ describe('optimizer policy', () => {
           when: { metric: 'det.mAP50', comparison: '<', threshold: 0.75, scope: {} },
           action: { type: 'batch_up', factor: 2 },
           cooldown: '1h',
-          promotion: { gate: { metric: 'det.mAP50_95', goal: 'maximize', min_improvement: 0, max_accuracy_drop: 0.01 }, approval: 'none' },
+          promotion: { gate: { metric: 'det.mAP50_95', goal: 'maximize', min_improvement: 0, max_accuracy_drop: 0.01 }, approval: 'none', approval_timeout: '72h', soak_check_every: '1h' },
         },
       ],
     });
@@ -148,5 +156,36 @@ describe('durations', () => {
       expect([text, DurationSchema.safeParse(text).success]).toEqual([text, false]);
       expect(() => durationMs(text)).toThrow(RangeError);
     }
+  });
+});
+
+describe('optimizer policy: guarded promotion', () => {
+  it('names a bad approval timeout, soak interval and rollback_when with their lines; rollback_when needs a soak', () => {
+    const err = errorOf(`rules:
+  - name: r
+    when: { metric: det.mAP50, comparison: "<", threshold: 0.75 }
+    action: { type: batch_up, factor: 2 }
+    cooldown: 1h
+    promotion:
+      approval_timeout: 3 days
+      soak_check_every: 0s
+      rollback_when:
+        - { metric: mAP5, comparison: ">", threshold: 30 }
+  - name: s
+    when: { metric: det.mAP50, comparison: "<", threshold: 0.75 }
+    action: { type: batch_up, factor: 2 }
+    cooldown: 1h
+    promotion:
+      rollback_when: [{ metric: sys.latency_ms_p95, comparison: ">", threshold: 30 }]
+`);
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'rules.0.promotion.approval_timeout',
+      'rules.0.promotion.soak_check_every',
+      'rules.0.promotion.rollback_when.0.metric',
+      'rules.1.promotion.rollback_when',
+    ]);
+    expect(err.issues[0].message).toBe('expected a duration such as 30m, 24h or 7d, got "3 days" (line 7)');
+    expect(err.issues[2].message).toMatch(/mAP5.*\(line 10\)/);
+    expect(err.issues[3].message).toMatch(/^rollback_when is read during a soak: set soak too/);
   });
 });

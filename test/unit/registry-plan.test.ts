@@ -33,4 +33,10 @@ describe('registry moves', () => {
     const before = { champion: '2', rollback: '1' };
     expect(applyMove(before, planRollback('m', state(before)))).toEqual({ champion: '1', candidate: '2' });
   });
+
+  it('a soak rolls back only its own promotion: refused when another version has become champion since', () => {
+    const before = { champion: '3', rollback: '2' };
+    expect(() => planRollback('m', state(before), '2')).toThrow('m: the champion is v3, not v2; not rolling back a version this move did not promote');
+    expect(applyMove(before, planRollback('m', state(before), '3'))).toEqual({ champion: '2', candidate: '3' });
+  });
 });
