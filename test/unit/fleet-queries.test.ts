@@ -1,60 +1,12 @@
 import { parseAlertRules, NO_RULES_FILE } from '../../fleet/alert-rules';
 import { alerts } from '../../fleet/alerts';
 import { comparison } from '../../fleet/comparison';
-import { joinModels, type FleetRun, type FleetSnapshot, type ModelVersionRecord } from '../../fleet/records';
+import type { FleetRun, FleetSnapshot } from '../../fleet/records';
 import { summary } from '../../fleet/summary';
 import { trend, trendByDay } from '../../fleet/trend';
+import { A_INT8, A_PPE, ACME, at, models, runRecord, snapshot, versionRecord } from '../support/hand-fleet';
 
-/**
- * A small fleet written out by hand: site acme/north-p1/weld (ppe with a rollback, a champion
- * measured by a benchmark, a candidate, an int8 variant champion; fall with one old weak
- * champion) and beta/south-p2/dock (ppe whose champion is below the previous one).
- */
-const at = (day: number, hour: number) => Date.UTC(2026, 0, day, hour);
-const NOW = at(20, 12);
-
-const ACME = { customer: 'acme', region: 'north', plant: 'p1', zone: 'weld' };
-const BETA = { customer: 'beta', region: 'south', plant: 'p2', zone: 'dock' };
-const A_PPE = 'acme.north-p1.weld.ppe';
-const A_INT8 = 'acme.north-p1.weld.ppe__openvino_int8';
-
-function run(id: string, site: typeof ACME, task: string, start: number, architecture: string | null, metrics: FleetRun['metrics'], extra: Partial<FleetRun> = {}): Omit<FleetRun, 'model'> {
-  const siteKey = `${site.customer}/${site.region}-${site.plant}/${site.zone}`;
-  return { runId: id, runName: `run-${id}`, experimentId: siteKey, siteKey, site, task, architecture, type: 'train', design: 'single', version: 'v1', parentRunId: null, status: 'FINISHED', startTime: start, endTime: start + 1000, modelSource: null, metrics, ...extra };
-}
-
-function version(name: string, v: string, runId: string, aliases: ModelVersionRecord['aliases'], site: typeof ACME, task: string, variant: string | null = null): ModelVersionRecord {
-  return { name, version: v, runId, aliases, site, siteKey: `${site.customer}/${site.region}-${site.plant}/${site.zone}`, task, variant, createdAt: null };
-}
-
-const models: ModelVersionRecord[] = [
-  version(A_PPE, '1', 'a1', ['rollback'], ACME, 'ppe'),
-  version(A_PPE, '2', 'a2', ['champion'], ACME, 'ppe'),
-  version(A_PPE, '3', 'a4', ['candidate'], ACME, 'ppe'),
-  version(A_INT8, '1', 'a5', ['champion'], ACME, 'ppe', 'openvino_int8'),
-  version('acme.north-p1.weld.fall', '1', 'b1', ['champion'], ACME, 'fall'),
-  version('beta.south-p2.dock.ppe', '3', 'c0', ['rollback'], BETA, 'ppe'),
-  version('beta.south-p2.dock.ppe', '4', 'c1', ['champion'], BETA, 'ppe'),
-];
-
-const snapshot: FleetSnapshot = {
-  readAt: NOW,
-  models,
-  runs: joinModels(
-    [
-      run('a1', ACME, 'ppe', at(14, 10), 'yolov8n', { 'det.mAP50': 0.7 }),
-      run('a2', ACME, 'ppe', at(16, 10), 'yolov8s', { 'det.mAP50': 0.8 }),
-      run('a3', ACME, 'ppe', at(17, 9), 'yolov8s', { 'det.mAP50': 0.78, 'sys.latency_ms_p95': 35, 'sys.fps': 40 }, { type: 'infer', modelSource: `models:/${A_PPE}/2` }),
-      run('a4', ACME, 'ppe', at(17, 15), 'yolov8s', { 'det.mAP50': 0.84 }),
-      run('a5', ACME, 'ppe', at(18, 10), 'yolov8s', { 'det.mAP50': 0.77, 'sys.latency_ms_p95': 12 }, { type: 'quant' }),
-      run('a6', ACME, 'ppe', at(19, 11), 'yolov8n', { 'det.mAP50': 0.74 }),
-      run('b1', ACME, 'fall', at(5, 8), 'yolov8n', { 'det.mAP50': 0.6 }),
-      run('c0', BETA, 'ppe', at(12, 8), 'yolov8m', { 'det.mAP50': 0.95 }),
-      run('c1', BETA, 'ppe', at(19, 8), 'yolov8m', { 'det.mAP50': 0.9 }),
-    ],
-    models,
-  ),
-};
+/** The query functions over the hand-built fleet of test/support/hand-fleet.ts. */
 
 describe('summary', () => {
   it('gives each site task its champion (benchmark numbers over the producer’s), variant champions, best candidate and runs in the window', () => {
@@ -73,14 +25,14 @@ describe('summary', () => {
   });
 
   it('takes a champion’s numbers from its latest finished benchmark only', () => {
-    const later = (id: string, status: FleetRun['status']) => ({ ...run(id, ACME, 'ppe', at(19, 20), 'yolov8s', { 'det.mAP50': 0.1 }, { type: 'infer', modelSource: `models:/${A_PPE}/2`, status }), model: null });
+    const later = (id: string, status: FleetRun['status']) => ({ ...runRecord(id, ACME, 'ppe', at(19, 20), 'yolov8s', { 'det.mAP50': 0.1 }, { type: 'infer', modelSource: `models:/${A_PPE}/2`, status }), model: null });
     const withFailed: FleetSnapshot = { ...snapshot, runs: [...snapshot.runs, later('f1', 'FAILED'), later('f2', 'RUNNING')] };
     const champion = summary(withFailed, { filter: { customer: 'acme', task: 'ppe' } })[0].champion;
     expect([champion?.measuredBy, champion?.metrics['det.mAP50']]).toEqual(['a3', 0.78]);
   });
 
   it('ranks candidates by mAP50 with unmeasured ones last', () => {
-    const withTwo: FleetSnapshot = { ...snapshot, models: [...models, version(A_INT8, '2', 'none', ['candidate'], ACME, 'ppe', 'openvino_int8')] };
+    const withTwo: FleetSnapshot = { ...snapshot, models: [...models, versionRecord(A_INT8, '2', 'none', ['candidate'], ACME, 'ppe', 'openvino_int8')] };
     expect(summary(withTwo, { filter: { task: 'ppe', customer: 'acme' } })[0].bestCandidate?.name).toBe(A_PPE);
   });
 });

@@ -3,61 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { NO_RULES_FILE } from '../../fleet/alert-rules';
-import { joinModels, type FleetRun, type FleetSnapshot, type ModelVersionRecord } from '../../fleet/records';
 import { ApiPath } from '../../server/api-paths';
 import { buildFleetServer } from '../../server/app';
+import { A_INT8, A_PPE, at, NOW, snapshot } from '../support/hand-fleet';
 
 /**
- * The HTTP API over the hand-built fleet of fleet-queries.test.ts (same runs, versions and
- * expected numbers, written here as literals): each route answers what the query functions
+ * The HTTP API over the hand-built fleet of test/support/hand-fleet.ts (the expected numbers
+ * of fleet-queries.test.ts, written here as literals): each route answers what the query functions
  * answer there, a bad parameter is a 400 naming it, and the OpenAPI and Prometheus outputs
  * describe every route and site task.
  */
-const at = (day: number, hour: number) => Date.UTC(2026, 0, day, hour);
-const NOW = at(20, 12);
-
-const ACME = { customer: 'acme', region: 'north', plant: 'p1', zone: 'weld' };
-const BETA = { customer: 'beta', region: 'south', plant: 'p2', zone: 'dock' };
-const A_PPE = 'acme.north-p1.weld.ppe';
-const A_INT8 = 'acme.north-p1.weld.ppe__openvino_int8';
-
-function run(id: string, site: typeof ACME, task: string, start: number, architecture: string | null, metrics: FleetRun['metrics'], extra: Partial<FleetRun> = {}): Omit<FleetRun, 'model'> {
-  const siteKey = `${site.customer}/${site.region}-${site.plant}/${site.zone}`;
-  return { runId: id, runName: `run-${id}`, experimentId: siteKey, siteKey, site, task, architecture, type: 'train', design: 'single', version: 'v1', parentRunId: null, status: 'FINISHED', startTime: start, endTime: start + 1000, modelSource: null, metrics, ...extra };
-}
-
-function version(name: string, v: string, runId: string, aliases: ModelVersionRecord['aliases'], site: typeof ACME, task: string, variant: string | null = null): ModelVersionRecord {
-  return { name, version: v, runId, aliases, site, siteKey: `${site.customer}/${site.region}-${site.plant}/${site.zone}`, task, variant, createdAt: null };
-}
-
-const models: ModelVersionRecord[] = [
-  version(A_PPE, '1', 'a1', ['rollback'], ACME, 'ppe'),
-  version(A_PPE, '2', 'a2', ['champion'], ACME, 'ppe'),
-  version(A_PPE, '3', 'a4', ['candidate'], ACME, 'ppe'),
-  version(A_INT8, '1', 'a5', ['champion'], ACME, 'ppe', 'openvino_int8'),
-  version('acme.north-p1.weld.fall', '1', 'b1', ['champion'], ACME, 'fall'),
-  version('beta.south-p2.dock.ppe', '3', 'c0', ['rollback'], BETA, 'ppe'),
-  version('beta.south-p2.dock.ppe', '4', 'c1', ['champion'], BETA, 'ppe'),
-];
-
-const snapshot: FleetSnapshot = {
-  readAt: NOW,
-  models,
-  runs: joinModels(
-    [
-      run('a1', ACME, 'ppe', at(14, 10), 'yolov8n', { 'det.mAP50': 0.7 }),
-      run('a2', ACME, 'ppe', at(16, 10), 'yolov8s', { 'det.mAP50': 0.8 }),
-      run('a3', ACME, 'ppe', at(17, 9), 'yolov8s', { 'det.mAP50': 0.78, 'sys.latency_ms_p95': 35, 'sys.fps': 40 }, { type: 'infer', modelSource: `models:/${A_PPE}/2` }),
-      run('a4', ACME, 'ppe', at(17, 15), 'yolov8s', { 'det.mAP50': 0.84 }),
-      run('a5', ACME, 'ppe', at(18, 10), 'yolov8s', { 'det.mAP50': 0.77, 'sys.latency_ms_p95': 12 }, { type: 'quant' }),
-      run('a6', ACME, 'ppe', at(19, 11), 'yolov8n', { 'det.mAP50': 0.74 }),
-      run('b1', ACME, 'fall', at(5, 8), 'yolov8n', { 'det.mAP50': 0.6 }),
-      run('c0', BETA, 'ppe', at(12, 8), 'yolov8m', { 'det.mAP50': 0.95 }),
-      run('c1', BETA, 'ppe', at(19, 8), 'yolov8m', { 'det.mAP50': 0.9 }),
-    ],
-    models,
-  ),
-};
 
 const LINKS = { mlflowUrl: 'http://mlflow.test:5000', temporalUiUrl: 'http://temporal.test:8233', namespace: 'gf' };
 
