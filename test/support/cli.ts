@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { buildProgram } from '../../cli/gflow';
 import type { Settings } from '../../common/settings';
 import { REPO } from './harness';
 
@@ -41,4 +42,31 @@ export function gflow(settings: Settings, args: string[], timeoutMs?: number): P
 /** The plain Temporal CLI of the venv (`temporal <args> --address <test stack>`). */
 export function temporalCli(settings: Settings, args: string[]): Promise<CommandRun> {
   return runCommand(path.join(path.dirname(settings.python), 'temporal'), [...args, '--address', settings.temporal.address], settings);
+}
+
+/**
+ * `gflow <args>` parsed and run in this process with commander's exits turned into errors: resolves
+ * with 'ok', or with what it threw (a CliError carries its exit code), for tests of refusals
+ * that come before any server is asked.
+ */
+export function gflowInProcess(settings: Settings, ...args: string[]): Promise<unknown> {
+  return buildProgram(settings)
+    .exitOverride()
+    .parseAsync(['node', 'gflow', ...args])
+    .then(
+      () => 'ok',
+      (err: unknown) => err,
+    );
+}
+
+/** `gflow <args>` run in this process (errors propagate); resolves with the lines it printed with console.log, joined. */
+export async function gflowPrinted(settings: Settings, ...args: string[]): Promise<string> {
+  const printed: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+  try {
+    await buildProgram(settings).parseAsync(['node', 'gflow', ...args]);
+  } finally {
+    log.mockRestore();
+  }
+  return printed.join('\n');
 }

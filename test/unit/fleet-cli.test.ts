@@ -1,19 +1,11 @@
-import { buildProgram } from '../../cli/gflow';
 import { CliError } from '../../cli/cli-error';
 import { loadSettings } from '../../common/settings';
+import { gflowInProcess } from '../support/cli';
 
 /** Bad flags are refused with the flag named (exit 2) before MLflow is asked anything: the address below answers nothing. */
 const settings = loadSettings({ MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
 
-async function gflow(...args: string[]): Promise<unknown> {
-  return buildProgram(settings)
-    .exitOverride()
-    .parseAsync(['node', 'gflow', ...args])
-    .then(
-      () => 'ok',
-      (err: unknown) => err,
-    );
-}
+const gflow = (...args: string[]) => gflowInProcess(settings, ...args);
 
 describe('gflow metrics and alerts flags', () => {
   it.each([

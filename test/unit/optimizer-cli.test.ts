@@ -2,23 +2,15 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CliError } from '../../cli/cli-error';
-import { buildProgram } from '../../cli/gflow';
 import { decisionTable } from '../../cli/optimize-commands';
 import { loadSettings } from '../../common/settings';
 import type { RuleDecision } from '../../optimizer/decide';
+import { gflowInProcess } from '../support/cli';
 
 /** `gflow optimize check`: a bad policy is refused (exit 2, file, field, line) before MLflow is asked anything: the address below answers nothing. */
 const settings = loadSettings({ MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
 
-async function gflow(...args: string[]): Promise<unknown> {
-  return buildProgram(settings)
-    .exitOverride()
-    .parseAsync(['node', 'gflow', ...args])
-    .then(
-      () => 'ok',
-      (err: unknown) => err,
-    );
-}
+const gflow = (...args: string[]) => gflowInProcess(settings, ...args);
 
 describe('gflow optimize check', () => {
   it('refuses a bad policy file naming the file, the field and its line, exit 2', async () => {

@@ -2,21 +2,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CliError } from '../../cli/cli-error';
-import { buildProgram } from '../../cli/gflow';
 import { loadSettings } from '../../common/settings';
+import { gflowInProcess } from '../support/cli';
 
 /** `gflow optimize schedule`: a bad interval or policy is refused (exit 2) before Temporal is asked anything: the address below answers nothing. */
 const settings = loadSettings({ TEMPORAL_ADDRESS: '127.0.0.1:9', MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
 
-async function gflow(...args: string[]): Promise<unknown> {
-  return buildProgram(settings)
-    .exitOverride()
-    .parseAsync(['node', 'gflow', ...args])
-    .then(
-      () => 'ok',
-      (err: unknown) => err,
-    );
-}
+const gflow = (...args: string[]) => gflowInProcess(settings, ...args);
 
 const GOOD = 'rules:\n  - name: slow\n    when: { metric: sys.latency_ms_p95, comparison: ">", threshold: 30 }\n    action: { type: quantize, variants: [{ backend: openvino, precision: int8 }] }\n    cooldown: 1d\n';
 

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MlflowClient } from '../../activities/tracking/mlflow-client';
-import { buildProgram } from '../../cli/gflow';
 import { loadSettings } from '../../common/settings';
 import { FleetStore, summary, type FleetSource, type SummaryRow } from '../../fleet';
 import { experimentName, runName } from '../../scenarios/naming';
 import { scenarioTags } from '../../scenarios/tracking-fields';
+import { gflowPrinted } from '../support/cli';
 import { ALPHA, at, BETA, DOCK, GAMMA, KILN, LAB, MINE, PAINT, scenarioOf, SITES, utcDay, WELD, writeTestFleet, YARD, type WrittenFleet } from '../support/fleet-fixture';
 
 /**
@@ -50,16 +50,7 @@ function counting(client: MlflowClient) {
 }
 
 /** Runs `gflow <args>` in this process; returns what it printed. */
-async function gflow(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
-  try {
-    await buildProgram(settings).parseAsync(['node', 'gflow', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return printed.join('\n');
-}
+const gflow = (...args: string[]) => gflowPrinted(settings, ...args);
 
 let dir: string;
 let cacheFile: string;
