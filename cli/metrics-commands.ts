@@ -168,8 +168,8 @@ export function registerMetricsCommands(program: Command, settings: Settings): v
     });
 }
 
-/** A refreshed snapshot; an unreachable MLflow is a user-facing error. */
-async function snapshotOf(settings: Settings, full = false): Promise<FleetSnapshot> {
+/** A refreshed snapshot; an unreachable MLflow is a user-facing error (also used by `gflow optimize`). */
+export async function snapshotOf(settings: Settings, full = false): Promise<FleetSnapshot> {
   const store = openFleetStore(settings, new MlflowClient(settings.mlflow.url));
   try {
     return (await store.refresh({ full })).snapshot;

@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Command } from 'commander';
-import { MlflowClient, MlflowUnreachableError } from '../activities/tracking/mlflow-client';
+import { MlflowClient } from '../activities/tracking/mlflow-client';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID, WorkflowType } from '../common/contract';
 import type { Settings } from '../common/settings';
-import { openFleetStore, type FleetSnapshot } from '../fleet';
 import { readOptimizerState } from '../activities/fleet/activities';
 import { decide, type RuleDecision } from '../optimizer/decide';
 import { loadPolicyFile, PolicyFileError } from '../optimizer/policy-loader';
 import { DurationSchema, durationMs, type OptimizerPolicy } from '../optimizer/policy-schema';
 import type { OptimizerInput } from '../workflows/optimizer';
 import { CliError } from './cli-error';
+import { snapshotOf } from './metrics-commands';
 import { formatTable } from './table';
 import { connect } from './temporal';
 
@@ -183,17 +183,6 @@ async function policyFrom(file: string): Promise<OptimizerPolicy> {
     return await loadPolicyFile(file);
   } catch (err) {
     if (err instanceof PolicyFileError) throw new CliError(err.message, 2, { cause: err });
-    throw err;
-  }
-}
-
-/** A refreshed snapshot; an unreachable MLflow is a user-facing error (as in `gflow metrics`). */
-async function snapshotOf(settings: Settings, full = false): Promise<FleetSnapshot> {
-  const store = openFleetStore(settings, new MlflowClient(settings.mlflow.url));
-  try {
-    return (await store.refresh({ full })).snapshot;
-  } catch (err) {
-    if (err instanceof MlflowUnreachableError) throw new CliError(`${err.message}; is the stack up? (gflow dev up, or set MLFLOW_TRACKING_URI)`, 1, { cause: err });
     throw err;
   }
 }
