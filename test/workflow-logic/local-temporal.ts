@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadSettings } from '../../common/settings';
 import { logTail, startDetached, stopProcess } from '../../stack/managed-process';
 import { temporalServer } from '../../stack/servers';
+import { terminateRunning } from './mocks';
 
 /**
  * A Temporal dev server of one test file's own, on free ports, for workflow tests with mocked
@@ -69,4 +70,28 @@ export async function startLocalTemporal(): Promise<LocalTemporal> {
       await stop();
     },
   };
+}
+
+/**
+ * Gives this test file a local Temporal server for all its tests: started before the first,
+ * running workflows terminated after each, closed after the last. Read `env` inside tests only.
+ */
+export function useLocalTemporal(): { readonly env: TestWorkflowEnvironment } {
+  let temporal: LocalTemporal | undefined;
+  const started = {
+    get env() {
+      if (!temporal) throw new Error('useLocalTemporal(): the local Temporal server is not started (read it inside a test)');
+      return temporal.env;
+    },
+  };
+  beforeAll(async () => {
+    temporal = await startLocalTemporal();
+  });
+  afterEach(async () => {
+    await terminateRunning(started.env.client);
+  });
+  afterAll(async () => {
+    await temporal?.close();
+  });
+  return started;
 }

@@ -7,6 +7,8 @@ import type { createReportActivities } from '../../activities/reports/activities
 import type { createStorageActivities } from '../../activities/storage/activities';
 import type { createTrackingActivities, RunStatus } from '../../activities/tracking/activities';
 import { CONTROL_QUEUE, gpuPoolQueue, trainingProgressSignal } from '../../common/contract';
+import { parseScenarioText } from '../../scenarios/loader';
+import type { Scenario } from '../../scenarios/schema';
 import { withWorkers, workflowBundle } from '../support/harness';
 
 /**
@@ -143,4 +145,22 @@ export async function terminateRunning(client: Client): Promise<void> {
   for await (const execution of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
     await client.workflow.getHandle(execution.workflowId, execution.runId).terminate('test ended').catch(() => undefined);
   }
+}
+
+/**
+ * A `train` scenario `logic-<version>` of the logic tests' site task (logic-co/ci-lab/bench, ppe
+ * on a dataset no mocked activity reads); `blocks` is the rest of its YAML (design, training, …).
+ */
+export function logicScenario(version: string, blocks: string): Scenario {
+  return parseScenarioText(`
+name: logic-${version}
+version: ${version}
+type: train
+site: { customer: logic-co, region: ci, plant: lab, zone: bench }
+task: { type: ppe, classes: [helmet] }
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
+environment: { device: cpu, workers: 0 }
+${blocks}
+`);
 }

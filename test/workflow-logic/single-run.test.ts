@@ -2,12 +2,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { temporal as proto } from '@temporalio/proto';
 import { CONTROL_QUEUE } from '../../common/contract';
-import { parseScenarioText } from '../../scenarios/loader';
 import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import type { SingleRunInput, singleRun } from '../../workflows/single-run';
-import { startLocalTemporal, type LocalTemporal } from './local-temporal';
-import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers, type FakeTrainOptions } from './mocks';
+import { useLocalTemporal } from './local-temporal';
+import { FakeMlflow, fakeTrain, logicScenario, withMockedWorkers, type FakeTrainOptions } from './mocks';
 
 /**
  * A single run's handling of its GPU job with mocked activities: which failures are retried
@@ -16,32 +15,10 @@ import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers, type FakeTr
 
 jest.setTimeout(60_000);
 
-let temporal: LocalTemporal;
-
-beforeAll(async () => {
-  temporal = await startLocalTemporal();
-});
-
-afterEach(async () => {
-  await terminateRunning(temporal.env.client);
-});
-
-afterAll(async () => {
-  await temporal?.close();
-});
+const temporal = useLocalTemporal();
 
 function trainScenario(version: string, training = 'epochs: 2, batch_size: 16, learning_rate: 0.01'): Scenario {
-  return parseScenarioText(`
-name: logic-${version}
-version: ${version}
-type: train
-site: { customer: logic-co, region: ci, plant: lab, zone: bench }
-task: { type: ppe, classes: [helmet] }
-model: { architecture: yolov8n.yaml, input_size: 64 }
-dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
-environment: { device: cpu, workers: 0 }
-training: { ${training} }
-`);
+  return logicScenario(version, `training: { ${training} }`);
 }
 
 /** Runs a single run to its end with the stand-in `train`; returns its outcome and each train attempt's (attempt, batch size). */

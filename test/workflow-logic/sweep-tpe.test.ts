@@ -2,12 +2,11 @@ import { CONTROL_QUEUE } from '../../common/contract';
 import { loadSettings } from '../../common/settings';
 import { createSearchActivities, type SuggestInput } from '../../activities/search/activities';
 import type { TrainInput } from '../../activities/gpu/activities';
-import { parseScenarioText } from '../../scenarios/loader';
 import { workflowId } from '../../scenarios/naming';
 import type { sweep } from '../../workflows/sweep';
 import { braninScore } from '../../bench/branin';
-import { startLocalTemporal, type LocalTemporal } from './local-temporal';
-import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers } from './mocks';
+import { useLocalTemporal } from './local-temporal';
+import { FakeMlflow, fakeTrain, logicScenario, withMockedWorkers } from './mocks';
 
 /**
  * A `tpe` sweep end to end with the real suggestion activity (Optuna in the venv) and a stand-in
@@ -17,19 +16,7 @@ import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers } from './mo
 
 jest.setTimeout(240_000);
 
-let temporal: LocalTemporal;
-
-beforeAll(async () => {
-  temporal = await startLocalTemporal();
-});
-
-afterEach(async () => {
-  await terminateRunning(temporal.env.client);
-});
-
-afterAll(async () => {
-  await temporal?.close();
-});
+const temporal = useLocalTemporal();
 
 /** learning_rate ∈ [0.0001, 0.1] → x1 ∈ [-5, 10]; patience ∈ [0, 150] → x2 ∈ [0, 15]. */
 const score = (input: TrainInput) => {
@@ -38,16 +25,9 @@ const score = (input: TrainInput) => {
 };
 
 it('a tpe sweep takes every trial from suggestTrials and tells it the trials of earlier runs', async () => {
-  const scenario = parseScenarioText(`
-name: logic-tpe
-version: tpe
-type: train
-design: sweep
-site: { customer: logic-co, region: ci, plant: lab, zone: bench }
-task: { type: ppe, classes: [helmet] }
-model: { architecture: yolov8n.yaml, input_size: 64 }
-dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
-environment: { device: cpu, workers: 0 }
+  const scenario = logicScenario(
+    'tpe',
+    `design: sweep
 training: { epochs: 2, batch_size: 16, learning_rate: 0.01 }
 sweep:
   strategy: bayesian
@@ -56,8 +36,8 @@ sweep:
   seed: 11
   parameters:
     learning_rate: { low: 0.0001, high: 0.1 }
-    patience: { low: 0, high: 150, step: 5 }
-`);
+    patience: { low: 0, high: 150, step: 5 }`,
+  );
   const real = createSearchActivities({ python: loadSettings().python });
   const asks: SuggestInput[] = [];
   /** The parameters suggested for each trial index. */

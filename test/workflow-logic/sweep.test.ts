@@ -1,14 +1,13 @@
 import { CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { batchProgressQuery, CONTROL_QUEUE, pauseSignal, resumeSignal, setMaxRunsUpdate, type BatchProgress } from '../../common/contract';
-import { parseScenarioText } from '../../scenarios/loader';
 import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import type { TrainInput } from '../../activities/gpu/activities';
 import type { sweep, SweepInput } from '../../workflows/sweep';
 import { eventually } from '../support/harness';
-import { startLocalTemporal, type LocalTemporal } from './local-temporal';
-import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers, type FakeTrainOptions } from './mocks';
+import { useLocalTemporal } from './local-temporal';
+import { FakeMlflow, fakeTrain, logicScenario, withMockedWorkers, type FakeTrainOptions } from './mocks';
 
 /**
  * The sweep workflow's logic with mocked activities on a Temporal server of this file's own:
@@ -17,34 +16,10 @@ import { FakeMlflow, fakeTrain, terminateRunning, withMockedWorkers, type FakeTr
 
 jest.setTimeout(90_000);
 
-let temporal: LocalTemporal;
-
-beforeAll(async () => {
-  temporal = await startLocalTemporal();
-});
-
-afterEach(async () => {
-  await terminateRunning(temporal.env.client);
-});
-
-afterAll(async () => {
-  await temporal?.close();
-});
+const temporal = useLocalTemporal();
 
 function sweepScenario(version: string, block: string, training = 'epochs: 2, batch_size: 16, learning_rate: 0.01'): Scenario {
-  return parseScenarioText(`
-name: logic-${version}
-version: ${version}
-type: train
-design: sweep
-site: { customer: logic-co, region: ci, plant: lab, zone: bench }
-task: { type: ppe, classes: [helmet] }
-model: { architecture: yolov8n.yaml, input_size: 64 }
-dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
-environment: { device: cpu, workers: 0 }
-training: { ${training} }
-sweep: ${block}
-`);
+  return logicScenario(version, `design: sweep\ntraining: { ${training} }\nsweep: ${block}`);
 }
 
 async function start(scenario: Scenario, extra: Omit<SweepInput, 'scenario'> = {}): Promise<WorkflowHandle<typeof sweep>> {
