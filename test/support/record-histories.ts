@@ -12,19 +12,24 @@
  * histories of older workflow code (`*-before-*.json`, see KEPT) are kept as they are.
  * The same workflows with the same inputs every time; ids, times and run ids differ.
  */
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { startScenario } from '../../cli/start-run';
-import { batchProgressQuery, CONTROL_QUEUE, progressQuery } from '../../common/contract';
+import { approveUpdate, batchProgressQuery, CONTROL_QUEUE, progressQuery, promotionProgressQuery, PromotionPhase } from '../../common/contract';
 import { loadSettings, type Settings } from '../../common/settings';
-import { registryWorkflowId } from '../../common/registry';
+import { MlflowClient } from '../../activities/tracking/mlflow-client';
+import { promotionWorkflowId, registryWorkflowId } from '../../common/registry';
 import { parseScenarioText } from '../../scenarios/loader';
 import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import { devDown, devUp } from '../../stack/dev-stack';
+import type { guardedPromotion } from '../../workflows/guarded-promotion';
+import type { optimizer } from '../../workflows/optimizer';
+import type { OptimizerActionResult } from '../../workflows/optimizer-action';
 import type { pipeline as pipelineWorkflow } from '../../workflows/pipeline';
 import type { sweep } from '../../workflows/sweep';
 import { createControlWorker } from '../../workers/control';
@@ -121,7 +126,54 @@ async function recordAll(client: Client): Promise<Recording> {
   const compared = scenario('comparison', 'comparison: { architectures: [yolov8n.yaml, yolov8s.yaml], metric: det.mAP50, parallel: 2 }');
   await (await startScenario(client, compared)).result();
   out.set('comparison', await history(workflowId(compared)));
+
+  await recordPromotions(client, out, history, piped.trained.model!.name);
   return out;
+}
+
+/**
+ * The loop: an optimizer check whose rule always fires for replay-co (the pipeline's champion,
+ * its recorded scenario), its optimizerAction (a batch_up retrain, then the new candidate's
+ * guarded promotion and its registry move); and a guarded promotion that waits for approval,
+ * is approved by update and soaks on timers with fleet readings.
+ */
+async function recordPromotions(client: Client, out: Recording, history: (id: string) => Promise<{ workflowId: string; history: History }>, model: string): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gf-record-'));
+  const policyFile = path.join(dir, 'optimizer.yaml');
+  await writeFile(
+    policyFile,
+    `rules:
+  - name: replay-batch-up
+    when: { metric: det.mAP50, comparison: "<", threshold: 2, scope: { customer: replay-co } }
+    action: { type: batch_up, factor: 2 }
+    cooldown: 1h
+    promotion: { gate: { metric: det.mAP50, min_improvement: -1 } }
+`,
+  );
+  const check = await client.workflow.execute<typeof optimizer>('optimizer', { taskQueue: CONTROL_QUEUE, workflowId: 'replay-optimizer-check', args: [{ policyFile }] });
+  const actionId = check.decisions.find((d) => d.decision === 'started')?.workflowId;
+  if (!actionId) throw new Error(`record-histories: the optimizer check started no action: ${JSON.stringify(check.decisions)}`);
+  const action = (await client.workflow.getHandle(actionId).result()) as OptimizerActionResult;
+  out.set('optimizer', await history('replay-optimizer-check'));
+  out.set('optimizer-action', await history(actionId));
+  const [promoted] = action.promotions;
+  if (!promoted) throw new Error('record-histories: the optimizer action had no candidate to promote');
+  out.set('guarded-promotion', await history(promotionWorkflowId(promoted.model, promoted.version)));
+  await rm(dir, { recursive: true, force: true });
+  if (promoted.phase !== PromotionPhase.promoted) throw new Error(`record-histories: the action's promotion ended ${promoted.phase} (${promoted.gate})`);
+
+  // the action's version is champion now: guard a promotion of the one it replaced, by approval and a soak
+  const aliases = await new MlflowClient(loadSettings().mlflow.url).getRegisteredModel(model);
+  const version = aliases?.aliases?.find((a) => a.alias === 'rollback')?.version;
+  if (!version) throw new Error(`record-histories: ${model} has no rollback version after the action's promotion`);
+  const gate = { model, version, promote: true, reason: 'recorded for replay' };
+  const promotion = { gate: { metric: 'det.mAP50' as const, goal: 'maximize' as const, min_improvement: 0, max_accuracy_drop: 0.01 }, approval: 'required' as const, approval_timeout: '1h', soak: '3s', soak_check_every: '1s', rollback_when: [{ metric: 'det.mAP50' as const, comparison: '<' as const, threshold: 0 }] };
+  const guarded = await client.workflow.start<typeof guardedPromotion>('guardedPromotion', { taskQueue: CONTROL_QUEUE, workflowId: promotionWorkflowId(model, version), args: [{ model, version, gate, promotion }] });
+  await until('the promotion to wait for approval', async () => ((await guarded.query(promotionProgressQuery)).phase === PromotionPhase.awaitingApproval ? true : undefined));
+  await guarded.executeUpdate(approveUpdate, { args: [{ by: 'recorder', reason: 'replay' }] });
+  const ended = await guarded.result();
+  if (ended.phase !== PromotionPhase.promoted) throw new Error(`record-histories: the approved promotion ended ${ended.phase}`);
+  out.set('guarded-promotion-approved', await history(guarded.workflowId));
 }
 
 async function withWorkers<T>(settings: Settings, nativeConnection: NativeConnection, client: Client, fn: () => Promise<T>): Promise<T> {

@@ -93,6 +93,22 @@ describe('committed workflow histories', () => {
     expect(summary(load('pipeline-infer'))).toEqual({ type: 'singleRun', continuedAsNew: false, cancelRequested: false, children: 0 });
   });
 
+  it('cover the optimizer loop: a check starting an optimizerAction, its guarded promotion, one approved by update and soaked; registry moves before and with their history', () => {
+    const updates = (name: string) => load(name).events.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []);
+    const timers = (name: string) => load(name).events.filter((e) => e.timerStartedEventAttributes).length;
+    expect(patches(load('optimizer'))).toEqual(['optimizer-guarded-actions']);
+    expect(childIds(load('optimizer'))).toEqual([IDS['optimizer-action']]);
+    expect(IDS['optimizer-action']).toMatch(/^gf\/optimizer\/replay-batch-up\/replay-co\/ci-lab\/bench\/ppe\/\d+$/);
+    expect(childIds(load('optimizer-action'))).toEqual([`${IDS['optimizer-action']}/action`, IDS['guarded-promotion']]);
+    expect(IDS['guarded-promotion']).toMatch(/^gf\/promotion\/replay-co\.ci-lab\.bench\.ppe\/v\d+$/);
+    expect(childIds(load('guarded-promotion'))).toEqual(['gf/registry/replay-co.ci-lab.bench.ppe']);
+    // waits for approval (a timer for its timeout), takes the update, promotes, then soak timers and readings
+    expect(updates('guarded-promotion-approved')).toEqual(['approve']);
+    expect(timers('guarded-promotion-approved')).toBeGreaterThanOrEqual(2);
+    expect(patches(load('registry-move-before-history'))).toEqual([]);
+    expect(patches(load('registry-move'))).toEqual(['registry-move-history']);
+  });
+
   it.each(NAMES)('%s replays against the workflow code as it is now', async (name) => {
     await expect(replay(name, load(name))).resolves.toBeUndefined();
   });

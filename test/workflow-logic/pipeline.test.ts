@@ -96,6 +96,9 @@ describe('pipeline infer stage (mocked activities)', () => {
       'ppe-yolov8n-quant-inferfail-onnx-fp32': 'FINISHED',
       'ppe-yolov8n-infer-inferfail': 'FINISHED',
       'ppe-yolov8n-infer-inferfail-onnx-fp32': 'FAILED',
+      // each promotion is also a run of the registry-history experiment, ended once its aliases moved
+      [`promote ${MODEL}`]: 'FINISHED',
+      [`promote ${VARIANT_MODEL}`]: 'FINISHED',
     });
 
     const runs = [...mlflow.runs.values()];
