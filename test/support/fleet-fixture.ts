@@ -94,9 +94,13 @@ export interface WrittenFleet {
   runningRunId: string;
 }
 
-async function writeSiteTask(mlflow: MlflowClient, fleet: WrittenFleet, site: SiteSpec, task: string): Promise<void> {
+/**
+ * Writes `specs` as the runs of one site task, the way writeTestFleet writes each of its own (so
+ * other tests can record a fleet of their own sites); with three registered versions, v2 becomes
+ * champion and v1 rollback. Returns the run ids in the order written.
+ */
+export async function writeSiteTaskRuns(mlflow: MlflowClient, site: SiteSpec, task: string, specs: RunSpec[]): Promise<string[]> {
   const tracking = createTrackingActivities({ mlflow });
-  const specs = runsOf(site, task);
   const first = scenarioOf(site, task, specs[0], 0);
   const experimentId = await mlflow.ensureExperiment(experimentName(first));
   const model = registeredModelName(first);
@@ -109,8 +113,7 @@ async function writeSiteTask(mlflow: MlflowClient, fleet: WrittenFleet, site: Si
     const info = await mlflow.createRun({ experimentId, runName: runName(scenario), startTime: start, tags: Object.entries({ ...scenarioTags(scenario), ...measured }).map(([k, value]) => ({ key: k, value })) });
     await tracking.logBatch({ runId: info.run_id, params: scenarioParams(scenario) });
     await mlflow.logBatch(info.run_id, { metrics: Object.entries(spec.metrics).map(([k, value]) => ({ key: k, value, timestamp: start, step: 0 })) });
-    if (spec.running) fleet.runningRunId = info.run_id;
-    else await mlflow.updateRun(info.run_id, 'FINISHED', start + 10 * 60 * 1000);
+    if (!spec.running) await mlflow.updateRun(info.run_id, 'FINISHED', start + 10 * 60 * 1000);
     if (spec.register) versions.push((await tracking.registerModel({ name: model, runId: info.run_id, source: `${info.artifact_uri}/weights/best.pt`, alias: 'candidate' })).version);
     ids.push(info.run_id);
   }
@@ -119,6 +122,14 @@ async function writeSiteTask(mlflow: MlflowClient, fleet: WrittenFleet, site: Si
     await mlflow.setAlias(model, 'champion', versions[1]);
     await mlflow.setAlias(model, 'rollback', versions[0]);
   }
+  return ids;
+}
+
+async function writeSiteTask(mlflow: MlflowClient, fleet: WrittenFleet, site: SiteSpec, task: string): Promise<void> {
+  const specs = runsOf(site, task);
+  const ids = await writeSiteTaskRuns(mlflow, site, task, specs);
+  const running = specs.findIndex((s) => s.running);
+  if (running >= 0) fleet.runningRunId = ids[running];
   fleet.written.set(`${key(site)} ${task}`, ids);
 }
 

@@ -1,19 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
-import { createStorageActivities } from '../../activities/storage/activities';
-import { createS3Client } from '../../activities/storage/s3-client';
 import { buildProgram } from '../../cli/gflow';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID } from '../../common/contract';
-import { parseScenarioText } from '../../scenarios/loader';
 import type { optimizer, OptimizerResult } from '../../workflows/optimizer';
 import type { SingleRunResult } from '../../workflows/single-run';
 import type { SweepResult } from '../../workflows/sweep';
-import { DOCK, PAINT, SITES, tag, writeTestFleet, type SiteSpec } from '../support/fleet-fixture';
+import { DOCK, PAINT, SITES, tag, writeTestFleet } from '../support/fleet-fixture';
 import { childRuns, connectStack, eventually, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
+import { actionIdsSince, championScenario, recordChampionArtifacts, runCheck, workflowIdsSince, writePolicyFile } from '../support/optimizer-fixture';
 import { artifactText } from '../support/records';
 
 /**
@@ -50,21 +46,6 @@ rules:
     cooldown: 7d
 `;
 
-/** The scenario the champion's training would have uploaded as config/scenario.yaml. */
-function championScenario(site: SiteSpec, task: string) {
-  return parseScenarioText(`
-name: fleet
-version: f1
-type: train
-site: { customer: ${site.customer}, region: ${site.region}, plant: ${site.plant}, zone: ${site.zone} }
-task: { type: ${task}, classes: [helmet] }
-model: { architecture: yolov8s.yaml, input_size: 64 }
-dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
-environment: { device: cpu, workers: 0 }
-training: { epochs: 3, batch_size: 8, learning_rate: 0.01, plots: false }
-`);
-}
-
 async function gflow(...args: string[]): Promise<string> {
   const printed: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
@@ -77,16 +58,12 @@ async function gflow(...args: string[]): Promise<string> {
 }
 
 /** Ids of workflows matching a visibility query, started since this file began. */
-async function workflowIds(query: string): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const wf of stack.client.workflow.list({ query: `${query} AND StartTime > '${since}'` })) ids.push(wf.workflowId);
-  return ids.sort();
-}
+const workflowIds = (query: string) => workflowIdsSince(stack, query, since);
 
-/** Top-level actions (not a sweep's trials): ids end in their window number. */
-const actionIds = async () => (await workflowIds(`WorkflowId STARTS_WITH 'gf/optimizer/'`)).filter((id) => /\/\d+$/.test(id));
+/** Top-level actions (not a sweep's trials). */
+const actionIds = () => actionIdsSince(stack, since);
 
-const check = (n: number) => stack.client.workflow.execute<typeof optimizer>('optimizer', { workflowId: `optimizer-test-${tag}-${n}`, taskQueue: CONTROL_QUEUE, args: [{ policyFile }] });
+const check = (n: number) => runCheck(stack, policyFile, `optimizer-test-${tag}-${n}`);
 
 /** A rule's decisions for site tasks past its threshold (kiln ppe, without a champion, is `no_metric` under every rule). */
 const ofRule = (result: OptimizerResult, rule: string) => result.decisions.filter((d) => d.rule === rule && d.decision !== 'no_trigger' && d.decision !== 'no_metric');
@@ -97,16 +74,10 @@ beforeAll(async () => {
   const fleet = await writeTestFleet(stack.mlflow);
   championRun.dock = fleet.written.get(`${DOCK} ppe`)![1];
   championRun.paint = fleet.written.get(`${PAINT} fall`)![1];
-  const storage = createStorageActivities({ s3: createS3Client(stack.settings.s3), bucket: stack.settings.s3.bucket, artifactsPrefix: stack.settings.s3.artifactsPrefix, allowedRoots: [] });
   for (const [runId, site, task] of [[championRun.dock, SITES[2], 'ppe'], [championRun.paint, SITES[1], 'fall']] as const) {
-    const { info } = await stack.mlflow.getRun(runId);
-    await storage.uploadText({ artifactUri: info.artifact_uri, artifactPath: 'config/scenario.yaml', content: stringify(championScenario(site, task)) });
-    // the stand-in benchmark reads a model file's figures from its JSON
-    await storage.uploadText({ artifactUri: info.artifact_uri, artifactPath: 'weights/best.pt', content: JSON.stringify({ mAP50: 0.8, latency_ms: 45 }) });
+    await recordChampionArtifacts(stack, runId, championScenario(site, task));
   }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'gf-optimizer-'));
-  policyFile = path.join(dir, 'optimizer.yaml');
-  await writeFile(policyFile, POLICY);
+  policyFile = await writePolicyFile(POLICY);
 });
 
 afterAll(async () => {

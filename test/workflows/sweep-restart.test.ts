@@ -4,13 +4,11 @@ import { batchProgressQuery } from '../../common/contract';
 import { startScenario } from '../../cli/start-run';
 import { workflowId } from '../../scenarios/naming';
 import { parseScenarioText } from '../../scenarios/loader';
-import { devUp } from '../../stack/dev-stack';
-import { runningProcess, stopProcess } from '../../stack/managed-process';
-import { temporalServer } from '../../stack/servers';
 import type { sweep } from '../../workflows/sweep';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
 import { childRuns, connectStack, eventually, FAKE_EXECUTOR, tagsOf, workflowBundle, type Stack } from '../support/harness';
+import { restartTemporalServer } from '../support/temporal-restart';
 
 /**
  * Durability: the control worker and the Temporal dev server stop in the middle of a sweep
@@ -64,10 +62,7 @@ sweep: { parameters: { learning_rate: [0.001, 0.002, 0.003, 0.005, 0.01], batch_
 
   first.shutdown();
   await firstRunning;
-  const temporal = (await runningProcess(settings.stateDir, temporalServer(settings).name))!;
-  await stopProcess(settings.stateDir, temporal);
-  await new Promise((r) => setTimeout(r, 3000));
-  await devUp(settings, { log: () => undefined });
+  await restartTemporalServer(settings);
 
   const second: Worker = await control();
   const result = await second.runUntil(handle.result());
