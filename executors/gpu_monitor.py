@@ -24,11 +24,15 @@ def device_index(device: str) -> int:
 
 
 class GpuMonitor:
-    """Samples the job's GPU through NVML; `nvml` is the pynvml module (a test passes a stand-in)."""
+    """Samples the job's GPU through NVML; `nvml` is the pynvml module (a test passes a stand-in).
+
+    Keeps running totals, not the samples: a training of days sampled every second stays small.
+    """
 
     def __init__(self, device: str, nvml: ModuleType | None = None):
         self.handle = None
-        self.samples: list[tuple[float, float, float]] = []
+        self.samples = 0  # readings taken
+        self._memory_peak = self._util_sum = self._power_sum = 0.0
         self._lock = threading.Lock()
         if device == "cpu":
             return
@@ -49,16 +53,17 @@ class GpuMonitor:
         util = self.nvml.nvmlDeviceGetUtilizationRates(self.handle).gpu
         power = self.nvml.nvmlDeviceGetPowerUsage(self.handle) / 1000
         with self._lock:
-            self.samples.append((memory, util, power))
+            self.samples += 1
+            self._memory_peak = max(self._memory_peak, memory)
+            self._util_sum += util
+            self._power_sum += power
 
     def metrics(self) -> dict[str, float]:
         """Peak memory, mean utilisation and mean power of the samples; empty when none was taken."""
         with self._lock:
-            samples = list(self.samples)
-        if not samples:
-            return {}
-        memory, util, power = zip(*samples)
-        return {"sys.gpu_memory_peak_mb": max(memory), UTIL_KEY: sum(util) / len(util), "sys.gpu_power_w": sum(power) / len(power)}
+            if not self.samples:
+                return {}
+            return {"sys.gpu_memory_peak_mb": self._memory_peak, UTIL_KEY: self._util_sum / self.samples, "sys.gpu_power_w": self._power_sum / self.samples}
 
     def utilisation(self) -> dict[str, float]:
         """Only the mean utilisation, `{sys.gpu_util_pct: …}`, as training logs it; empty when none was sampled."""
