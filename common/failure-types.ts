@@ -18,6 +18,10 @@ export const FailureType = {
   RegistryMoveRefused: 'RegistryMoveRefused',
   /** A sweep with `fail_fast` stopped because one of its trials failed. */
   TrialFailed: 'TrialFailed',
+  /** A wrapped legacy script that cannot run as its experiments.yaml entry says (no folder, a script outside it, a placeholder without a value). */
+  InvalidExperimentEntry: 'InvalidExperimentEntry',
+  /** A wrapped legacy script exited non-zero; the message ends with its last stderr lines. */
+  ScriptFailed: 'ScriptFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -32,4 +36,6 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.StorageRejected,
   FailureType.RegistryMoveRefused,
   FailureType.TrialFailed,
+  FailureType.InvalidExperimentEntry,
+  FailureType.ScriptFailed,
 ];

@@ -42,7 +42,7 @@ export const METRIC_ALIASES: Readonly<Record<string, string>> = {
 };
 
 /** ultralytics' own names (which MLflow refuses): never accepted, but the suggestion is exact. */
-const ULTRALYTICS_NAMES: Readonly<Record<string, string>> = {
+export const ULTRALYTICS_NAMES: Readonly<Record<string, string>> = {
   'metrics/precision(B)': 'det.precision',
   'metrics/recall(B)': 'det.recall',
   'metrics/mAP50(B)': 'det.mAP50',

@@ -7,8 +7,15 @@ import { parseEvent, ProtocolViolation, type ErrorEvent, type ExecutorEvent, typ
 export interface RunExecutorOptions {
   command: string;
   args: string[];
-  /** Sent as JSON on stdin. */
-  spec: unknown;
+  /** Sent as JSON on stdin; without one, stdin is closed at once (a wrapped legacy script reads nothing). */
+  spec?: unknown;
+  /**
+   * False for programs that do not speak the protocol (wrapped legacy scripts): every stdout line
+   * is log text, so a script printing `{"event": …}` cannot pose as an executor.
+   */
+  protocol?: boolean;
+  /** Sees every log line (non-protocol stdout and all of stderr) as it arrives. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** The executor's stderr (ultralytics' own log) is kept here. */
@@ -63,6 +70,7 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
   const stderrLines = createInterface({ input: child.stderr }).on('line', (line) => {
     log.write(line + '\n');
     keepTail(line);
+    opts.onLine?.(line, 'stderr');
   });
 
   pipesClosed.push(once(stderrLines, 'close'));
@@ -80,10 +88,11 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
 
   let error: ErrorEvent | undefined;
   const stdoutLines = createInterface({ input: child.stdout }).on('line', (line) => {
-    const value = protocolLine(line);
+    const value = opts.protocol === false ? undefined : protocolLine(line);
     if (!value || violation) {
       log.write(line + '\n');
       keepTail(line);
+      opts.onLine?.(line, 'stdout');
       return;
     }
     try {
@@ -107,7 +116,7 @@ export async function runExecutor(opts: RunExecutorOptions): Promise<ExecutorExi
   pipesClosed.push(once(stdoutLines, 'close'));
 
   child.stdin.on('error', () => undefined);
-  child.stdin.end(JSON.stringify(opts.spec));
+  child.stdin.end(opts.spec === undefined ? undefined : JSON.stringify(opts.spec));
 
   if (opts.signal.aborted) cancel();
   else opts.signal.addEventListener('abort', cancel, { once: true });

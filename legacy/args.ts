@@ -1,0 +1,33 @@
+import { PLACEHOLDER, type ArgsTemplate } from './schema';
+
+/** An args template that cannot be filled: the message names what is missing or unused. */
+export class ArgsTemplateError extends Error {
+  override name = 'ArgsTemplateError';
+}
+
+/** The template as argv elements: a string is split on whitespace (no quoting: each element is literal). */
+export function templateElements(template: ArgsTemplate): string[] {
+  return typeof template === 'string' ? template.split(/\s+/).filter((t) => t !== '') : template;
+}
+
+/** The `{name}` placeholders of a template, in order of first use. */
+export function placeholders(template: ArgsTemplate): string[] {
+  const names = templateElements(template).flatMap((el) => [...el.matchAll(PLACEHOLDER)].map((m) => m[1]));
+  return [...new Set(names)];
+}
+
+/**
+ * The script's arguments, never through a shell: each placeholder is replaced inside its own
+ * element, so a value (`; rm -rf ~`, `$(…)`, spaces) stays one literal argv element. Without a
+ * template, each parameter becomes `--{key-with-dashes} {value}` as in the seeds. A placeholder
+ * with no value, or a parameter the template does not use (a typo), is refused before anything runs.
+ */
+export function buildArgv(template: ArgsTemplate | undefined, params: Record<string, string>): string[] {
+  if (template === undefined) return Object.entries(params).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, v]);
+  const names = placeholders(template);
+  const missing = names.filter((n) => !(n in params));
+  if (missing.length > 0) throw new ArgsTemplateError(`placeholder ${missing.map((m) => `{${m}}`).join(', ')} has no value (pass ${missing.map((m) => `-p ${m}=…`).join(' ')})`);
+  const unused = Object.keys(params).filter((k) => !names.includes(k));
+  if (unused.length > 0) throw new ArgsTemplateError(`-p ${unused.join(', ')}: not a placeholder of the args template (${names.map((n) => `{${n}}`).join(' ') || 'none'})`);
+  return templateElements(template).map((el) => el.replace(PLACEHOLDER, (_m, name: string) => params[name]));
+}
