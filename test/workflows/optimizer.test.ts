@@ -5,12 +5,13 @@ import { promisify } from 'node:util';
 import { buildProgram } from '../../cli/gflow';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID } from '../../common/contract';
 import type { optimizer, OptimizerResult } from '../../workflows/optimizer';
+import type { OptimizerActionResult } from '../../workflows/optimizer-action';
 import type { SingleRunResult } from '../../workflows/single-run';
 import type { SweepResult } from '../../workflows/sweep';
 import { DOCK, PAINT, SITES, tag, writeTestFleet } from '../support/fleet-fixture';
 import { childRuns, connectStack, eventually, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
 import { actionIdsSince, championScenario, recordChampionArtifacts, runCheck, workflowIdsSince, writePolicyFile } from '../support/optimizer-fixture';
-import { artifactText } from '../support/records';
+import { aliasesOf, artifactText } from '../support/records';
 
 /**
  * The `optimizer` workflow and its Temporal Schedule on the real stack, over the fleet of
@@ -97,10 +98,23 @@ it('one check starts exactly one sweep retrain and one quantize, each from the c
     expect(result.decisions.filter((d) => d.decision === 'no_metric')).toHaveLength(3);
     expect(await actionIds()).toEqual([started[0].workflowId, started[1].workflowId].sort());
 
+    // each action runs as an optimizerAction: the existing workflow as its `/action` child, then each candidate's guarded promotion
     const [retrain, quantize] = started.map((d) => stack.client.workflow.getHandle(d.workflowId!));
-    expect([(await retrain.describe()).type, (await quantize.describe()).type]).toEqual(['sweep', 'singleRun']);
-    const swept = (await retrain.result()) as SweepResult;
-    const quantized = (await quantize.result()) as SingleRunResult;
+    expect([(await retrain.describe()).type, (await quantize.describe()).type]).toEqual(['optimizerAction', 'optimizerAction']);
+    const [retrained, quantizedAction] = [(await retrain.result()) as OptimizerActionResult, (await quantize.result()) as OptimizerActionResult];
+    const [retrainChild, quantizeChild] = [retrained, quantizedAction].map((a) => stack.client.workflow.getHandle(a.actionWorkflowId));
+    expect([(await retrainChild.describe()).type, (await quantizeChild.describe()).type]).toEqual(['sweep', 'singleRun']);
+    const swept = (await retrainChild.result()) as SweepResult;
+    const quantized = (await quantizeChild.result()) as SingleRunResult;
+    // one guarded promotion per new candidate, each ended by its gate and rule (no approval, no soak here), its state tagged on the version
+    expect(retrained.promotions.map((p) => [p.model, p.version])).toEqual([[swept.model!.name, swept.model!.version]]);
+    expect(quantizedAction.promotions.map((p) => [p.model, p.version])).toEqual(quantized.variants!.map((v) => [v.model.name, v.model.version]));
+    for (const p of [...retrained.promotions, ...quantizedAction.promotions]) {
+      expect(['promoted', 'refused']).toContain(p.phase);
+      const version = await stack.mlflow.getModelVersion(p.model, p.version);
+      expect(Object.fromEntries((version?.tags ?? []).map((t) => [t.key, t.value]))).toMatchObject({ 'promotion.state': p.phase, 'promotion.gate': p.gate });
+      expect((await aliasesOf(stack, p.model)).champion === p.version).toBe(p.phase === 'promoted');
+    }
 
     // the sweep: the champion's scenario (yolov8s, 3 epochs, batch 8) with the rule's sweep block and a new version
     const window = started[0].workflowId!.split('/').pop();
