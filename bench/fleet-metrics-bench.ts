@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import prand from 'pure-rand';
 import { createTrackingActivities, logAll, RUN_KEY_TAG } from '../activities/tracking/activities';
-import { filterLiteral, MlflowClient } from '../activities/tracking/mlflow-client';
+import { filterLiteral, mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { Alias } from '../common/registry';
 import { loadSettings } from '../common/settings';
 import { alerts, comparison, CompareBy, FleetStore, NO_RULES_FILE, summary, trend, trendByDay, type FleetSnapshot } from '../fleet';
@@ -68,7 +68,7 @@ const experimentOf = (site: SiteSpec) => experimentName({ site });
 const modelOf = (site: SiteSpec, task: string) => registeredModelName({ site, task: { type: task } } as Pick<Scenario, 'site' | 'task'>);
 
 const settings = loadSettings();
-const mlflow = new MlflowClient(settings.mlflow.url);
+const mlflow = mlflowClientFor(settings);
 const tracking = createTrackingActivities({ mlflow });
 
 /** A generator seeded by the run's place in the fleet: the same fleet every time it is generated. */

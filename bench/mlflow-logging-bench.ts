@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { MetricStream } from '../activities/gpu/metric-stream';
 import { logSteps } from '../activities/tracking/activities';
-import { MlflowClient } from '../activities/tracking/mlflow-client';
+import { MlflowClient, mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { loadSettings } from '../common/settings';
 import { envInt, machineAtStart, REPO, round3, saveResults } from './bench-env';
 
@@ -85,7 +85,7 @@ async function pointsIn(mlflow: MlflowClient, runId: string): Promise<number> {
 async function main(): Promise<void> {
   const machine = machineAtStart();
   const settings = loadSettings();
-  const mlflow = new MlflowClient(settings.mlflow.url);
+  const mlflow = mlflowClientFor(settings);
   const experimentId = await mlflow.ensureExperiment(EXPERIMENT);
   const values = EPOCHS * METRICS;
   // the product's request count is what its stream sent (measured); the Python runners' are fixed by their loops

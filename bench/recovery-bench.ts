@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { MlflowClient } from '../activities/tracking/mlflow-client';
+import { MlflowClient, mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { timestampMs } from '../cli/gpu-jobs';
 import { CONTROL_QUEUE, progressQuery, WorkflowType } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
   const connection = await Connection.connect({ address: settings.temporal.address });
   const client = new Client({ connection, namespace: settings.temporal.namespace });
-  const mlflow = new MlflowClient(settings.mlflow.url);
+  const mlflow = mlflowClientFor(settings);
   const control = await createControlWorker({ settings, connection: nativeConnection });
   const rows: Row[] = [];
   try {

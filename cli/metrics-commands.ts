@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { MlflowClient, MlflowUnreachableError } from '../activities/tracking/mlflow-client';
+import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import type { Settings } from '../common/settings';
 import type { z } from 'zod';
 import {
@@ -25,6 +25,7 @@ import {
 import { AlertsQuery, asFlag, ComparisonQuery, ExportQuery, filterOf, parseQuery, QueryParamError, SummaryQuery, TrendQuery } from '../fleet/query-params';
 import { TaskType } from '../scenarios/schema';
 import { CliError } from './cli-error';
+import { serverError } from './server-errors';
 import { registerScreenshotCommand } from './screenshot-command';
 import { formatTable } from './table';
 
@@ -170,12 +171,11 @@ export function registerMetricsCommands(program: Command, settings: Settings): v
 
 /** A refreshed snapshot; an unreachable MLflow is a user-facing error (also used by `gflow optimize`). */
 export async function snapshotOf(settings: Settings, full = false): Promise<FleetSnapshot> {
-  const store = openFleetStore(settings, new MlflowClient(settings.mlflow.url));
+  const store = openFleetStore(settings, mlflowClientFor(settings));
   try {
     return (await store.refresh({ full })).snapshot;
   } catch (err) {
-    if (err instanceof MlflowUnreachableError) throw new CliError(`${err.message}; is the stack up? (gflow dev up, or set MLFLOW_TRACKING_URI)`, 1, { cause: err });
-    throw err;
+    throw serverError(err) ?? err;
   }
 }
 

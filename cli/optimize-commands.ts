@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Command } from 'commander';
-import { MlflowClient } from '../activities/tracking/mlflow-client';
+import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID, WorkflowType } from '../common/contract';
 import type { Settings } from '../common/settings';
 import { readOptimizerState } from '../activities/fleet/activities';
@@ -38,7 +38,7 @@ export function registerOptimizeCommands(program: Command, settings: Settings): 
       const policy = await policyFrom(opts.policy);
       const now = Date.now();
       const snapshot = await snapshotOf(settings, opts.full);
-      const state = await withClient(settings, (temporal) => readOptimizerState({ mlflow: new MlflowClient(settings.mlflow.url), temporal }, policy, now));
+      const state = await withClient(settings, (temporal) => readOptimizerState({ mlflow: mlflowClientFor(settings), temporal }, policy, now));
       const decisions = decide(snapshot, policy, state, now);
       if (opts.json) return console.log(JSON.stringify({ policy: opts.policy, dryRun: policy.dry_run, maxConcurrent: policy.max_concurrent, state, decisions }, null, 2));
       console.log(decisions.length === 0 ? 'no site task in any rule’s scope' : `${decisionTable(decisions)}\n${decisions.length} decisions`);

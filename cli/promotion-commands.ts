@@ -4,7 +4,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { approveUpdate, REGISTRY_HISTORY_EXPERIMENT, rejectUpdate, type PromotionProgress } from '../common/contract';
 import { promotionWorkflowId } from '../common/registry';
 import type { Settings } from '../common/settings';
-import { filterLiteral, MlflowClient, type Run } from '../activities/tracking/mlflow-client';
+import { filterLiteral, mlflowClientFor, type Run } from '../activities/tracking/mlflow-client';
 import { HistoryTag } from '../workflows/registry-move';
 import { CliError } from './cli-error';
 import { formatTable } from './table';
@@ -76,7 +76,7 @@ export function registerPromotionCommands(program: Command, settings: Settings):
     .description('every move of the model’s aliases: when, what, by which workflow or person, why')
     .option('--json', 'the moves as JSON')
     .action(async (model: string, opts: { json?: boolean }) => {
-      const mlflow = new MlflowClient(settings.mlflow.url);
+      const mlflow = mlflowClientFor(settings);
       const experiment = await mlflow.getExperimentByName(REGISTRY_HISTORY_EXPERIMENT);
       const runs = experiment ? await mlflow.searchRuns({ experimentIds: [experiment.experiment_id], filter: `tags.\`${HistoryTag.model}\` = ${filterLiteral(model)}`, orderBy: ['attributes.start_time ASC'] }) : [];
       const moves = runs.map(aliasMove);

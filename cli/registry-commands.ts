@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdCo
 import { CONTROL_QUEUE, WorkflowType } from '../common/contract';
 import { actor, RegistryOp, registryWorkflowId } from '../common/registry';
 import type { Settings } from '../common/settings';
-import { filterLiteral, MlflowClient } from '../activities/tracking/mlflow-client';
+import { filterLiteral, mlflowClientFor } from '../activities/tracking/mlflow-client';
 import type { registryMove, RegistryMoveInput, RegistryMoveResult } from '../workflows/registry-move';
 import { CliError } from './cli-error';
 import { mlflowModelUrl } from './links';
@@ -83,7 +83,7 @@ export function registerRegistryCommands(program: Command, settings: Settings): 
     .description('registered models, their versions and aliases')
     .option('--filter <text>', "only models whose name contains this text")
     .action(async (opts: { filter?: string }) => {
-      const mlflow = new MlflowClient(settings.mlflow.url);
+      const mlflow = mlflowClientFor(settings);
       const filter = opts.filter ? `name LIKE ${filterLiteral(`%${opts.filter}%`)}` : '';
       const models = await mlflow.searchRegisteredModels(filter);
       if (models.length === 0) console.log('no registered models');

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { MlflowClient, MlflowUnreachableError } from '../activities/tracking/mlflow-client';
+import { mlflowClientFor, MlflowUnreachableError } from '../activities/tracking/mlflow-client';
 import { urlHost, type Settings } from '../common/settings';
 import { openFleetStore } from '../fleet';
 import { ApiPath } from '../server/api-paths';
@@ -26,7 +26,7 @@ export function registerServeCommand(program: Command, settings: Settings): void
       const port = opts.port === undefined ? settings.fleet.port : portFrom(opts.port);
       const host = opts.host ?? settings.host;
       const { file, rules } = await alertRulesFrom(opts.rules);
-      const mlflow = new MlflowClient(settings.mlflow.url, 10_000);
+      const mlflow = mlflowClientFor(settings, 10_000);
       const cache = new SnapshotCache(openFleetStore(settings, mlflow), settings.fleet.refreshSeconds * 1000);
       const app = await buildFleetServer({
         snapshot: () => cache.get(),

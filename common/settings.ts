@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { Secret } from './secret';
 
 /** Where every GuardianFlow process finds the stack; one place so the CLI, workers, dev stack and tests agree. */
 export interface Settings {
@@ -12,7 +13,16 @@ export interface Settings {
   python: string;
   temporal: { address: string; port: number; uiPort: number; namespace: string; uiUrl: string };
   /** `uiUrl`: the MLflow UI as a browser reaches it (links on the fleet page); `url` unless GF_MLFLOW_UI_URL says otherwise (a container's `http://mlflow:5000`). */
-  mlflow: { port: number; url: string; uiUrl: string };
+  mlflow: {
+    port: number;
+    url: string;
+    uiUrl: string;
+    /**
+     * The `Authorization` header for an MLflow server with authentication, from MLflow's own
+     * variables: `MLFLOW_TRACKING_TOKEN` (bearer) or `MLFLOW_TRACKING_USERNAME` + `MLFLOW_TRACKING_PASSWORD` (basic).
+     */
+    authorization?: Secret;
+  };
   /** The fleet HTTP API (`gflow serve`): its port, and how many seconds a snapshot answers before the next incremental read. */
   fleet: { port: number; refreshSeconds: number };
   s3: {
@@ -93,7 +103,7 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
       address: textFrom(env, 'TEMPORAL_ADDRESS', `${inUrl}:${temporalPort}`),
       uiUrl: textFrom(env, 'GF_TEMPORAL_UI_URL', `http://${inUrl}:${uiPort}`),
     },
-    mlflow: { port: mlflowPort, url: mlflowUrl, uiUrl: stripSlash(textFrom(env, 'GF_MLFLOW_UI_URL', mlflowUrl)) },
+    mlflow: { port: mlflowPort, url: mlflowUrl, uiUrl: stripSlash(textFrom(env, 'GF_MLFLOW_UI_URL', mlflowUrl)), ...mlflowAuthorization(env) },
     fleet: { port: intFrom(env, 'GF_FLEET_PORT', 8300), refreshSeconds: intFrom(env, 'GF_FLEET_REFRESH_S', 10) },
     s3: {
       port: s3Port,
@@ -116,6 +126,22 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
       yoloConfigDir: path.resolve(textFrom(env, 'GF_YOLO_CONFIG_DIR', path.join(stateDir, 'ultralytics'))),
     },
   };
+}
+
+/** MLflow's client variables as an `Authorization` header; a user without a password (or both kinds at once) is refused by name. */
+function mlflowAuthorization(env: Env): { authorization?: Secret } {
+  const token = textFrom(env, 'MLFLOW_TRACKING_TOKEN');
+  const username = textFrom(env, 'MLFLOW_TRACKING_USERNAME');
+  const password = textFrom(env, 'MLFLOW_TRACKING_PASSWORD');
+  if (token !== undefined && (username !== undefined || password !== undefined)) {
+    throw new SettingsError('MLFLOW_TRACKING_TOKEN and MLFLOW_TRACKING_USERNAME/PASSWORD are both set: use one way to authenticate to MLflow');
+  }
+  if (token !== undefined) return { authorization: new Secret(`Bearer ${token}`) };
+  if (username === undefined && password === undefined) return {};
+  if (username === undefined || password === undefined) {
+    throw new SettingsError(`${username === undefined ? 'MLFLOW_TRACKING_PASSWORD' : 'MLFLOW_TRACKING_USERNAME'} is set without ${username === undefined ? 'MLFLOW_TRACKING_USERNAME' : 'MLFLOW_TRACKING_PASSWORD'}: basic auth needs both`);
+  }
+  return { authorization: new Secret(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`) };
 }
 
 function stripSlash(url: string): string {

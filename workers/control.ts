@@ -8,7 +8,7 @@ import { createSearchActivities } from '../activities/search/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { createTrackingActivities } from '../activities/tracking/activities';
-import { MlflowClient } from '../activities/tracking/mlflow-client';
+import { MlflowClient, mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { CONTROL_QUEUE } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
 
@@ -23,7 +23,7 @@ export interface ControlWorkerOptions {
 
 /** The control worker: every workflow, plus the MLflow, S3 and fleet (optimizer) activities that need no GPU host. */
 export async function createControlWorker({ settings, connection, workflowBundle, mlflow }: ControlWorkerOptions): Promise<Worker> {
-  const client = mlflow ?? new MlflowClient(settings.mlflow.url);
+  const client = mlflow ?? mlflowClientFor(settings);
   const tracking = createTrackingActivities({ mlflow: client });
   const registry = createRegistryActivities({ mlflow: client });
   const store = { s3: createS3Client(settings.s3), bucket: settings.s3.bucket, artifactsPrefix: settings.s3.artifactsPrefix };

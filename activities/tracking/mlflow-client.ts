@@ -1,4 +1,6 @@
 import { request } from 'undici';
+import type { Secret } from '../../common/secret';
+import type { Settings } from '../../common/settings';
 import type { z } from 'zod';
 import { Responses, type Experiment, type KeyValue, type Metric, type ModelVersion, type RegisteredModel, type Run, type RunInfo, type RunStatus } from './mlflow-responses';
 
@@ -76,6 +78,8 @@ export class MlflowClient {
   constructor(
     readonly baseUrl: string,
     private readonly timeoutMs = 30_000,
+    /** Sent as `Authorization` on every request (settings.mlflow.authorization); never logged. */
+    private readonly authorization?: Secret,
   ) {}
 
   async getExperimentByName(name: string): Promise<Experiment | undefined> {
@@ -268,7 +272,7 @@ export class MlflowClient {
       res = await request(url, {
         method,
         body,
-        headers: body ? { 'content-type': 'application/json' } : {},
+        headers: { ...(body && { 'content-type': 'application/json' }), ...(this.authorization && { authorization: this.authorization.reveal() }) },
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
@@ -286,8 +290,23 @@ export class MlflowClient {
     const code = typeof parsed?.error_code === 'string' ? parsed.error_code : undefined;
     if (code && tolerated.includes(code)) return undefined;
     const message = typeof parsed?.message === 'string' ? parsed.message : text.slice(0, 500);
+    if (res.statusCode === 401 || res.statusCode === 403) throw new MlflowApiError(endpoint, res.statusCode, code, authProblem(res.statusCode, this.authorization !== undefined, message));
     throw new MlflowApiError(endpoint, res.statusCode, code, message);
   }
+}
+
+/** What to do about a 401/403, in words: the server's own message is often an HTML page or "You are not authenticated". */
+function authProblem(status: number, sentCredentials: boolean, message: string): string {
+  const said = message.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  if (status === 403) return `authenticated, but not allowed (${said}): give this MLflow user permission`;
+  return sentCredentials
+    ? `authentication failed: the server refused the credentials in MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN (${said})`
+    : `authentication required: this MLflow server needs credentials; set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN (${said})`;
+}
+
+/** The client for the settings' MLflow server, with its credentials. */
+export function mlflowClientFor(settings: Pick<Settings, 'mlflow'>, timeoutMs?: number): MlflowClient {
+  return new MlflowClient(settings.mlflow.url, timeoutMs, settings.mlflow.authorization);
 }
 
 function safeJson(text: string): Record<string, unknown> | undefined {

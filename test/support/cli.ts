@@ -16,27 +16,27 @@ export interface CommandRun {
 export const GFLOW = path.join(REPO, 'bin/gflow');
 
 /** The environment of a command pointed at the test stack: its GF_* ports (set by global setup) and server addresses. */
-function stackEnv(settings: Settings): NodeJS.ProcessEnv {
-  return { ...process.env, TEMPORAL_ADDRESS: settings.temporal.address, MLFLOW_TRACKING_URI: settings.mlflow.url };
+function stackEnv(settings: Settings, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, TEMPORAL_ADDRESS: settings.temporal.address, MLFLOW_TRACKING_URI: settings.mlflow.url, ...extra };
 }
 
 /**
  * Runs a program as its own process with an argument list (no shell), resolving with its exit
  * code whatever it is; only a process that cannot start or outlives `timeoutMs` rejects.
  */
-export function runCommand(file: string, args: string[], settings: Settings, timeoutMs = 60_000): Promise<CommandRun> {
+export function runCommand(file: string, args: string[], settings: Settings, timeoutMs = 60_000, env?: Record<string, string>): Promise<CommandRun> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { env: stackEnv(settings), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { env: stackEnv(settings, env), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new Error(`${path.basename(file)} ${args.join(' ')}: ${err.message}\n${stdout}\n${stderr}`));
       resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
     });
   });
 }
 
-/** `bin/gflow <args>` against the test stack; fails at once when dist/ was never built. */
-export function gflow(settings: Settings, args: string[], timeoutMs?: number): Promise<CommandRun> {
+/** `bin/gflow <args>` against the test stack (`env`: more variables); fails at once when dist/ was never built. */
+export function gflow(settings: Settings, args: string[], timeoutMs?: number, env?: Record<string, string>): Promise<CommandRun> {
   if (!existsSync(path.join(REPO, 'dist/cli/gflow.js'))) throw new Error('dist/cli/gflow.js is missing: run bash scripts/setup.sh (it builds dist/)');
-  return runCommand(GFLOW, args, settings, timeoutMs);
+  return runCommand(GFLOW, args, settings, timeoutMs, env);
 }
 
 /** The plain Temporal CLI of the venv (`temporal <args> --address <test stack>`). */

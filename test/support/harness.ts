@@ -8,7 +8,7 @@ import { createS3Client } from '../../activities/storage/s3-client';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
 import { artifactKey } from '../../activities/storage/artifact-location';
-import { MlflowClient } from '../../activities/tracking/mlflow-client';
+import { MlflowClient, mlflowClientFor } from '../../activities/tracking/mlflow-client';
 import { loadSettings, type Settings } from '../../common/settings';
 import { parseScenarioText } from '../../scenarios/loader';
 import type { Scenario } from '../../scenarios/schema';
@@ -36,7 +36,7 @@ export async function connectStack(): Promise<Stack> {
     nativeConnection,
     connection,
     client,
-    mlflow: new MlflowClient(settings.mlflow.url),
+    mlflow: mlflowClientFor(settings),
     async close() {
       await connection.close();
       await nativeConnection.close();
