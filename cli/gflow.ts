@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { CONTROL_QUEUE, type BatchProgress, type PromotionProgress, type SingleRunProgress } from '../common/contract';
+import { CONTROL_QUEUE, type BatchProgress, type LegacyRunProgress, type PromotionProgress, type SingleRunProgress } from '../common/contract';
 import { loadSettings, SettingsError, type Settings } from '../common/settings';
 import { checkScenarioFiles, loadScenarioFile, ScenarioFileError } from '../scenarios/loader';
 import { experimentName, registeredModelName, runName, workflowId } from '../scenarios/naming';
@@ -8,6 +8,7 @@ import type { Scenario } from '../scenarios/schema';
 import { registerBatchCommands } from './batch-commands';
 import { CliError } from './cli-error';
 import { registerDevCommands } from './dev-commands';
+import { registerLegacyCommands, scriptOutputLines } from './legacy-commands';
 import { registerMetricsCommands } from './metrics-commands';
 import { registerOptimizeCommands } from './optimize-commands';
 import { promotionLines, registerPromotionCommands } from './promotion-commands';
@@ -146,7 +147,7 @@ export function buildProgram(settings = loadSettings()): Command {
         const handle = client.workflow.getHandle(id);
         const description = await handle.describe();
         // a closed workflow answers queries only while a worker can replay it; its result is always there
-        const p = await handle.query<SingleRunProgress | BatchProgress | PromotionProgress>('progress').catch((err: unknown) => {
+        const p = await handle.query<SingleRunProgress | BatchProgress | PromotionProgress | LegacyRunProgress>('progress').catch((err: unknown) => {
           if (description.status.name === 'RUNNING') throw err;
           return undefined;
         });
@@ -169,6 +170,7 @@ export function buildProgram(settings = loadSettings()): Command {
           if (p.runId && p.experimentId) console.log(`  MLflow:   ${mlflowRunUrl(settings, p.experimentId, p.runId)}`);
           if ('model' in p && p.model) console.log(`  model:    ${p.model.name}@${p.model.alias} (version ${p.model.version})`);
           if (p.error) console.log(`  error:    ${p.error}`);
+          if ('entry' in p) for (const line of await scriptOutputLines(handle)) console.log(`  | ${line}`);
         }
         console.log(`  Temporal: ${temporalWorkflowUrl(settings, id)}`);
         if (opts.watch && description.status.name === 'RUNNING') await followToEnd(client, settings, id);
@@ -192,6 +194,7 @@ export function buildProgram(settings = loadSettings()): Command {
 
   registerBatchCommands(program, settings);
   registerRegistryCommands(program, settings);
+  registerLegacyCommands(program, settings);
   registerDevCommands(program, settings);
   registerReportCommands(program, settings);
   registerMetricsCommands(program, settings);

@@ -29,6 +29,7 @@ export const WorkflowType = {
   optimizer: 'optimizer',
   optimizerAction: 'optimizerAction',
   guardedPromotion: 'guardedPromotion',
+  legacyRun: 'legacyRun',
 } as const;
 export type WorkflowType = (typeof WorkflowType)[keyof typeof WorkflowType];
 
@@ -252,3 +253,29 @@ export const rejectUpdate = defineUpdate<PromotionProgress, [PromotionVerdict]>(
 
 /** The MLflow experiment that holds one run per alias move of any registered model: `gflow history <model>`. */
 export const REGISTRY_HISTORY_EXPERIMENT = 'registry-history';
+
+/** Where a wrapped legacy script stands (`legacyRun`). */
+export const LegacyPhase = {
+  starting: 'starting',
+  running: 'running',
+  recording: 'recording',
+  registering: 'registering',
+  finished: 'finished',
+  failed: 'failed',
+  cancelled: 'cancelled',
+} as const;
+export type LegacyPhase = (typeof LegacyPhase)[keyof typeof LegacyPhase];
+
+/** The answer to the `progress` query of a `legacyRun`; the script's last output lines are its activity's heartbeat details. */
+export interface LegacyRunProgress {
+  phase: LegacyPhase;
+  /** The experiments.yaml entry and the script as run (set once it ran). */
+  entry: string;
+  script?: string;
+  experimentId?: string;
+  runId?: string;
+  exitCode?: number | null;
+  model?: RegisteredModelRef;
+  error?: string;
+}
+export const legacyProgressQuery = defineQuery<LegacyRunProgress>('progress');

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createGpuActivities, type GpuDeps } from '../activities/gpu/activities';
+import { createLegacyActivities } from '../activities/legacy/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { logSteps } from '../activities/tracking/activities';
@@ -56,13 +57,25 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     artifactsPrefix: settings.s3.artifactsPrefix,
     allowedRoots: [workDir],
   });
+  // wrapped legacy scripts share the pool's slots with the executors
+  const legacy = createLegacyActivities({
+    python: settings.python,
+    workDir,
+    yoloConfigDir: settings.gpu.yoloConfigDir,
+    trackingUri: settings.mlflow.url,
+    hostQueue,
+    logMetrics: (runId, steps) => logSteps(mlflow, runId, steps),
+    uploadLog: async (artifactUri, file) => void (await storage.uploadArtifacts({ artifactUri, files: [file] })),
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    env: opts.env,
+  });
   // the identity names the host, so the Web UI and histories show where each job ran
   const common = { connection, namespace: settings.temporal.namespace, identity: `${process.pid}@${hostId}` };
   return Promise.all([
     Worker.create({
       ...common,
       taskQueue: gpuPoolQueue(pool),
-      activities: gpu,
+      activities: { ...gpu, ...legacy },
       maxConcurrentActivityTaskExecutions: slots,
       // a cancel reaches an activity only with a heartbeat's response: flush them every second so it is killed within seconds
       maxHeartbeatThrottleInterval: '1s',

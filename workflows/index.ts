@@ -6,3 +6,4 @@ export { comparison } from './comparison';
 export { optimizer } from './optimizer';
 export { optimizerAction } from './optimizer-action';
 export { guardedPromotion } from './guarded-promotion';
+export { legacyRun } from './legacy-run';
