@@ -66,3 +66,26 @@ export async function aliasesOf(stack: Stack, name: string): Promise<Record<stri
   const model = await stack.mlflow.getRegisteredModel(name);
   return Object.fromEntries((model?.aliases ?? []).map((a) => [a.alias, a.version]));
 }
+
+/** The site tags of a site model's runs (`{customer}.{region}-{plant}.{zone}.{task}`), so the fleet reads them as that site's. */
+export function siteTagsOf(model: string): { key: string; value: string }[] {
+  const [customer, regionPlant, zone, task] = model.split('__')[0].split('.');
+  const dash = regionPlant.indexOf('-');
+  const tags = { 'site.customer': customer, 'site.region': regionPlant.slice(0, dash), 'site.plant': regionPlant.slice(dash + 1), 'site.zone': zone, 'task.type': task };
+  return Object.entries(tags).map(([key, value]) => ({ key, value }));
+}
+
+/**
+ * A finished benchmark run of `models:/{model}/{version}` in the experiment of the version's
+ * training run, as a site's benchmark (the pipeline's infer stage) records one: what the fleet
+ * and a soak read as the version's numbers.
+ */
+export async function recordBenchmark(stack: Stack, model: string, version: string, metrics: Record<string, number>): Promise<string> {
+  const registered = await stack.mlflow.getModelVersion(model, version);
+  const { info } = await stack.mlflow.getRun(registered!.run_id!);
+  const tags = [...siteTagsOf(model), { key: 'model.source', value: `models:/${model}/${version}` }, { key: 'exp.type', value: 'infer' }];
+  const run = await stack.mlflow.createRun({ experimentId: info.experiment_id, runName: `bench-${model}-v${version}`, tags });
+  await stack.mlflow.logBatch(run.run_id, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, timestamp: Date.now(), step: 0 })) });
+  await stack.mlflow.updateRun(run.run_id, 'FINISHED');
+  return run.run_id;
+}

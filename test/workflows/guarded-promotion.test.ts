@@ -5,7 +5,7 @@ import { createControlWorker } from '../../workers/control';
 import type { guardedPromotion, GuardedPromotionInput } from '../../workflows/guarded-promotion';
 import { gflow } from '../support/cli';
 import { connectStack, eventually, withWorkers, workflowBundle, type Stack } from '../support/harness';
-import { aliasesOf } from '../support/records';
+import { aliasesOf, recordBenchmark, siteTagsOf } from '../support/records';
 
 /**
  * Guarded promotion on the real stack (Temporal, MLflow; no GPU): each test registers its own
@@ -35,7 +35,7 @@ async function registerModel(name: string): Promise<{ model: string; runIds: str
   const experimentId = await stack.mlflow.ensureExperiment(`guard-${suffix}/ci-lab/${name}`);
   const runIds: string[] = [];
   for (const [i, map50] of [0.8, 0.85].entries()) {
-    const info = await stack.mlflow.createRun({ experimentId, runName: `train-v${i + 1}`, tags: siteTags(model) });
+    const info = await stack.mlflow.createRun({ experimentId, runName: `train-v${i + 1}`, tags: siteTagsOf(model) });
     await tracking.logBatch({ runId: info.run_id, metrics: { 'det.mAP50': map50 } });
     await stack.mlflow.updateRun(info.run_id, 'FINISHED');
     await tracking.registerModel({ name: model, runId: info.run_id, source: `${info.artifact_uri}/weights/best.pt`, alias: 'candidate' });
@@ -43,13 +43,6 @@ async function registerModel(name: string): Promise<{ model: string; runIds: str
   }
   await stack.mlflow.setAlias(model, 'champion', '1');
   return { model, runIds };
-}
-
-/** The site tags a recorded run carries, read back from the model name (the fleet reads only site runs). */
-function siteTags(model: string) {
-  const [customer, regionPlant, zone, task] = model.split('.');
-  const [region, plant] = regionPlant.split('-');
-  return Object.entries({ 'site.customer': customer, 'site.region': region, 'site.plant': plant, 'site.zone': zone, 'task.type': task }).map(([key, value]) => ({ key, value }));
 }
 
 const gate = (model: string) => ({ model, version: '2', promote: true, reason: 'det.mAP50=0.8500 vs champion v1 0.8000 (maximize: +0.0500, needs ≥ 0.0000)' });
@@ -145,11 +138,11 @@ it('soak breach: the new champion’s benchmark crosses the threshold, the promo
     await untilPhase(id, PromotionPhase.soaking);
     expect(await aliasesOf(stack, model)).toEqual({ champion: '2', rollback: '1' });
     // a benchmark of the new champion inside the threshold: the soak goes on
-    await benchmark(model, '2', 20);
+    await recordBenchmark(stack, model, '2', { 'sys.latency_ms_p95': 20 });
     await eventually(async () => ((await progressOf(id)).soakSeen?.['sys.latency_ms_p95'] === 20 ? true : undefined), 30_000, 'the soak to read 20 ms');
     expect((await progressOf(id)).phase).toBe(PromotionPhase.soaking);
     // then one past it
-    await benchmark(model, '2', 45);
+    await recordBenchmark(stack, model, '2', { 'sys.latency_ms_p95': 45 });
     expect(await resultOf(id)).toMatchObject({ phase: PromotionPhase.rolledBack, reason: 'sys.latency_ms_p95 45 > 30' });
   });
   expect(await aliasesOf(stack, model)).toEqual({ champion: '1', candidate: '2' });
@@ -177,12 +170,3 @@ it('a soak without a breach ends promoted; a refused gate moves nothing', async 
   expect(await aliasesOf(stack, refused.model)).toEqual({ champion: '1', candidate: '2' });
   expect(await versionTags(refused.model, '2')).toMatchObject({ 'promotion.state': 'refused', 'promotion.gate': no.reason });
 });
-
-/** A finished benchmark run of `models:/{model}/{version}` in the model's experiment, as the pipeline's infer stage records one. */
-async function benchmark(model: string, version: string, p95: number): Promise<void> {
-  const v = await stack.mlflow.getModelVersion(model, version);
-  const { info } = await stack.mlflow.getRun(v!.run_id!);
-  const run = await stack.mlflow.createRun({ experimentId: info.experiment_id, runName: `bench-v${version}-${p95}`, tags: [...siteTags(model), { key: 'model.source', value: `models:/${model}/${version}` }, { key: 'exp.type', value: 'infer' }] });
-  await stack.mlflow.logBatch(run.run_id, { metrics: [{ key: 'sys.latency_ms_p95', value: p95, timestamp: Date.now(), step: 0 }] });
-  await stack.mlflow.updateRun(run.run_id, 'FINISHED');
-}
