@@ -97,6 +97,8 @@ export async function legacyRun(input: unknown): Promise<LegacyRunResult> {
         runId: run.runId,
         metrics: { ...(ran.exitCode !== null && { 'legacy.exit_code': ran.exitCode }), 'legacy.files_collected': ran.collected.length, 'legacy.files_not_uploaded': notUploaded.length },
         tags: {
+          // ultralytics' MLflow callback renames the run it joins (to its own `name`, e.g. `train`): the wrapped run keeps ours
+          'mlflow.runName': name,
           'legacy.script': ran.script,
           'legacy.argv': JSON.stringify(ran.args),
           'legacy.exit': ran.exitCode === null ? `signal ${ran.signal}` : String(ran.exitCode),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { finalMetrics, parseResultsCsv, StdoutMetrics, type MetricStep } from '../../legacy/metrics';
-import type { WrapPlan } from '../../legacy/wrap-request';
+import { legacyExperimentName, type WrapPlan } from '../../legacy/wrap-request';
 import { runExecutor } from '../gpu/executor-process';
 import { runFolder } from '../gpu/executor-job';
 import type { ArtifactFile } from '../storage/activities';
@@ -102,9 +102,11 @@ export function createLegacyActivities(deps: LegacyDeps) {
           env: {
             ...process.env,
             ...deps.env,
-            // a script that uses MLflow (ultralytics' own callback does) logs into the wrapping run and leaves it open
+            // a script that uses MLflow (ultralytics' own callback does) logs into the wrapping run and leaves it open;
+            // the experiment name too: mlflow refuses to resume a run outside the active experiment, which ultralytics sets by name
             MLFLOW_RUN_ID: input.runId,
             MLFLOW_TRACKING_URI: deps.trackingUri,
+            MLFLOW_EXPERIMENT_NAME: legacyExperimentName(entry),
             MLFLOW_KEEP_RUN_ACTIVE: 'true',
             YOLO_CONFIG_DIR: await legacyYoloConfig(deps.yoloConfigDir),
             YOLO_OFFLINE: 'true',

@@ -11,7 +11,7 @@ import { loadRegistryFile } from '../../legacy/loader';
 import { applicationFailureOf } from '../../cli/temporal';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
-import { artifactKeys, connectStack, eventually, isAlive, metricsOf, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
+import { artifactKeys, connectStack, eventually, isAlive, metricsOf, paramsOf, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(15 * 60_000);
 
@@ -189,6 +189,8 @@ describe('gflow wrap', () => {
       'gf.workflow_id': 'gf/legacy/acme/ci-plant1/legacy/acme-ppe-train-v1',
     });
     expect(metricsOf(run)).toMatchObject({ 'legacy.exit_code': 0 });
+    // ultralytics' own MLflow callback found MLFLOW_RUN_ID and logged its training arguments into the wrapping run, leaving it open
+    expect(paramsOf(run)).toMatchObject({ 'wrap.epochs': '2', epochs: '2', imgsz: '64' });
     for (const key of ['det.mAP50', 'det.box_loss', 'det.precision']) {
       expect((await stack.mlflow.getMetricHistory(runId!, key)).map((m) => m.step).sort()).toEqual([1, 2]);
     }
