@@ -88,6 +88,14 @@ export function registerOptimizeCommands(program: Command, settings: Settings): 
     });
 
   optimize
+    .command('delete')
+    .description('remove the schedule: no more checks (running checks and actions go on; cooldowns stay recorded in MLflow)')
+    .action(async () => {
+      await onSchedule(settings, (handle) => handle.delete());
+      console.log(`schedule ${OPTIMIZER_SCHEDULE_ID} deleted; create it again with: gflow optimize schedule --every 6h`);
+    });
+
+  optimize
     .command('list')
     .description("the optimizer's schedules: state, interval, policy, last and next check")
     .action(async () => {

@@ -7,6 +7,8 @@ export const FailureType = {
   OutOfMemory: 'OutOfMemory',
   InvalidDataset: 'InvalidDataset',
   InvalidScenario: 'InvalidScenario',
+  /** An optimizer policy file (optimizer.yaml) that is missing or fails its schema: the check starts nothing. */
+  InvalidPolicy: 'InvalidPolicy',
   ExecutorCrashed: 'ExecutorCrashed',
   /** An executor line of the wrong shape or a result its job did not ask for (worker and executors of different versions). */
   ExecutorProtocolViolation: 'ExecutorProtocolViolation',
@@ -30,6 +32,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.OutOfMemory,
   FailureType.InvalidDataset,
   FailureType.InvalidScenario,
+  FailureType.InvalidPolicy,
   FailureType.ExecutorProtocolViolation,
   FailureType.UnsupportedBackend,
   FailureType.TrackingRejected,

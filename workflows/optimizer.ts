@@ -49,7 +49,7 @@ const STARTED_IDS_TAG = 'optimizer.started_ids';
  */
 export async function optimizer(input: OptimizerInput): Promise<OptimizerResult> {
   if (typeof input?.policyFile !== 'string' || input.policyFile === '') {
-    throw ApplicationFailure.create({ message: 'optimizer input: policyFile (the optimizer.yaml path) is required', type: FailureType.InvalidScenario, nonRetryable: true });
+    throw ApplicationFailure.create({ message: 'optimizer input: policyFile (the optimizer.yaml path) is required', type: FailureType.InvalidPolicy, nonRetryable: true });
   }
   const progress: OptimizerProgress = { phase: 'deciding', started: [] };
   setHandler(optimizerProgressQuery, () => progress);

@@ -54,7 +54,7 @@ export function createFleetActivities(deps: FleetDeps) {
     /** Reads the policy file, the durable state and the fleet, and decides one check at `now`. */
     async optimizerCheck(input: { policyFile: string; now: number }): Promise<OptimizerCheck> {
       const policy = await loadPolicyFile(input.policyFile).catch((err: unknown) => {
-        if (err instanceof PolicyFileError) throw ApplicationFailure.create({ message: err.message, type: FailureType.InvalidScenario, nonRetryable: true });
+        if (err instanceof PolicyFileError) throw ApplicationFailure.create({ message: err.message, type: FailureType.InvalidPolicy, nonRetryable: true });
         throw err;
       });
       const state = await asTrackingActivity(() => readOptimizerState(deps, policy, input.now));

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import { buildProgram } from '../../cli/gflow';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID } from '../../common/contract';
 import type { optimizer, OptimizerResult } from '../../workflows/optimizer';
@@ -200,6 +201,10 @@ it('the schedule skips a check while one runs, triggers checks on its interval, 
   expect(await gflow('optimize', 'list')).toMatch(new RegExp(`\\n${OPTIMIZER_SCHEDULE_ID} +paused +2s +${policyFile} `));
   // no check started an action twice
   expect(await actionIds()).toHaveLength(2);
+
+  expect(await gflow('optimize', 'delete')).toMatch(new RegExp(`^schedule ${OPTIMIZER_SCHEDULE_ID} deleted`));
+  await expect(handle.describe()).rejects.toThrow(/not found/i);
+  expect(await gflow('optimize', 'list')).toMatch(/^no optimizer schedule/);
 });
 
 it('an action id used before is refused by Temporal: decision `in_flight`, nothing started, no cooldown taken', async () => {
@@ -226,4 +231,26 @@ it('an action id used before is refused by Temporal: decision `in_flight`, nothi
     expect([tagsOf(checkRun)['optimizer.started'], tagsOf(checkRun)['optimizer.started_ids']]).toEqual(['{}', '-']);
   });
   expect(await actionIds()).toHaveLength(3);
+});
+
+it('a check with a bad policy file fails InvalidPolicy naming the file, field and line, at once: no check run, no action', async () => {
+  const bad = await writePolicyFile(`rules:
+  - name: r
+    when: { metric: mAP50, comparison: "<", threshold: 0.75 }
+    action: { type: batch_up, factor: 1 }
+    cooldown: 48h
+`, 'bad.yaml');
+  const checkRuns = async () => {
+    const experiment = await stack.mlflow.getExperimentByName('optimizer');
+    return experiment ? (await stack.mlflow.searchRuns({ experimentIds: [experiment.experiment_id] })).length : 0;
+  };
+  const before = [await checkRuns(), (await actionIds()).length];
+  await withFakeGpu(stack, { bundle }, async () => {
+    const failed = await runCheck(stack, bad, `optimizer-test-${tag}-bad`).catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(WorkflowFailedError);
+    // the activity's failure, not retried: one attempt
+    const cause = (failed as WorkflowFailedError).cause as ActivityFailure;
+    expect(cause.cause).toMatchObject({ type: 'InvalidPolicy', nonRetryable: true, message: expect.stringMatching(new RegExp(`^${bad}: invalid optimizer policy\\n  - rules\\.0\\.action\\.factor: expected at least 2.* \\(line 4\\)`)) });
+  });
+  expect([await checkRuns(), (await actionIds()).length]).toEqual(before);
 });
