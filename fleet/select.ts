@@ -58,11 +58,23 @@ export interface ModelSummary {
 }
 
 /**
+ * Metrics whose producer's value describes the version better than a benchmark's: the GPU
+ * utilisation of its training (what the optimizer's `batch_up` rule reads) is not the
+ * utilisation of a benchmark's inference, which uses the same key.
+ */
+const TRAINING_METRICS = ['sys.gpu_util_pct'] as const;
+
+function trainingOnly(metrics: FleetMetrics | undefined): FleetMetrics {
+  return Object.fromEntries(TRAINING_METRICS.flatMap((key) => (metrics?.[key] === undefined ? [] : [[key, metrics[key]]])));
+}
+
+/**
  * The numbers of each registered version: the metrics of the run that produced it, overlaid by
  * those of its latest finished benchmark run (a run whose `modelSource` names the version: the
  * pipeline's infer stage measures every champion it promotes; a failed or running one is not
  * a measurement). A train run has accuracy but no latency; the
- * benchmark has both, on the site's data, so it decides where it exists.
+ * benchmark has both, on the site's data, so it decides where it exists — except for the
+ * training's own figures (TRAINING_METRICS), which the producer keeps.
  */
 export function versionSummaries(snapshot: FleetSnapshot): (model: ModelVersionRecord) => ModelSummary {
   const byRunId = new Map(snapshot.runs.map((r) => [r.runId, r]));
@@ -82,7 +94,7 @@ export function versionSummaries(snapshot: FleetSnapshot): (model: ModelVersionR
       variant: model.variant,
       runId: model.runId,
       measuredBy: benchmark?.runId ?? null,
-      metrics: { ...producer?.metrics, ...benchmark?.metrics },
+      metrics: { ...producer?.metrics, ...benchmark?.metrics, ...trainingOnly(producer?.metrics) },
     };
   };
 }

@@ -31,6 +31,14 @@ describe('summary', () => {
     expect([champion?.measuredBy, champion?.metrics['det.mAP50']]).toEqual(['a3', 0.78]);
   });
 
+  it('keeps the training’s GPU utilisation over a benchmark’s (the batch_up rule reads training), and takes the benchmark’s where training has none', () => {
+    const trainedOnGpu = snapshot.runs.map((r) => (r.runId === 'a2' ? { ...r, metrics: { ...r.metrics, 'sys.gpu_util_pct': 35 } } : r.runId === 'a3' ? { ...r, metrics: { ...r.metrics, 'sys.gpu_util_pct': 90 } } : r));
+    const champion = (runs: FleetRun[]) => summary({ ...snapshot, runs }, { filter: { customer: 'acme', task: 'ppe' } })[0].champion?.metrics;
+    expect(champion(trainedOnGpu)).toEqual({ 'det.mAP50': 0.78, 'sys.latency_ms_p95': 35, 'sys.fps': 40, 'sys.gpu_util_pct': 35 });
+    const benchmarkOnly = snapshot.runs.map((r) => (r.runId === 'a3' ? { ...r, metrics: { ...r.metrics, 'sys.gpu_util_pct': 90 } } : r));
+    expect(champion(benchmarkOnly)?.['sys.gpu_util_pct']).toBe(90);
+  });
+
   it('ranks candidates by mAP50 with unmeasured ones last', () => {
     const withTwo: FleetSnapshot = { ...snapshot, models: [...models, versionRecord(A_INT8, '2', 'none', ['candidate'], ACME, 'ppe', 'openvino_int8')] };
     expect(summary(withTwo, { filter: { task: 'ppe', customer: 'acme' } })[0].bestCandidate?.name).toBe(A_PPE);
