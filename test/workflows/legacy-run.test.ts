@@ -9,6 +9,7 @@ import { CliError } from '../../cli/cli-error';
 import { CONTROL_QUEUE, WorkflowType } from '../../common/contract';
 import { loadRegistryFile } from '../../legacy/loader';
 import { applicationFailureOf } from '../../cli/temporal';
+import { temporalCli } from '../support/cli';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
 import { artifactKeys, connectStack, eventually, isAlive, metricsOf, paramsOf, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
@@ -41,7 +42,8 @@ print("mAP50: 0.812")
 print("latency_ms = 12.5")
 json.dump({"ok": True}, open("report.json", "w"))
 open("big.onnx", "wb").write(b"0" * (2 * 1024 * 1024))
-os.symlink("/etc/hostname", "leak.json")
+if not os.path.lexists("leak.json"):
+    os.symlink("/etc/hostname", "leak.json")
 `,
   'acme-collision/train_broken.py': `
 import sys
@@ -259,6 +261,22 @@ describe('gflow wrap', () => {
       const runId = (await stack.client.workflow.getHandle(id).query<{ runId: string }>('progress')).runId;
       expect((await stack.mlflow.getRun(runId)).info.status).toBe('KILLED');
     });
+  });
+});
+
+describe('the plain Temporal CLI', () => {
+  it('temporal workflow start --type legacyRun runs an entry like gflow wrap does', async () => {
+    const entry = (await loadRegistryFile(registry)).experiments['acme-fire'];
+    const input = path.join(path.dirname(registry), 'wrap-request.json');
+    await writeFile(input, JSON.stringify({ name: 'acme-fire', entry, type: 'infer', version: 'plain' }));
+    const id = 'gf/legacy/acme/ci-plant1/legacy/acme-fire-infer-plain';
+    const result = await withLegacyWorkers(async () => {
+      const started = await temporalCli(stack.settings, ['workflow', 'start', '--type', 'legacyRun', '--task-queue', CONTROL_QUEUE, '--workflow-id', id, '--input-file', input]);
+      expect(started.code).toBe(0);
+      return stack.client.workflow.getHandle(id).result() as Promise<{ runId: string; metrics: Record<string, number> }>;
+    });
+    expect(result.metrics).toMatchObject({ 'det.mAP50': 0.812 });
+    expect((await stack.mlflow.getRun(result.runId)).info).toMatchObject({ status: 'FINISHED', run_name: 'acme-fire-infer-plain' });
   });
 });
 
