@@ -6,12 +6,12 @@ export class ArgsTemplateError extends Error {
 }
 
 /** The template as argv elements: a string is split on whitespace (no quoting: each element is literal). */
-export function templateElements(template: ArgsTemplate): string[] {
+function templateElements(template: ArgsTemplate): string[] {
   return typeof template === 'string' ? template.split(/\s+/).filter((t) => t !== '') : template;
 }
 
 /** The `{name}` placeholders of a template, in order of first use. */
-export function placeholders(template: ArgsTemplate): string[] {
+function placeholders(template: ArgsTemplate): string[] {
   const names = templateElements(template).flatMap((el) => [...el.matchAll(PLACEHOLDER)].map((m) => m[1]));
   return [...new Set(names)];
 }

@@ -21,8 +21,8 @@ export const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 export const UNKNOWN_TASK = 'unknown';
 
 /** The files a wrapped run collects by default: weights, exports, tables, plots, configs. */
-export const DEFAULT_COLLECT_GLOBS = ['*.pt', '*.onnx', '*.engine', '*.xml', '*.bin', 'results.csv', '*.png', '*.json', '*.yaml'];
-export const DEFAULT_MAX_FILE_MB = 500;
+const DEFAULT_COLLECT_GLOBS = ['*.pt', '*.onnx', '*.engine', '*.xml', '*.bin', 'results.csv', '*.png', '*.json', '*.yaml'];
+const DEFAULT_MAX_FILE_MB = 500;
 
 /**
  * Guild AI's `key: value` convention (`mAP50: 0.812`): one metric per line, the whole line.
@@ -38,7 +38,7 @@ const scriptName = pathText.refine((p) => !p.startsWith('/') && !p.startsWith('~
 /** One argv element per list item, or a string split on whitespace; placeholders are filled per element. */
 const ArgsTemplateSchema = z.union([z.string(), z.array(z.string())]);
 
-export const EntryPointSchema = z
+const EntryPointSchema = z
   .strictObject({
     /** Globs (in the folder, not below) that find the script when there is no `default`. */
     patterns: z.array(pathText).optional(),
@@ -56,18 +56,18 @@ const regexText = z.string().superRefine((text, ctx) => {
   }
 });
 
-export const CollectSchema = z.strictObject({
+const CollectSchema = z.strictObject({
   globs: z.array(pathText).min(1).default(DEFAULT_COLLECT_GLOBS),
   /** Larger files are listed in `collected.json`, not uploaded. */
   max_file_mb: z.number().positive().default(DEFAULT_MAX_FILE_MB),
 });
 
-export const LegacyTaskSchema = z.strictObject({
+const LegacyTaskSchema = z.strictObject({
   type: z.union([z.enum(TaskType), z.literal(UNKNOWN_TASK)]),
   classes: z.array(z.string()).default([]),
 });
 
-export const EntryPointsSchema = z.strictObject({
+const EntryPointsSchema = z.strictObject({
   train: EntryPointSchema.optional(),
   infer: EntryPointSchema.optional(),
   quant: EntryPointSchema.optional(),
@@ -90,7 +90,6 @@ export const LegacyRegistrySchema = z.strictObject({
   experiments: z.record(entryName, LegacyEntrySchema).default({}),
 });
 
-export type EntryPoint = z.infer<typeof EntryPointSchema>;
 export type LegacyEntry = z.infer<typeof LegacyEntrySchema>;
 export type LegacyEntryInput = z.input<typeof LegacyEntrySchema>;
 export type LegacyRegistry = z.infer<typeof LegacyRegistrySchema>;

@@ -25,7 +25,6 @@ export const WrapRequestSchema = z.strictObject({
   gpuHeartbeatTimeout: z.string().optional(),
 });
 export type WrapRequest = z.infer<typeof WrapRequestSchema>;
-export type WrapRequestInput = z.input<typeof WrapRequestSchema>;
 
 /** What the GPU host runs: the script (or patterns that find it) and its argv. */
 export interface WrapPlan {

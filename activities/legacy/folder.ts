@@ -29,7 +29,7 @@ export async function realFolder(folder: string): Promise<string> {
 }
 
 /** Whether `real` (a resolved path) is `folder` itself or inside it. */
-export function isInside(real: string, folder: string): boolean {
+function isInside(real: string, folder: string): boolean {
   return real === folder || real.startsWith(folder + path.sep);
 }
 
