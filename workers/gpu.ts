@@ -6,7 +6,7 @@ import { createLegacyActivities } from '../activities/legacy/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { logSteps } from '../activities/tracking/activities';
-import { MlflowClient } from '../activities/tracking/mlflow-client';
+import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
 
@@ -31,7 +31,7 @@ export interface GpuWorkerOptions {
 export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]> {
   const { settings, connection, client } = opts;
   const { pool, hostId, slots, workDir } = settings.gpu;
-  const mlflow = new MlflowClient(settings.mlflow.url);
+  const mlflow = mlflowClientFor(settings);
   const hostQueue = gpuHostQueue(pool, hostId);
   const s3 = createS3Client(settings.s3);
   const gpu = createGpuActivities({
