@@ -7,6 +7,7 @@ import { experimentName, registeredModelName, runName, workflowId } from '../sce
 import type { Scenario } from '../scenarios/schema';
 import { registerBatchCommands } from './batch-commands';
 import { CliError } from './cli-error';
+import { serverError } from './server-errors';
 import { registerDevCommands } from './dev-commands';
 import { registerLegacyCommands, scriptOutputLines } from './legacy-commands';
 import { registerMetricsCommands } from './metrics-commands';
@@ -207,7 +208,8 @@ export function buildProgram(settings = loadSettings()): Command {
 if (require.main === module) {
   Promise.resolve()
     .then(() => buildProgram().parseAsync(process.argv))
-    .catch((err: unknown) => {
+    .catch((caught: unknown) => {
+      const err = serverError(caught) ?? caught;
       if (err instanceof CliError || err instanceof SettingsError || err instanceof WorkflowNotFoundError) {
         console.error(`gflow: ${err.message}`);
         process.exit(err instanceof CliError ? err.exitCode : err instanceof SettingsError ? 2 : 1);
