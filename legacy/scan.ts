@@ -48,11 +48,13 @@ export function scriptType(file: string): 'train' | 'infer' | 'quant' | undefine
  */
 export function draftEntry(folder: ScannedFolder): LegacyEntryInput {
   const { customer, task } = siteFromFolderName(folder.name);
-  const entryPoints: LegacyEntryInput['entry_points'] = {};
+  const defaults: Partial<Record<'train' | 'infer' | 'quant', string>> = {};
   for (const file of [...folder.files].sort()) {
     const type = scriptType(file);
-    if (type) entryPoints[type] = { default: file };
+    if (type) defaults[type] = file;
   }
+  // in the order of TYPE_WORDS (train, infer, quant), whatever the file names' order
+  const entryPoints: LegacyEntryInput['entry_points'] = Object.fromEntries(TYPE_WORDS.flatMap(({ type }) => (defaults[type] ? [[type, { default: defaults[type] }]] : [])));
   return {
     path: folder.path,
     site: { customer, region: 'unknown', plant: 'plant1', zone: 'full' },

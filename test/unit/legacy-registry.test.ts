@@ -183,3 +183,9 @@ describe('scan merge layouts', () => {
     expect(mergeDrafts(fresh.text, [{ name: 'acme-fire', path: '/e/acme-fire', files: [] }]).text).toBe(fresh.text);
   });
 });
+
+describe('scan draft order', () => {
+  it('lists entry points train, infer, quant whatever the file names', () => {
+    expect(Object.keys(draftEntry({ name: 'a-ppe', path: '/e/a-ppe', files: ['export_openvino.py', 'infer.py', 'train.py'] }).entry_points)).toEqual(['train', 'infer', 'quant']);
+  });
+});
