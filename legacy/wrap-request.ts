@@ -5,6 +5,9 @@ import type { ScenarioIssue } from '../scenarios/validate';
 import { ArgsTemplateError, buildArgv } from './args';
 import { LegacyEntrySchema, UNKNOWN_TASK, type LegacyEntry } from './schema';
 
+/** A `-p` name: it becomes the MLflow param `wrap.{name}`. */
+const PARAM_NAME = /^[A-Za-z_][\w.-]*$/;
+
 /**
  * What `gflow wrap` sends to the `legacyRun` workflow (and what `temporal workflow start --type
  * legacyRun` must send): the registry entry itself, paths absolute, so the workflow needs no file.
@@ -15,8 +18,15 @@ export const WrapRequestSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
   entry: LegacyEntrySchema,
   type: z.enum(ExperimentType),
-  /** `-p key=value`: each value fills its placeholder as one argv element. */
-  params: z.record(z.string(), z.string()).default({}),
+  /** `-p key=value`: each value fills its placeholder as one argv element; keys become MLflow params `wrap.{key}`. */
+  params: z
+    .record(z.string(), z.string())
+    .superRefine((params, ctx) => {
+      for (const key of Object.keys(params)) {
+        if (!PARAM_NAME.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `expected a parameter name of letters, digits, '_', '.' or '-', got ${JSON.stringify(key)}` });
+      }
+    })
+    .default({}),
   /** `--script`: another script of the folder instead of the entry point's. */
   script: z.string().min(1).optional(),
   /** Keeps runs of one entry and type apart: the run name and workflow id end with it. */

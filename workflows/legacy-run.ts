@@ -100,7 +100,7 @@ export async function legacyRun(input: unknown): Promise<LegacyRunResult> {
           // ultralytics' MLflow callback renames the run it joins (to its own `name`, e.g. `train`): the wrapped run keeps ours
           'mlflow.runName': name,
           'legacy.script': ran.script,
-          'legacy.argv': JSON.stringify(ran.args),
+          'legacy.argv': clipped(JSON.stringify(ran.args)),
           'legacy.exit': ran.exitCode === null ? `signal ${ran.signal}` : String(ran.exitCode),
         },
       });
@@ -143,6 +143,13 @@ function invalidEntry(issues: ScenarioIssue[]): ApplicationFailure {
     type: FailureType.InvalidExperimentEntry,
     nonRetryable: true,
   });
+}
+
+/** MLflow refuses tag values over 8,000 characters; an argv that long is in the log anyway. */
+const TAG_VALUE_LIMIT = 8000;
+
+function clipped(value: string): string {
+  return value.length <= TAG_VALUE_LIMIT ? value : `${value.slice(0, TAG_VALUE_LIMIT - 1)}…`;
 }
 
 /** A non-zero exit: the run ends FAILED with the script's last stderr lines (a traceback) in the message. */

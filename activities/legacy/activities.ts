@@ -117,9 +117,10 @@ export function createLegacyActivities(deps: LegacyDeps) {
           signal: ctx.cancellationSignal,
           onEvent: () => undefined,
           onLine: (line, stream) => {
-            keep(lines, line, HEARTBEAT_LINES);
-            if (stream === 'stderr') keep(stderr, line, STDERR_LINES);
-            else stdoutMetrics?.read(line);
+            const shown = asShown(line);
+            keep(lines, shown, HEARTBEAT_LINES);
+            if (stream === 'stderr') keep(stderr, shown, STDERR_LINES);
+            else stdoutMetrics?.read(shown);
           },
         });
         if (exit.cancelled) throw new CancelledFailure(`script cancelled; process group ${exit.pid} killed`);
@@ -167,6 +168,15 @@ async function legacyYoloConfig(executorsDir: string): Promise<string> {
     });
   }
   return dir;
+}
+
+/** Longest line kept for heartbeats and the failure message (the whole line stays in the log). */
+const MAX_LINE_CHARS = 500;
+
+/** A line as a terminal shows it: progress bars redraw with `\r`, so only the last redraw counts. */
+function asShown(line: string): string {
+  const last = line.slice(line.lastIndexOf('\r') + 1);
+  return last.length <= MAX_LINE_CHARS ? last : `${last.slice(0, MAX_LINE_CHARS)}…`;
 }
 
 function keep(lines: string[], line: string, max: number): void {

@@ -189,3 +189,12 @@ describe('scan draft order', () => {
     expect(Object.keys(draftEntry({ name: 'a-ppe', path: '/e/a-ppe', files: ['export_openvino.py', 'infer.py', 'train.py'] }).entry_points)).toEqual(['train', 'infer', 'quant']);
   });
 });
+
+describe('wrap request', () => {
+  it('refuses a -p name MLflow could not take as a param key', () => {
+    const entry = parseRegistryText(entryYaml()).experiments['donghwa-entec-fall'];
+    const checked = WrapRequestSchema.safeParse({ name: 'donghwa-entec-fall', entry, type: 'train', params: { 'a b': '1' }, version: 'v1' });
+    expect(checked.success).toBe(false);
+    expect(checked.error?.issues[0]?.message).toMatch(/expected a parameter name .*"a b"/);
+  });
+});
