@@ -103,7 +103,8 @@ export function createLegacyActivities(deps: LegacyDeps) {
             ...process.env,
             ...deps.env,
             // a script that uses MLflow (ultralytics' own callback does) logs into the wrapping run and leaves it open;
-            // the experiment name too: mlflow refuses to resume a run outside the active experiment, which ultralytics sets by name
+            // the experiment name too: ultralytics sets the active experiment by name before resuming the run, and with
+            // any other experiment (its default is the train `project`) it logged nothing (docs/architecture.md §10)
             MLFLOW_RUN_ID: input.runId,
             MLFLOW_TRACKING_URI: deps.trackingUri,
             MLFLOW_EXPERIMENT_NAME: legacyExperimentName(entry),
