@@ -67,7 +67,7 @@ training: { epochs: 1, batch_size: 4, learning_rate: 0.01, optimizer: SGD, plots
 `);
 
   await withWorkers(workers, async () => {
-    const trained = (await (await startScenario(stack.client, scenario)).result());
+    const trained = await (await startScenario(stack.client, scenario)).result();
     await moveModel(stack.client, { model, op: RegistryOp.promote });
     expect(await aliasesOf(stack, model)).toEqual({ champion: trained.model!.version });
 
