@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { gpuHostQueue, gpuPoolQueue } from '../common/contract';
 import { loadSettings } from '../common/settings';
+import { connectTemporal } from '../common/temporal-unreachable';
 import { createGpuWorkers } from '../workers/gpu';
 import { FAKE_EXECUTOR, FAKE_QUANT } from './bench-env';
 
@@ -14,8 +15,8 @@ import { FAKE_EXECUTOR, FAKE_QUANT } from './bench-env';
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const settings = loadSettings();
-  const connection = await NativeConnection.connect({ address: settings.temporal.address });
-  const clientConnection = await Connection.connect({ address: settings.temporal.address });
+  const connection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
+  const clientConnection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection: clientConnection, namespace: settings.temporal.namespace });
   const workers = await createGpuWorkers({ settings, connection, client, executors: { train: FAKE_EXECUTOR, export: FAKE_QUANT, benchmark: FAKE_QUANT } });
   const running = Promise.all(workers.map((w) => w.run()));

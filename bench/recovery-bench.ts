@@ -11,6 +11,7 @@ import { MlflowClient, mlflowClientFor } from '../activities/tracking/mlflow-cli
 import { timestampMs } from '../cli/gpu-jobs';
 import { CONTROL_QUEUE, progressQuery, WorkflowType } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
+import { connectTemporal } from '../common/temporal-unreachable';
 import { workflowId } from '../scenarios/naming';
 import { parseScenarioText } from '../scenarios/loader';
 import type { singleRun } from '../workflows/single-run';
@@ -152,8 +153,8 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const settings = loadSettings();
   const work = await mkdtemp(path.join(os.tmpdir(), 'gflow-bench-recovery-'));
-  const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
-  const connection = await Connection.connect({ address: settings.temporal.address });
+  const nativeConnection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
+  const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection, namespace: settings.temporal.namespace });
   const mlflow = mlflowClientFor(settings);
   const control = await createControlWorker({ settings, connection: nativeConnection });

@@ -9,6 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { startScenario } from '../cli/start-run';
 import { batchProgressQuery, CONTROL_QUEUE } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
+import { connectTemporal } from '../common/temporal-unreachable';
 import { parseScenarioText } from '../scenarios/loader';
 import { workflowId } from '../scenarios/naming';
 import type { sweep } from '../workflows/sweep';
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(TRIALS) || TRIALS <= 0) throw new Error(`trials: expected a positive integer, got "${process.argv[2]}"`);
   const machine = machineAtStart();
   const settings = loadSettings();
-  const connection = await Connection.connect({ address: settings.temporal.address });
+  const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection, namespace: settings.temporal.namespace });
   const before = await otherPollers(client, settings);
   if (before.length) console.warn(`warning: other workers polled ${CONTROL_QUEUE} lately (${before.join(', ')}); if one still runs, its share is counted below as foreign workflow tasks`);

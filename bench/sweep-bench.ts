@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadSettings } from '../common/settings';
+import { connectTemporal } from '../common/temporal-unreachable';
 import { startScenario } from '../cli/start-run';
 import { CONTROL_QUEUE } from '../common/contract';
 import { workflowId } from '../scenarios/naming';
@@ -109,8 +110,8 @@ async function workflowRunner(work: string, trialsPerRun?: number): Promise<Figu
   const file = path.join(work, `workflow-${trialsPerRun ?? 'default'}.jsonl`);
   const base = loadSettings();
   const settings = { ...base, gpu: { ...base.gpu, pool: POOL, slots: G, workDir: path.join(work, 'gpu') } };
-  const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
-  const connection = await Connection.connect({ address: settings.temporal.address });
+  const nativeConnection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
+  const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection, namespace: settings.temporal.namespace });
   const lrs = Array.from({ length: N }, (_, i) => Number((0.0001 * (i + 1)).toFixed(4)));
   const scenario = parseScenarioText(`

@@ -1,6 +1,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Secret } from './secret';
+import { refuseBlank, SettingsError } from './settings-error';
+import { loadTemporalTarget, type TemporalAccess } from './temporal-connection';
+
+export { SettingsError } from './settings-error';
 
 /** Where every GuardianFlow process finds the stack; one place so the CLI, workers, dev stack and tests agree. */
 export interface Settings {
@@ -11,7 +15,11 @@ export interface Settings {
   /** Loopback by default: dev servers never listen on other interfaces unless asked. */
   host: string;
   python: string;
-  temporal: { address: string; port: number; uiPort: number; namespace: string; uiUrl: string };
+  /**
+   * `address`, `namespace` and `access` (TLS, API key) as the `temporal` CLI resolves them (`temporal.toml`
+   * profile, `TEMPORAL_*`), falling back to the dev stack's own server; `port`/`uiPort`: where `gflow dev` starts it.
+   */
+  temporal: { address: string; port: number; uiPort: number; namespace: string; uiUrl: string; access: TemporalAccess };
   /** `uiUrl`: the MLflow UI as a browser reaches it (links on the fleet page); `url` unless GF_MLFLOW_UI_URL says otherwise (a container's `http://mlflow:5000`). */
   mlflow: {
     port: number;
@@ -43,25 +51,13 @@ export interface Settings {
 
 type Env = Record<string, string | undefined>;
 
-/** An environment variable that cannot be used; the message names it. */
-export class SettingsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SettingsError';
-  }
-}
-
-/**
- * A variable's value, or `fallback` when it is unset. Set but empty is refused: `GF_STATE_DIR=""`
- * would otherwise mean the current directory, and an empty address or bucket fails far from here.
- */
+/** A variable's value, or `fallback` when it is unset; set but empty is refused (`refuseBlank`). */
 function textFrom(env: Env, key: string, fallback: string): string;
 function textFrom(env: Env, key: string): string | undefined;
 function textFrom(env: Env, key: string, fallback?: string): string | undefined {
   const raw = env[key];
-  if (raw === undefined) return fallback;
-  if (raw.trim() === '') throw new SettingsError(`${key} is set but empty: unset it to use the default, or give it a value`);
-  return raw;
+  refuseBlank(key, raw);
+  return raw ?? fallback;
 }
 
 function intFrom(env: Env, key: string, fallback: number): number {
@@ -89,7 +85,7 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
   const uiPort = intFrom(env, 'GF_TEMPORAL_UI_PORT', 8233);
   const mlflowPort = intFrom(env, 'GF_MLFLOW_PORT', 5000);
   const s3Port = intFrom(env, 'GF_S3_PORT', 8333);
-  const namespace = textFrom(env, 'GF_TEMPORAL_NAMESPACE', 'default');
+  const target = loadTemporalTarget(env, `${inUrl}:${temporalPort}`);
   const mlflowUrl = stripSlash(textFrom(env, 'MLFLOW_TRACKING_URI', `http://${inUrl}:${mlflowPort}`));
   return {
     repoRoot: root,
@@ -99,8 +95,7 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
     temporal: {
       port: temporalPort,
       uiPort,
-      namespace,
-      address: textFrom(env, 'TEMPORAL_ADDRESS', `${inUrl}:${temporalPort}`),
+      ...target,
       uiUrl: textFrom(env, 'GF_TEMPORAL_UI_URL', `http://${inUrl}:${uiPort}`),
     },
     mlflow: { port: mlflowPort, url: mlflowUrl, uiUrl: stripSlash(textFrom(env, 'GF_MLFLOW_UI_URL', mlflowUrl)), ...mlflowAuthorization(env) },

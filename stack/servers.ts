@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { createS3Client } from '../activities/storage/s3-client';
 import { CONTROL_QUEUE, gpuPoolQueue, SEARCH_ATTRIBUTE_NAMES } from '../common/contract';
 import { urlHost, type Settings } from '../common/settings';
+import { temporalConnectionOptions } from '../common/temporal-connection';
 import { ApiPath } from '../server/api-paths';
 
 /** One process `gflow dev` manages: how to start it and how to tell it is ready. */
@@ -75,10 +76,12 @@ export function temporalServer(settings: Settings): ServerSpec {
   };
 }
 
+/** One health probe over the connection every process uses (TLS, API key); a TLS setting that cannot be read fails here, not as "not ready". */
 async function withTemporal<T>(settings: Settings, fn: (connection: Connection) => Promise<T>): Promise<T | undefined> {
+  const options = temporalConnectionOptions(settings.temporal);
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address: settings.temporal.address, connectTimeout: '2s' });
+    connection = await Connection.connect({ ...options, connectTimeout: '2s' });
     return await fn(connection);
   } catch {
     return undefined;

@@ -11,6 +11,7 @@ import { createTrackingActivities } from '../activities/tracking/activities';
 import { MlflowClient, mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { CONTROL_QUEUE } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
+import { connectTemporal } from '../common/temporal-unreachable';
 
 export interface ControlWorkerOptions {
   settings: Settings;
@@ -44,7 +45,7 @@ export async function createControlWorker({ settings, connection, workflowBundle
 
 async function main(): Promise<void> {
   const settings = loadSettings();
-  const connection = await NativeConnection.connect({ address: settings.temporal.address });
+  const connection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const worker = await createControlWorker({ settings, connection });
   console.log(`control worker polling ${CONTROL_QUEUE} on ${settings.temporal.address}`);
   await worker.run();

@@ -9,6 +9,7 @@ import { logSteps } from '../activities/tracking/activities';
 import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
+import { connectTemporal } from '../common/temporal-unreachable';
 
 /** The Python executors shipped with this repo (the GPU host runs them from here). */
 export const EXECUTORS_DIR = path.resolve(__dirname, '..', ...(__dirname.split(path.sep).includes('dist') ? ['..'] : []), 'executors');
@@ -87,8 +88,8 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
 
 async function main(): Promise<void> {
   const settings = loadSettings();
-  const connection = await NativeConnection.connect({ address: settings.temporal.address });
-  const clientConnection = await Connection.connect({ address: settings.temporal.address });
+  const connection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
+  const clientConnection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection: clientConnection, namespace: settings.temporal.namespace });
   const workers = await createGpuWorkers({ settings, connection, client });
   const { pool, hostId, slots } = settings.gpu;

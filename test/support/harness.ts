@@ -10,6 +10,7 @@ import { createGpuWorkers } from '../../workers/gpu';
 import { artifactKey } from '../../activities/storage/artifact-location';
 import { MlflowClient, mlflowClientFor } from '../../activities/tracking/mlflow-client';
 import { loadSettings, type Settings } from '../../common/settings';
+import { connectTemporal } from '../../common/temporal-unreachable';
 import { parseScenarioText } from '../../scenarios/loader';
 import type { Scenario } from '../../scenarios/schema';
 
@@ -28,8 +29,8 @@ export interface Stack {
 export async function connectStack(): Promise<Stack> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const settings = loadSettings();
-  const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
-  const connection = await Connection.connect({ address: settings.temporal.address });
+  const nativeConnection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
+  const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection, namespace: settings.temporal.namespace });
   return {
     settings,
@@ -147,7 +148,7 @@ export async function withFakeGpu<T>(
   const control = await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: opts.bundle, mlflow: opts.mlflow });
   const hosts = opts.hosts ?? 1;
   // a process may run one worker per task queue and connection: each simulated host has its own connection
-  const connections = await Promise.all(Array.from({ length: hosts - 1 }, () => NativeConnection.connect({ address: stack.settings.temporal.address })));
+  const connections = await Promise.all(Array.from({ length: hosts - 1 }, () => connectTemporal(stack.settings.temporal, (options) => NativeConnection.connect(options))));
   const gpu: Worker[] = [];
   for (let i = 0; i < hosts; i++) {
     const gpuSettings = hosts === 1 && opts.slots === undefined ? stack.settings.gpu : { ...stack.settings.gpu, hostId: `${stack.settings.gpu.hostId}-${i}`, slots: opts.slots ?? stack.settings.gpu.slots };

@@ -21,6 +21,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Work
 import { startScenario } from '../../cli/start-run';
 import { approveUpdate, batchProgressQuery, CONTROL_QUEUE, progressQuery, promotionProgressQuery, PromotionPhase } from '../../common/contract';
 import { loadSettings, type Settings } from '../../common/settings';
+import { connectTemporal } from '../../common/temporal-unreachable';
 import { MlflowClient } from '../../activities/tracking/mlflow-client';
 import { promotionWorkflowId, registryWorkflowId } from '../../common/registry';
 import { parseScenarioText } from '../../scenarios/loader';
@@ -233,8 +234,8 @@ async function main(): Promise<void> {
   log(`test stack in ${settings.stateDir}, Temporal at ${settings.temporal.address}`);
   try {
     await devUp(settings, { log });
-    const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
-    const connection = await Connection.connect({ address: settings.temporal.address });
+    const nativeConnection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
+    const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
     const client = new Client({ connection, namespace: settings.temporal.namespace });
     try {
       const recording = await withWorkers(settings, nativeConnection, client, () => recordAll(client));

@@ -12,12 +12,17 @@ if (!Number.isInteger(offset) || offset < 0 || offset > 990 || offset % 10 !== 0
 }
 const port = (index: number) => String(27200 + offset + index);
 
+const stateDir = process.env.GF_TEST_STATE_DIR ?? path.join(os.tmpdir(), `gflow-test-${process.pid}`);
+
 /**
  * The test run's own stack: other ports and another state folder than `gflow dev`, so tests
  * run beside a developer's stack. Global setup exports these before any test file loads settings.
+ * `TEMPORAL_CONFIG_FILE` names a file that is not there, so a developer's own `temporal.toml`
+ * profile never points the tests at another server.
  */
 export const TEST_STACK_ENV: Record<string, string> = {
-  GF_STATE_DIR: process.env.GF_TEST_STATE_DIR ?? path.join(os.tmpdir(), `gflow-test-${process.pid}`),
+  GF_STATE_DIR: stateDir,
+  TEMPORAL_CONFIG_FILE: path.join(stateDir, 'no-temporal.toml'),
   GF_TEMPORAL_PORT: port(0),
   GF_TEMPORAL_UI_PORT: port(1),
   GF_MLFLOW_PORT: port(2),
