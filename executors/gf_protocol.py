@@ -135,6 +135,27 @@ def disable_ultralytics_integrations() -> None:
     SETTINGS.update({key: False for key in switches if key in SETTINGS})
 
 
+# terminal control sequences (colours, cursor moves) that ultralytics and tqdm write
+_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def plain_text(text: str) -> str:
+    """A message as plain text: no colour codes, and of a carriage-return progress line only what was left on screen."""
+    lines = (line.rstrip("\r").rsplit("\r", 1)[-1] for line in _ANSI.sub("", text).split("\n"))
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def bounded(message: str, limit: int = 4000) -> str:
+    """A message within the protocol's limit: its first line (what failed) and as many of its last lines as fit."""
+    if len(message) <= limit:
+        return message
+    first, _, rest = message.partition("\n")
+    first = first[: limit // 2]
+    tail = rest[-(limit - len(first) - 3) :]
+    whole_lines = tail.partition("\n")[2] or tail  # the cut-off line is dropped
+    return f"{first}\n…\n{whole_lines}"
+
+
 def is_out_of_memory_text(text: str) -> bool:
     """True when a message or traceback is an out-of-memory error (GPU or host)."""
     return any(pattern.search(text) for pattern in OOM_PATTERNS)
@@ -161,5 +182,5 @@ def run(main: Callable[[dict[str, Any]], None]) -> None:
         if isinstance(err, SystemExit) and not err.code:
             raise
         traceback.print_exc(file=sys.stderr)
-        emit("error", kind=classify(err), message=f"{type(err).__name__}: {err}"[:4000])
+        emit("error", kind=classify(err), message=bounded(plain_text(f"{type(err).__name__}: {err}")))
         sys.exit(1)

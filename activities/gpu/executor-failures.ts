@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../common/failure-types';
+import { lastLines, plainText } from '../../common/plain-text';
 import type { ExecutorExit } from './executor-process';
 import { SharedProtocol } from './protocol';
 
@@ -29,20 +30,23 @@ export function protocolViolation(message: string): ApplicationFailure {
   return failure(FailureType.ExecutorProtocolViolation, message);
 }
 
+/** How much of a silent executor's stderr a failure message keeps: the end of a traceback. */
+const STDERR_LINES = 8;
+
 /**
  * The one place where an executor's end becomes a typed failure. An error event's kind names the
  * type (common/executor-protocol.json); OOM and bad input are non-retryable for the activity (the
- * workflow reacts to OOM by name); crashes are retried.
+ * workflow reacts to OOM by name); crashes are retried. Messages are plain text (ultralytics
+ * colours what it prints).
  */
 export function executorFailure(exit: ExecutorExit): ApplicationFailure {
   if (exit.violation) return protocolViolation(exit.violation);
   if (exit.error) {
     const known = SharedProtocol.error_kinds[exit.error.kind];
     const oom = known === FailureType.ExecutorCrashed && isOutOfMemoryText(exit.error.message);
-    return failure(oom ? FailureType.OutOfMemory : known, exit.error.message, [{ kind: exit.error.kind }]);
+    return failure(oom ? FailureType.OutOfMemory : known, plainText(exit.error.message), [{ kind: exit.error.kind }]);
   }
   const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
   if (isOutOfMemoryText(exit.stderrTail)) return failure(FailureType.OutOfMemory, `executor ${how}: out of memory`);
-  const lastLines = exit.stderrTail.split('\n').slice(-8).join('\n');
-  return failure(FailureType.ExecutorCrashed, `executor ${how} without reporting an error\n${lastLines}`);
+  return failure(FailureType.ExecutorCrashed, `executor ${how} without reporting an error\n${lastLines(exit.stderrTail, STDERR_LINES)}`);
 }

@@ -88,4 +88,14 @@ describe('executor failures, in detail', () => {
     expect([oom.type, oom.nonRetryable, oom.message]).toEqual(['OutOfMemory', true, 'executor killed by SIGABRT: out of memory']);
     expect(executorFailure(exit({ code: 137, stderrTail: 'MemoryError' })).message).toBe('executor exited with code 137: out of memory');
   });
+
+  it('messages are plain text: no colour codes from ultralytics, no progress-bar redraws or blank lines in the stderr lines kept (issue 11 item 6)', () => {
+    const coloured = 'FileNotFoundError: \x1b[34m\x1b[1mtrain: \x1b[0mNo labels found in /d/labels/train.cache';
+    const reported = executorFailure(exit({ error: { event: 'error', kind: 'data', message: coloured } }));
+    expect(reported.message).toBe('FileNotFoundError: train: No labels found in /d/labels/train.cache');
+    const stderrTail = ['\x1b[34m\x1b[1mtrain: \x1b[0mScanning 10%\r\x1b[34m\x1b[1mtrain: \x1b[0mScanning 100%', '', 'Traceback (most recent call last):', '  File "train.py", line 9', '\x1b[31mRuntimeError\x1b[0m: boom', ''].join('\n');
+    const crash = executorFailure(exit({ code: 1, stderrTail }));
+    expect(crash.message).toBe('executor exited with code 1 without reporting an error\ntrain: Scanning 100%\nTraceback (most recent call last):\n  File "train.py", line 9\nRuntimeError: boom');
+    expect(crash.message).not.toContain('\x1b[');
+  });
 });

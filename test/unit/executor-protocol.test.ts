@@ -5,6 +5,7 @@ import path from 'node:path';
 import { isOutOfMemoryText } from '../../activities/gpu/executor-failures';
 import { parseEvent, parseResult, ProtocolViolation, ResultSchemas, SharedProtocol, type ExecutorEvent, type ProtocolLine as Line } from '../../activities/gpu/protocol';
 import { FailureType } from '../../common/failure-types';
+import { plainText } from '../../common/plain-text';
 import { loadSettings } from '../../common/settings';
 
 /**
@@ -88,6 +89,19 @@ describe('one table of error kinds and OOM texts for TypeScript and Python', () 
       ].join('\n'),
     );
     expect(out).toEqual({ refused: true, oom: 'oom', other: 'internal' });
+  });
+
+  it('both sides make the same plain text of coloured output (issue 11 item 6): no escape sequences, redrawn lines as left on screen', () => {
+    const samples = [
+      "FileNotFoundError: \x1b[34m\x1b[1mtrain: \x1b[0mNo labels found in /d/labels/train.cache",
+      '\x1b[31m\x1b[1mERROR\x1b[0m ❌ bad\r\n  next line  \n',
+      'epoch 1/3  10%|█\r  50%|█████\r 100%|██████████\nDone',
+      '\x1b]8;;http://x\x07link\x1b]8;;\x07 and \x1b[2K\x1b[1Gclear',
+    ];
+    const expected = ['FileNotFoundError: train: No labels found in /d/labels/train.cache', 'ERROR ❌ bad\n  next line', '100%|██████████\nDone', 'link and clear'];
+    const [fromPython] = python('import gf_protocol, json\nprint(json.dumps([gf_protocol.plain_text(t) for t in json.load(sys.stdin)]))', JSON.stringify(samples));
+    expect(samples.map(plainText)).toEqual(expected);
+    expect(fromPython).toEqual(expected);
   });
 });
 
