@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { lastLines } from '../../common/plain-text';
 import type { RunStatus } from '../tracking/mlflow-client';
 
 /** One sweep trial as charted; a trial without a value (failed, or metric never logged) is marked on the baseline. */
@@ -26,7 +27,7 @@ export interface TimelineLane {
   jobs: { start: number; end: number; outcome: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'running' }[];
 }
 
-/** charts.py failed (bad spec: exit 2 with the field named; or Python/matplotlib trouble); stderr is in the message. */
+/** charts.py failed (bad spec: exit 2 with the field named; or Python/matplotlib trouble); the end of its stderr is in the message. */
 export class ChartRenderError extends Error {
   constructor(message: string, options: { cause: unknown }) {
     super(message, options);
@@ -36,6 +37,8 @@ export class ChartRenderError extends Error {
 
 const SCRIPT = path.resolve(__dirname, '..', '..', ...(__dirname.split(path.sep).includes('dist') ? ['..'] : []), 'executors', 'charts.py');
 const TIMEOUT_MS = 120_000;
+/** A traceback's last lines say what went wrong; the rest would bury the failure message. */
+const STDERR_LINES = 8;
 
 /**
  * Charts are drawn by matplotlib because the Python side already ships it. The spec goes by
@@ -52,7 +55,7 @@ export async function renderChart(python: string, spec: ChartSpec, outPng: strin
       timeout: TIMEOUT_MS,
       maxBuffer: 1 << 20,
     }).catch((err: Error & { stderr?: string }) => {
-      throw new ChartRenderError(`charts.py failed: ${err.stderr?.trim() || err.message}`, { cause: err });
+      throw new ChartRenderError(`charts.py failed: ${lastLines(err.stderr ?? '', STDERR_LINES) || err.message}`, { cause: err });
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });
