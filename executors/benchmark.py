@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from gf_protocol import ExecutorError, disable_ultralytics_integrations, emit, finite_metrics, offline_env, run  # noqa: E402
 from gpu_monitor import GpuMonitor  # noqa: E402
 from train import device_arg, rename  # noqa: E402
-from yolo_data import check_dataset, split_images  # noqa: E402
+from yolo_data import split_images  # noqa: E402
+import preflight  # noqa: E402
 
 
 def fp16(env: dict[str, Any]) -> dict[str, Any]:
@@ -120,10 +121,8 @@ def benchmark(spec: dict[str, Any]) -> None:
     offline_env(spec.get("yolo_config_dir"))
     disable_ultralytics_integrations()
     data_yaml = spec["dataset"]["path"]
-    check_dataset(data_yaml, spec["classes"])
+    preflight.benchmark(spec)
     model_path = Path(spec["model_path"])
-    if not model_path.exists():
-        raise ExecutorError("config", f"model: {model_path} does not exist")
 
     import torch
     import ultralytics

@@ -18,7 +18,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from gf_protocol import ExecutorError, disable_ultralytics_integrations, emit, offline_env, run  # noqa: E402
-from yolo_data import check_dataset, split_images  # noqa: E402
+from yolo_data import split_images  # noqa: E402
+import preflight  # noqa: E402
 from train import device_arg  # noqa: E402
 
 # backend → ultralytics export format; precision → its `quantize` value
@@ -50,10 +51,8 @@ def export(spec: dict[str, Any]) -> None:
     env, variants = spec["environment"], spec["variants"]
     check_variants(variants, env["device"])
     data_yaml = spec["dataset"]["path"]
-    check_dataset(data_yaml, spec["classes"])
+    preflight.export(spec)
     weights = Path(spec["weights"])
-    if not weights.is_file():
-        raise ExecutorError("config", f"quantization source: {weights} does not exist")
 
     from ultralytics import YOLO
 

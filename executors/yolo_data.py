@@ -1,4 +1,4 @@
-"""YOLO data.yaml checks shared by the executors: bad data is refused before any GPU time."""
+"""YOLO data.yaml reading shared by the executors (the checks on it are preflight.py's)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from gf_protocol import ExecutorError
 IMAGE_SUFFIXES = {".bmp", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
 
 
-def _load(data_yaml: str) -> dict:
+def read_data_yaml(data_yaml: str) -> dict:
+    """The parsed data.yaml; a missing or unparsable file is kind `data`."""
     import yaml
 
     path = Path(data_yaml)
     if not path.is_file():
         raise ExecutorError("data", f"dataset.path: {data_yaml} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ExecutorError("data", f"dataset.path: {data_yaml} cannot be read: {err}") from err
     except yaml.YAMLError as err:
         raise ExecutorError("data", f"dataset.path: {data_yaml} is not valid YAML: {err}") from err
     if not isinstance(data, dict):
@@ -26,7 +29,7 @@ def _load(data_yaml: str) -> dict:
 
 def split_paths(data_yaml: str, split: str) -> list[Path]:
     """The folders or list files of one split, resolved as ultralytics resolves them."""
-    data = _load(data_yaml)
+    data = read_data_yaml(data_yaml)
     root = Path(data.get("path") or Path(data_yaml).parent)
     if not root.is_absolute():
         root = Path(data_yaml).parent / root
@@ -43,18 +46,8 @@ def split_images(data_yaml: str, split: str) -> list[Path]:
         if path.is_dir():
             images += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         elif path.is_file():
-            images += [Path(line.strip()) for line in path.read_text().splitlines() if line.strip()]
+            lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+            # ultralytics reads `./` entries relative to the list file
+            images += [path.parent / line[2:] if line.startswith("./") else Path(line) for line in lines]
     return images
 
-
-def check_dataset(data_yaml: str, classes: list[str]) -> None:
-    """Fails with kind `data` when the dataset cannot be used with the scenario's classes."""
-    data = _load(data_yaml)
-    names = data.get("names")
-    names = list(names.values()) if isinstance(names, dict) else names
-    if names != classes:
-        raise ExecutorError("data", f"dataset.path: {data_yaml} has classes {names}, the scenario's task.classes are {classes}")
-    for split in ("train", "val"):
-        for path in split_paths(data_yaml, split):
-            if not path.exists():
-                raise ExecutorError("data", f"dataset.path: {data_yaml}: {split} images {path} do not exist")

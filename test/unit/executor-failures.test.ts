@@ -22,6 +22,7 @@ describe('executor failures', () => {
   it.each<[ErrorKind, string, boolean]>([
     ['oom', 'OutOfMemory', true],
     ['data', 'InvalidDataset', true],
+    ['model', 'InvalidModel', true],
     ['config', 'InvalidScenario', true],
     ['unsupported', 'UnsupportedBackend', true],
     ['internal', 'ExecutorCrashed', false],

@@ -57,6 +57,7 @@ describe('one table of error kinds and OOM texts for TypeScript and Python', () 
     expect(SharedProtocol.error_kinds).toEqual({
       oom: 'OutOfMemory',
       data: 'InvalidDataset',
+      model: 'InvalidModel',
       config: 'InvalidScenario',
       unsupported: 'UnsupportedBackend',
       internal: 'ExecutorCrashed',
@@ -66,7 +67,7 @@ describe('one table of error kinds and OOM texts for TypeScript and Python', () 
 
   it('Python reads the same kinds and OOM patterns as TypeScript', () => {
     const [shared] = python('import gf_protocol, json\nprint(json.dumps({"kinds": list(gf_protocol.ERROR_KINDS), "patterns": [p.pattern for p in gf_protocol.OOM_PATTERNS]}))');
-    expect(shared).toEqual({ kinds: ['oom', 'data', 'config', 'unsupported', 'internal'], patterns: SharedProtocol.oom_patterns });
+    expect(shared).toEqual({ kinds: ['oom', 'data', 'model', 'config', 'unsupported', 'internal'], patterns: SharedProtocol.oom_patterns });
   });
 
   it('both sides take the same texts for out of memory', () => {
