@@ -49,6 +49,9 @@ export const RunPhase = {
 } as const;
 export type RunPhase = (typeof RunPhase)[keyof typeof RunPhase];
 
+/** Where a training's latest checkpoint lives among its run's artifacts: a retry on any host resumes from it. */
+export const CHECKPOINT_ARTIFACT = 'checkpoints/last.pt';
+
 /** Epoch-level progress that a GPU activity reports to its workflow. */
 export interface TrainingProgress {
   epoch: number;

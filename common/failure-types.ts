@@ -6,6 +6,8 @@
 export const FailureType = {
   OutOfMemory: 'OutOfMemory',
   InvalidDataset: 'InvalidDataset',
+  /** A weights file that does not load, or detects other classes than the task's: refused before any GPU time. */
+  InvalidModel: 'InvalidModel',
   InvalidScenario: 'InvalidScenario',
   /** An optimizer policy file (optimizer.yaml) that is missing or fails its schema: the check starts nothing. */
   InvalidPolicy: 'InvalidPolicy',
@@ -18,6 +20,8 @@ export const FailureType = {
   StorageRejected: 'StorageRejected',
   /** A promote without a candidate, a rollback without a rollback version, an unknown version. */
   RegistryMoveRefused: 'RegistryMoveRefused',
+  /** The GPU host that holds a job's files took no upload within the wait: it is gone, and so are the files only it had. */
+  HostLost: 'HostLost',
   /** A sweep with `fail_fast` stopped because one of its trials failed. */
   TrialFailed: 'TrialFailed',
   /** A wrapped legacy script that cannot run as its experiments.yaml entry says (no folder, a script outside it, a placeholder without a value). */
@@ -31,6 +35,7 @@ export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.OutOfMemory,
   FailureType.InvalidDataset,
+  FailureType.InvalidModel,
   FailureType.InvalidScenario,
   FailureType.InvalidPolicy,
   FailureType.ExecutorProtocolViolation,

@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from yolo_data import check_dataset  # noqa: E402
+import preflight  # noqa: E402
 from gf_protocol import ExecutorError, disable_ultralytics_integrations, emit, finite_metrics, offline_env, run  # noqa: E402
 from gpu_monitor import GpuMonitor  # noqa: E402
 
@@ -64,9 +64,7 @@ def build_model(model_spec: dict[str, Any], resume_from: str | None):
     except FileNotFoundError as err:
         raise ExecutorError("config", f"model.architecture: {architecture} is not a known ultralytics model config") from err
     weights = model_spec.get("weights")
-    if weights:
-        if not Path(weights).is_file():
-            raise ExecutorError("config", f"model.weights: {weights} is not a local file")
+    if weights:  # preflight.train checked that it exists and loads
         model.load(weights)
     return model
 
@@ -78,7 +76,7 @@ def device_arg(device: str) -> str | None:
 def train(spec: dict[str, Any]) -> None:
     offline_env(spec.get("yolo_config_dir"))
     disable_ultralytics_integrations()
-    check_dataset(spec["dataset"]["path"], spec["classes"])
+    preflight.train(spec)
 
     import torch
 
@@ -128,9 +126,13 @@ def train(spec: dict[str, Any]) -> None:
         "exist_ok": True,
         "verbose": False,
     }
+    if spec.get("resume_from"):
+        # a checkpoint uploaded by another host names that host's paths (its file, its run folder):
+        # resume from this host's copy (`resume=<path>`, not True) and write into this host's folder
+        args["save_dir"] = str(run_dir / "train")
     gpu = GpuMonitor(env["device"] if on_gpu else "cpu")
     with gpu.sampling():
-        results = model.train(resume=True, **args) if spec.get("resume_from") else model.train(**args)
+        results = model.train(resume=spec["resume_from"], **args) if spec.get("resume_from") else model.train(**args)
     trainer = model.trainer
     save_dir = Path(trainer.save_dir)
 

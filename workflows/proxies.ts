@@ -40,9 +40,16 @@ export const search = proxyActivities<ReturnType<typeof createSearchActivities>>
 /** S3 uploads of content the workflow has (the scenario); host files go through `hostStorage`. */
 export const controlStorage = proxyActivities<StorageActivities>({ taskQueue: CONTROL_QUEUE, startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 10 } });
 
+/**
+ * How long an upload waits for its host's worker to take it. A live host takes its uploads within
+ * seconds; past this the host is taken as gone (stages/host-upload.ts says what was lost with it)
+ * instead of the workflow waiting forever.
+ */
+export const HOST_UPLOAD_WAIT: Duration = '10m';
+
 /** Uploads of files a GPU job left on its host, run by that host's worker. */
-export function hostStorage(hostQueue: string) {
-  return proxyActivities<StorageActivities>({ taskQueue: hostQueue, startToCloseTimeout: '30m', retry: { ...retry, maximumAttempts: 10 } });
+export function hostStorage(hostQueue: string, wait: Duration = HOST_UPLOAD_WAIT) {
+  return proxyActivities<StorageActivities>({ taskQueue: hostQueue, scheduleToStartTimeout: wait, startToCloseTimeout: '30m', retry: { ...retry, maximumAttempts: 10 } });
 }
 
 /**

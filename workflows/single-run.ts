@@ -49,6 +49,8 @@ export interface SingleRunInput {
   parentRunId?: string;
   /** How long a GPU job may go without a heartbeat before it is retried elsewhere (default 2m). */
   gpuHeartbeatTimeout?: Duration;
+  /** How long an upload from a GPU host waits for that host before it is taken as gone (default HOST_UPLOAD_WAIT, 10m). */
+  hostUploadWait?: Duration;
   /** Set when this run is one trial of a sweep or comparison. */
   trial?: TrialOptions;
 }
@@ -103,7 +105,7 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
     const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
     const run = await openRun({ scenario, experimentId, runName: name, trial: 'main', parentRunId: input.parentRunId, tags: trial?.tags, params: trial?.params });
     Object.assign(progress, { experimentId, runId: run.runId });
-    const ctx = { scenario, run, progress, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout };
+    const ctx = { scenario, run, progress, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, hostUploadWait: input.hostUploadWait };
 
     try {
       const result = await endingRun(run.runId, async (): Promise<SingleRunResult> => {

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { reportsProgress, type TrainingProgress } from '../../common/contract';
+import { CHECKPOINT_ARTIFACT, reportsProgress, type TrainingProgress } from '../../common/contract';
 import { FailureType } from '../../common/failure-types';
 import type { QuantVariant, Scenario } from '../../scenarios/schema';
 import type { ArtifactFile } from '../storage/activities';
 import type { StepMetrics } from '../tracking/activities';
 import { protocolViolation } from './executor-failures';
+import { CheckpointUploader } from './checkpoint-upload';
 import { runFolder, superviseJob, type JobDeps } from './executor-job';
 import { MetricStream } from './metric-stream';
 import { fetchModel, ModelReferenceError, type ModelSourceDeps } from './model-source';
@@ -42,6 +43,8 @@ export interface TrainResult extends HostFiles {
   epochsCompleted: number;
   batchSize: number;
   metrics: Record<string, number>;
+  /** The epoch of the checkpoint in the run's S3 folder (CHECKPOINT_ARTIFACT), if one was uploaded. */
+  uploadedCheckpointEpoch?: number;
 }
 
 export interface BenchmarkInput {
@@ -72,7 +75,11 @@ export interface ExportResult extends HostFiles {
 
 interface TrainHeartbeat {
   epoch: number;
+  /** The latest checkpoint on the host that ran the attempt (`host`: its queue). */
   checkpoint?: string;
+  host?: string;
+  /** The epoch of the checkpoint in the run's S3 folder (CHECKPOINT_ARTIFACT): any host resumes from it. */
+  uploadedEpoch?: number;
 }
 
 /** GPU activities: each supervises one Python executor process on this host's GPU slot. */
@@ -83,6 +90,17 @@ export function createGpuActivities(deps: GpuDeps) {
       throw err;
     });
 
+  /**
+   * Where a retried training resumes: the previous attempt's checkpoint when it is on this host,
+   * else the one it uploaded (the host died, the retry landed elsewhere), else the start.
+   */
+  const resumePoint = async (runId: string, runDir: string, previous: TrainHeartbeat | undefined): Promise<string | null> => {
+    // another host's path may exist here too (a shared disk) but is not this host's to trust
+    if (previous?.checkpoint && previous.host === deps.hostQueue && existsSync(previous.checkpoint)) return previous.checkpoint;
+    if (previous?.uploadedEpoch === undefined) return null;
+    return modelOnHost(`runs:/${runId}/${CHECKPOINT_ARTIFACT}`, path.join(runDir, 'resume'));
+  };
+
   return {
     async train(input: TrainInput): Promise<TrainResult> {
       const ctx = Context.current();
@@ -90,9 +108,20 @@ export function createGpuActivities(deps: GpuDeps) {
       if (!training) throw ApplicationFailure.create({ message: 'scenario has no training block', type: FailureType.InvalidScenario, nonRetryable: true });
       const runDir = await runFolder(deps.workDir, input.runId);
       const previous = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
-      const resumeFrom = previous?.checkpoint && existsSync(previous.checkpoint) ? previous.checkpoint : null;
+      const resumeFrom = await resumePoint(input.runId, runDir, previous);
       const workflowId = ctx.info.workflowExecution?.workflowId;
       const stream = new MetricStream((steps) => deps.logMetrics(input.runId, steps));
+      let uploadedEpoch = previous?.uploadedEpoch;
+      const checkpoints = new CheckpointUploader(
+        deps.models,
+        input.runId,
+        (epoch) => {
+          uploadedEpoch = epoch;
+        },
+        (message) => {
+          ctx.log.warn(message);
+        },
+      );
       // `runs:/` and `models:/` weights come to this host like a benchmark's model; a resumed job starts from its checkpoint instead
       const { weights } = input.scenario.model;
       const startWeights = weights === null || resumeFrom ? null : await modelOnHost(weights, runDir);
@@ -112,7 +141,10 @@ export function createGpuActivities(deps: GpuDeps) {
           plots: training.plots,
         },
         onEvent: (event, beat) => {
-          if (isCheckpoint(event)) return { ...beat, checkpoint: event.path };
+          if (isCheckpoint(event)) {
+            checkpoints.offer(event.path, event.epoch);
+            return { ...beat, checkpoint: event.path, host: deps.hostQueue };
+          }
           if (!isEpoch(event)) return undefined;
           stream.push({ step: event.epoch, metrics: event.metrics });
           // every epoch goes to MLflow; the workflow hears of a bounded few, each a history event
@@ -125,9 +157,10 @@ export function createGpuActivities(deps: GpuDeps) {
           }
           return { ...beat, epoch: event.epoch };
         },
-      });
+        current: (beat) => (uploadedEpoch === undefined ? beat : { ...beat, uploadedEpoch }),
+      }).finally(() => checkpoints.flush());
       await stream.close();
-      return { hostQueue: deps.hostQueue, epochsCompleted: result.epochs_completed, batchSize: result.batch_size, metrics: result.metrics, files };
+      return { hostQueue: deps.hostQueue, epochsCompleted: result.epochs_completed, batchSize: result.batch_size, metrics: result.metrics, files, uploadedCheckpointEpoch: uploadedEpoch };
     },
 
     async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {

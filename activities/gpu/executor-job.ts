@@ -29,6 +29,8 @@ export interface JobRequest<H, R> {
   heartbeat: H;
   /** Sees every event first; returns new heartbeat details, or nothing to keep them. */
   onEvent?: (event: ExecutorEvent, heartbeat: H) => H | undefined;
+  /** The details as each heartbeat sends them: state that changes between events (an upload that finished) rides along. */
+  current?: (heartbeat: H) => H;
   /** Names the log, so several jobs of one run keep their own (`{name}.log`, `{name}.pid`). */
   name?: string;
 }
@@ -55,7 +57,7 @@ export async function superviseJob<H, R>(deps: JobDeps, req: JobRequest<H, R>): 
   const ctx = Context.current();
   const name = req.name ?? 'executor';
   let beat = req.heartbeat;
-  const heartbeat = () => ctx.heartbeat(beat);
+  const heartbeat = () => ctx.heartbeat(req.current ? req.current(beat) : beat);
   const timer = setInterval(heartbeat, deps.heartbeatIntervalMs ?? 5000);
   const artifacts: ArtifactEvent[] = [];
   let result: R | undefined;

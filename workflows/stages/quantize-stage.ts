@@ -4,7 +4,8 @@ import { Alias } from '../../common/registry';
 import { registeredModelName, runName } from '../../scenarios/naming';
 import type { QuantVariant } from '../../scenarios/schema';
 import { comparisonMetrics, prefixMetrics } from '../comparison-metrics';
-import { controlStorage, gpuJobs, hostStorage, tracking } from '../proxies';
+import { controlStorage, gpuJobs, tracking } from '../proxies';
+import { uploadFromHost } from './host-upload';
 import { endingRun, openRun } from '../recorded-run';
 import type { StageContext } from './train-stage';
 
@@ -44,7 +45,7 @@ export async function quantizeStage(ctx: StageContext & { experimentId: string }
     (original ??= (async () => {
       const measured = await gpu.benchmark({ runId: run.runId, scenario, model: source, name: 'benchmark-orig' });
       await tracking.logBatch({ runId: run.runId, metrics: prefixMetrics('orig', measured.metrics) });
-      await hostStorage(measured.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: measured.files });
+      await uploadFromHost(measured.hostQueue, run.artifactUri, measured.files, ctx.hostUploadWait);
       return measured.metrics;
     })());
 
@@ -77,14 +78,14 @@ async function variantRun(
     const gpu = gpuJobs(scenario.environment.gpu_pool, ctx.gpuHeartbeatTimeout);
     const exported = await gpu.exportModel({ runId: run.runId, scenario, weights: source, variants: [variant] });
     const [model] = exported.exports;
-    await hostStorage(exported.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: [...model.files, ...exported.files] });
+    await uploadFromHost(exported.hostQueue, run.artifactUri, [...model.files, ...exported.files], ctx.hostUploadWait);
     const artifactPath = `exports/${model.localPath.split('/').pop()}`;
 
     const orig = await benchmarkOriginal();
     const measured = await gpu.benchmark({ runId: run.runId, scenario, model: `runs:/${run.runId}/${artifactPath}`, name: 'benchmark-quant' });
     const metrics = { ...prefixMetrics('quant', measured.metrics), ...prefixMetrics('orig', orig), ...comparisonMetrics(orig, measured.metrics) };
     await tracking.logBatch({ runId: run.runId, metrics });
-    await hostStorage(measured.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: measured.files });
+    await uploadFromHost(measured.hostQueue, run.artifactUri, measured.files, ctx.hostUploadWait);
 
     const registered = await tracking.registerModel({
       name: registeredModelName(scenario, variant),

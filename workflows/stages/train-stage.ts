@@ -1,11 +1,13 @@
 import { stringify } from 'yaml';
 import type { RegisteredModelRef, SingleRunProgress } from '../../common/contract';
-import { RunPhase } from '../../common/contract';
+import { CHECKPOINT_ARTIFACT, RunPhase } from '../../common/contract';
 import { Alias } from '../../common/registry';
 import { registeredModelName } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import { withOomHalving } from '../oom-halving';
-import { controlStorage, gpuJobs, hostStorage, tracking } from '../proxies';
+import { controlStorage, gpuJobs, tracking } from '../proxies';
+import { isHostLost, uploadFromHost } from './host-upload';
+import type { TrainResult } from '../../activities/gpu/activities';
 import type { CreatedRun } from '../../activities/tracking/activities';
 import type { Duration } from '@temporalio/common';
 import { isCancellation, type CancellationScope } from '@temporalio/workflow';
@@ -15,6 +17,7 @@ export interface StageContext {
   run: CreatedRun;
   progress: SingleRunProgress;
   gpuHeartbeatTimeout?: Duration;
+  hostUploadWait?: Duration;
 }
 
 /** A decision of the early-stopping rule: the epoch at which the trial stopped. */
@@ -95,14 +98,33 @@ export async function trainStage(ctx: StageContext, options: TrainOptions = { re
     },
     step: trained.epochsCompleted,
   });
-  await hostStorage(trained.hostQueue).uploadArtifacts({ artifactUri: run.artifactUri, files: trained.files });
-  const modelSource = `${run.artifactUri}/weights/best.pt`;
+  const modelSource = await uploadTrained(ctx, trained);
   if (!options.register) return { metrics: trained.metrics, modelSource };
 
   progress.phase = RunPhase.registering;
   const model = await registerTrained(scenario, run.runId, modelSource);
   progress.model = model;
   return { metrics: trained.metrics, modelSource, model };
+}
+
+/**
+ * Uploads what the training left on its host and returns where the weights are. A host gone
+ * before the upload took its best.pt with it; when the training had uploaded its last checkpoint
+ * to the run's folder, that checkpoint (the final epoch's weights) stands in, and the run says so
+ * (`weights.fallback`); otherwise the run fails `HostLost` naming the files lost.
+ */
+async function uploadTrained({ run, hostUploadWait }: StageContext, trained: TrainResult): Promise<string> {
+  try {
+    await uploadFromHost(trained.hostQueue, run.artifactUri, trained.files, hostUploadWait);
+    return `${run.artifactUri}/weights/best.pt`;
+  } catch (err) {
+    if (!isHostLost(err) || trained.uploadedCheckpointEpoch === undefined) throw err;
+    await tracking.logBatch({
+      runId: run.runId,
+      tags: { 'weights.fallback': `${CHECKPOINT_ARTIFACT} (epoch ${trained.uploadedCheckpointEpoch}): ${err.message}`.slice(0, 5000) },
+    });
+    return `${run.artifactUri}/${CHECKPOINT_ARTIFACT}`;
+  }
 }
 
 /** Registers trained weights as a new version of the scenario's model, alias candidate. */
