@@ -46,7 +46,16 @@ export interface Settings {
     volumePort: number;
     filerPort: number;
   };
-  gpu: { pool: string; hostId: string; slots: number; workDir: string; yoloConfigDir: string };
+  gpu: {
+    pool: string;
+    hostId: string;
+    /** GPU indices to run jobs on (`GF_GPU_DEVICES=0,1,2,3`, or `cpu`); unset: every GPU NVML sees, else the CPU. */
+    devices?: string[];
+    /** Jobs at once per device (`GF_GPU_SLOTS_PER_DEVICE`; `GF_GPU_SLOTS` is its older name, the host's slots when it had one device). */
+    slots: number;
+    workDir: string;
+    yoloConfigDir: string;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -115,7 +124,8 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
     gpu: {
       pool: textFrom(env, 'GF_GPU_POOL', 'default'),
       hostId: textFrom(env, 'GF_GPU_HOST_ID', os.hostname()),
-      slots: intFrom(env, 'GF_GPU_SLOTS', 1),
+      ...gpuDevices(env),
+      slots: intFrom(env, 'GF_GPU_SLOTS_PER_DEVICE', intFrom(env, 'GF_GPU_SLOTS', 1)),
       workDir: path.resolve(textFrom(env, 'GF_WORK_DIR', path.join(stateDir, 'work'))),
       /** ultralytics' settings and the fonts it would otherwise download (scripts/setup.sh fills it). */
       yoloConfigDir: path.resolve(textFrom(env, 'GF_YOLO_CONFIG_DIR', path.join(stateDir, 'ultralytics'))),
@@ -137,6 +147,17 @@ function mlflowAuthorization(env: Env): { authorization?: Secret } {
     throw new SettingsError(`${username === undefined ? 'MLFLOW_TRACKING_PASSWORD' : 'MLFLOW_TRACKING_USERNAME'} is set without ${username === undefined ? 'MLFLOW_TRACKING_USERNAME' : 'MLFLOW_TRACKING_PASSWORD'}: basic auth needs both`);
   }
   return { authorization: new Secret(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`) };
+}
+
+/** `GF_GPU_DEVICES`: `cpu`, or distinct GPU indices separated by commas. */
+function gpuDevices(env: Env): { devices?: string[] } {
+  const raw = textFrom(env, 'GF_GPU_DEVICES');
+  if (raw === undefined) return {};
+  const devices = raw.split(',').map((d) => d.trim());
+  if (!(raw.trim() === 'cpu' || devices.every((d) => /^\d+$/.test(d))) || new Set(devices).size !== devices.length) {
+    throw new SettingsError(`GF_GPU_DEVICES: expected cpu or distinct GPU indices such as 0,1,2,3, got "${raw}"`);
+  }
+  return { devices };
 }
 
 function stripSlash(url: string): string {

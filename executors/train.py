@@ -73,6 +73,49 @@ def device_arg(device: str) -> str | None:
     return None if device == "auto" else device
 
 
+def finished_checkpoint(path: str, torch: Any) -> bool:
+    """A checkpoint of a training that had finished its epochs (its host died in the final validation):
+    ultralytics refuses to resume it, and there is nothing left to train."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    epochs = (ckpt.get("train_args") or {}).get("epochs")
+    epoch = ckpt.get("epoch", -1)
+    return epoch == -1 or ckpt.get("optimizer") is None or (epochs is not None and epoch + 1 >= epochs)
+
+
+def validate_finished(spec: dict[str, Any], run_dir: Path) -> None:
+    """The end of a training whose epochs all ran elsewhere (each already recorded): the final
+    validation of its last weights, which stand in for best.pt (the best epoch's file died with the host)."""
+    import shutil
+
+    from ultralytics import YOLO
+
+    training, env = spec["training"], spec["environment"]
+    weights = run_dir / "train" / "weights"
+    weights.mkdir(parents=True, exist_ok=True)
+    for name in ("last.pt", "best.pt"):
+        shutil.copyfile(spec["resume_from"], weights / name)
+    model = YOLO(str(weights / "best.pt"))
+    results = model.val(
+        data=spec["dataset"]["path"],
+        imgsz=spec["model"]["input_size"],
+        batch=training["batch_size"],
+        device=device_arg(env["device"]),
+        workers=env["workers"],
+        project=str(run_dir),
+        name="val",
+        exist_ok=True,
+        plots=False,
+        verbose=False,
+    )
+    for name in ("best.pt", "last.pt"):
+        emit("artifact", path=str(weights / name), kind="weights")
+    final = rename(results.results_dict)
+    for i, class_index in enumerate(results.ap_class_index):
+        final[f"det.ap50.{results.names[int(class_index)]}"] = float(results.box.ap50[i])
+    final["sys.model_size_mb"] = (weights / "best.pt").stat().st_size / 1e6
+    emit("result", epochs_completed=training["epochs"], batch_size=training["batch_size"], metrics=finite_metrics(final))
+
+
 def train(spec: dict[str, Any]) -> None:
     offline_env(spec.get("yolo_config_dir"))
     disable_ultralytics_integrations()
@@ -82,6 +125,8 @@ def train(spec: dict[str, Any]) -> None:
 
     training, env = spec["training"], spec["environment"]
     run_dir = Path(spec["run_dir"])
+    if spec.get("resume_from") and finished_checkpoint(spec["resume_from"], torch):
+        return validate_finished(spec, run_dir)
     model = build_model(spec["model"], spec.get("resume_from"))
     reported: set[int] = set()
     last_epoch: dict[str, float] = {}

@@ -2,10 +2,12 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createGpuActivities, type GpuDeps } from '../activities/gpu/activities';
+import { detectGpus, DeviceSlots, hostDevices } from '../activities/gpu/devices';
 import { createLegacyActivities } from '../activities/legacy/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { logSteps } from '../activities/tracking/activities';
+import { toKeyValues } from '../activities/tracking/log-batch';
 import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
@@ -23,15 +25,26 @@ export interface GpuWorkerOptions {
   executors?: Partial<GpuDeps['executors']>;
   env?: NodeJS.ProcessEnv;
   heartbeatIntervalMs?: number;
+  /** The host's devices and slots (default: hostDeviceSlots(settings)). */
+  devices?: DeviceSlots;
+}
+
+/** The devices of this host (GF_GPU_DEVICES, else what NVML sees, else the CPU) with GF_GPU_SLOTS_PER_DEVICE slots each. */
+export async function hostDeviceSlots(settings: Settings): Promise<DeviceSlots> {
+  const { devices, slots } = settings.gpu;
+  const detected = devices?.every((d) => d === 'cpu') ? [] : await detectGpus(settings.python);
+  return new DeviceSlots(hostDevices(devices, detected), slots);
 }
 
 /**
- * One GPU host: a worker on the pool queue running at most `slots` jobs at once, and a worker
- * on this host's own queue for the follow-up uploads of files the jobs wrote here.
+ * One GPU host: a worker on the pool queue running at most one job per slot of each device (each
+ * job on a device of its own), and a worker on this host's own queue for the follow-up uploads of
+ * files the jobs wrote here.
  */
 export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]> {
   const { settings, connection, client } = opts;
-  const { pool, hostId, slots, workDir } = settings.gpu;
+  const { pool, hostId, workDir } = settings.gpu;
+  const devices = opts.devices ?? (await hostDeviceSlots(settings));
   const mlflow = mlflowClientFor(settings);
   const hostQueue = gpuHostQueue(pool, hostId);
   const s3 = createS3Client(settings.s3);
@@ -49,6 +62,9 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     hostQueue,
     logMetrics: (runId, steps) => logSteps(mlflow, runId, steps),
     reportProgress: (workflowId, progress) => client.workflow.getHandle(workflowId).signal(trainingProgressSignal, progress),
+    devices,
+    hostId,
+    tagRun: (runId, tags) => mlflow.logBatch(runId, { tags: toKeyValues(tags) }),
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     env: opts.env,
   });
@@ -58,8 +74,9 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     artifactsPrefix: settings.s3.artifactsPrefix,
     allowedRoots: [workDir],
   });
-  // wrapped legacy scripts share the pool's slots with the executors
+  // wrapped legacy scripts share the pool's slots and devices with the executors
   const legacy = createLegacyActivities({
+    devices,
     python: settings.python,
     workDir,
     yoloConfigDir: settings.gpu.yoloConfigDir,
@@ -77,7 +94,8 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
       ...common,
       taskQueue: gpuPoolQueue(pool),
       activities: { ...gpu, ...legacy },
-      maxConcurrentActivityTaskExecutions: slots,
+      // one job per slot of each device: the jobs and the devices they get are counted alike
+      maxConcurrentActivityTaskExecutions: devices.slots,
       // a cancel reaches an activity only with a heartbeat's response: flush them every second so it is killed within seconds
       maxHeartbeatThrottleInterval: '1s',
       defaultHeartbeatThrottleInterval: '1s',
@@ -91,9 +109,11 @@ async function main(): Promise<void> {
   const connection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const clientConnection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection: clientConnection, namespace: settings.temporal.namespace });
-  const workers = await createGpuWorkers({ settings, connection, client });
-  const { pool, hostId, slots } = settings.gpu;
-  console.log(`GPU worker ${hostId}: pool ${pool}, ${slots} slot(s), queues ${gpuPoolQueue(pool)} and ${gpuHostQueue(pool, hostId)}`);
+  const devices = await hostDeviceSlots(settings);
+  const workers = await createGpuWorkers({ settings, connection, client, devices });
+  const { pool, hostId } = settings.gpu;
+  const shown = devices.devices.map((d) => (d.index === 'cpu' ? 'cpu' : `${d.index} (${d.name})`)).join(', ');
+  console.log(`GPU worker ${hostId}: pool ${pool}, ${devices.slots} slot(s) on ${shown}, queues ${gpuPoolQueue(pool)} and ${gpuHostQueue(pool, hostId)}`);
   await Promise.all(workers.map((w) => w.run()));
   await clientConnection.close();
   await connection.close();

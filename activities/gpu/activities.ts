@@ -9,6 +9,7 @@ import type { ArtifactFile } from '../storage/activities';
 import type { StepMetrics } from '../tracking/activities';
 import { protocolViolation } from './executor-failures';
 import { CheckpointUploader } from './checkpoint-upload';
+import { onDevice, type DeviceSlots } from './devices';
 import { runFolder, superviseJob, type JobDeps } from './executor-job';
 import { MetricStream } from './metric-stream';
 import { fetchModel, ModelReferenceError, type ModelSourceDeps } from './model-source';
@@ -24,6 +25,12 @@ export interface GpuDeps extends JobDeps {
   /** Delivers epochs' metrics of one run to MLflow (`logSteps`); the MetricStream groups them. */
   logMetrics: (runId: string, steps: StepMetrics[]) => Promise<void>;
   reportProgress?: (workflowId: string, progress: TrainingProgress) => Promise<void>;
+  /** This host's devices: each job gets one of its own (`CUDA_VISIBLE_DEVICES`). */
+  devices: DeviceSlots;
+  /** The host's id, recorded on each job's run with its device. */
+  hostId: string;
+  /** Tags on a run (`sys.gpu_index`, `sys.gpu_name`, `sys.host`): where its job ran. */
+  tagRun: (runId: string, tags: Record<string, string>) => Promise<void>;
 }
 
 export interface TrainInput {
@@ -101,6 +108,25 @@ export function createGpuActivities(deps: GpuDeps) {
     return modelOnHost(`runs:/${runId}/${CHECKPOINT_ARTIFACT}`, path.join(runDir, 'resume'));
   };
 
+  /**
+   * Runs a job on a device of its own, held until the job ends, and records on the run where it
+   * ran; the job gets the environment and scenario device that show it only that device.
+   */
+  const onOwnDevice = async <T>(runId: string, environment: Scenario['environment'], job: (placed: { env: NodeJS.ProcessEnv; environment: Scenario['environment'] }) => Promise<T>): Promise<T> => {
+    const lease = deps.devices.acquire();
+    try {
+      const placed = onDevice(lease.device, environment.device);
+      // recorded beside the job, not before it: a slow MLflow must not delay the job's first heartbeat
+      const log = Context.current().log;
+      void deps.tagRun(runId, { 'sys.gpu_index': lease.device.index, 'sys.gpu_name': lease.device.name, 'sys.host': deps.hostId }).catch((err: unknown) => {
+        log.warn('could not record the job’s device on its run', { error: String(err) });
+      });
+      return await job({ env: placed.env, environment: { ...environment, device: placed.device } });
+    } finally {
+      lease.release();
+    }
+  };
+
   return {
     async train(input: TrainInput): Promise<TrainResult> {
       const ctx = Context.current();
@@ -126,8 +152,9 @@ export function createGpuActivities(deps: GpuDeps) {
       const { weights } = input.scenario.model;
       const startWeights = weights === null || resumeFrom ? null : await modelOnHost(weights, runDir);
 
-      const { result, files } = await superviseJob(deps, {
+      const { result, files } = await onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
         runDir,
+        env,
         executor: deps.executors.train,
         result: ResultSchemas.train,
         heartbeat: previous ?? { epoch: 0 },
@@ -136,7 +163,7 @@ export function createGpuActivities(deps: GpuDeps) {
           dataset: { path: input.scenario.dataset.path },
           classes: input.scenario.task.classes,
           training: { ...training, batch_size: input.batchSize ?? training.batch_size },
-          environment: input.scenario.environment,
+          environment,
           resume_from: resumeFrom,
           plots: training.plots,
         },
@@ -158,7 +185,7 @@ export function createGpuActivities(deps: GpuDeps) {
           return { ...beat, epoch: event.epoch };
         },
         current: (beat) => (uploadedEpoch === undefined ? beat : { ...beat, uploadedEpoch }),
-      }).finally(() => checkpoints.flush());
+      }).finally(() => checkpoints.flush()));
       await stream.close();
       return { hostQueue: deps.hostQueue, epochsCompleted: result.epochs_completed, batchSize: result.batch_size, metrics: result.metrics, files, uploadedCheckpointEpoch: uploadedEpoch };
     },
@@ -166,8 +193,9 @@ export function createGpuActivities(deps: GpuDeps) {
     async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {
       const runDir = await runFolder(deps.workDir, input.runId);
       const modelPath = await modelOnHost(input.model, runDir);
-      const { result, files } = await superviseJob(deps, {
+      const { result, files } = await onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
         runDir,
+        env,
         executor: deps.executors.benchmark,
         result: ResultSchemas.benchmark,
         heartbeat: null,
@@ -178,18 +206,19 @@ export function createGpuActivities(deps: GpuDeps) {
           dataset: { path: input.scenario.dataset.path },
           classes: input.scenario.task.classes,
           benchmark: input.scenario.benchmark ?? {},
-          environment: input.scenario.environment,
+          environment,
           tracking: input.scenario.benchmark?.tracking ?? null,
         },
-      });
+      }));
       return { hostQueue: deps.hostQueue, metrics: result.metrics, files };
     },
 
     async exportModel(input: ExportInput): Promise<ExportResult> {
       const runDir = await runFolder(deps.workDir, input.runId);
       const weights = await modelOnHost(input.weights, runDir);
-      const { result, files } = await superviseJob(deps, {
+      const { result, files } = await onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
         runDir,
+        env,
         executor: deps.executors.export,
         result: ResultSchemas.export,
         heartbeat: null,
@@ -201,9 +230,9 @@ export function createGpuActivities(deps: GpuDeps) {
           classes: input.scenario.task.classes,
           variants: input.variants,
           calibration_size: input.scenario.quantization?.calibration_size ?? 300,
-          environment: input.scenario.environment,
+          environment,
         },
-      });
+      }));
       const exports = result.exports.map((e) => {
         const variant = input.variants.find((v) => v.backend === e.backend && v.precision === e.precision);
         if (!variant) throw protocolViolation(`executor exported an unrequested variant ${e.backend}/${e.precision}`);

@@ -33,6 +33,8 @@ export interface JobRequest<H, R> {
   current?: (heartbeat: H) => H;
   /** Names the log, so several jobs of one run keep their own (`{name}.log`, `{name}.pid`). */
   name?: string;
+  /** More environment for this job alone (the device it was given). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface JobOutcome<R> {
@@ -67,7 +69,7 @@ export async function superviseJob<H, R>(deps: JobDeps, req: JobRequest<H, R>): 
       command: deps.python,
       args: [req.executor],
       spec: { ...req.spec, run_dir: req.runDir, yolo_config_dir: deps.yoloConfigDir },
-      env: { ...process.env, ...deps.env, YOLO_CONFIG_DIR: deps.yoloConfigDir, PYTHONUNBUFFERED: '1' },
+      env: { ...process.env, ...deps.env, ...req.env, YOLO_CONFIG_DIR: deps.yoloConfigDir, PYTHONUNBUFFERED: '1' },
       cwd: req.runDir,
       logFile: path.join(req.runDir, `${name}.log`),
       pidFile: path.join(req.runDir, `${name}.pid`),

@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { finalMetrics, parseResultsCsv, StdoutMetrics, type MetricStep } from '../../legacy/metrics';
 import { legacyExperimentName, type WrapPlan } from '../../legacy/wrap-request';
+import { onDevice, type DeviceSlots } from '../gpu/devices';
 import { runExecutor } from '../gpu/executor-process';
 import { runFolder } from '../gpu/executor-job';
 import type { ArtifactFile } from '../storage/activities';
@@ -24,6 +25,8 @@ export interface LegacyDeps {
   heartbeatIntervalMs?: number;
   logUploadIntervalMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** The host's devices, shared with the executors' jobs: a script gets one of its own (`CUDA_VISIBLE_DEVICES`). */
+  devices: DeviceSlots;
 }
 
 export interface LegacyScriptInput {
@@ -82,6 +85,7 @@ export function createLegacyActivities(deps: LegacyDeps) {
       const heartbeat = () => ctx.heartbeat({ lines } satisfies LegacyHeartbeat);
       const beat = setInterval(heartbeat, deps.heartbeatIntervalMs ?? 5000);
       let uploading: Promise<void> | undefined;
+      const lease = deps.devices.acquire();
       const streamLog = setInterval(() => {
         uploading ??= deps
           .uploadLog(input.artifactUri, logFile)
@@ -112,6 +116,7 @@ export function createLegacyActivities(deps: LegacyDeps) {
             YOLO_CONFIG_DIR: await legacyYoloConfig(deps.yoloConfigDir),
             YOLO_OFFLINE: 'true',
             PYTHONUNBUFFERED: '1',
+            ...onDevice(lease.device, 'auto').env,
           },
           logFile: logFile.localPath,
           pidFile: path.join(runDir, `${LOG_NAME}.pid`),
@@ -145,6 +150,7 @@ export function createLegacyActivities(deps: LegacyDeps) {
           model: modelFile(collected.files),
         };
       } finally {
+        lease.release();
         clearInterval(beat);
         clearInterval(streamLog);
       }

@@ -142,7 +142,7 @@ export const FAKE_QUANT = path.join(REPO, 'test/fixtures/fake_quant.py');
  */
 export async function withFakeGpu<T>(
   stack: Stack,
-  opts: { bundle: Awaited<ReturnType<typeof workflowBundle>>; env?: Record<string, string>; mlflow?: MlflowClient; hosts?: number; slots?: number },
+  opts: { bundle: Awaited<ReturnType<typeof workflowBundle>>; env?: Record<string, string>; mlflow?: MlflowClient; hosts?: number; slots?: number; devices?: string[] },
   fn: () => Promise<T>,
 ): Promise<T> {
   const control = await createControlWorker({ settings: stack.settings, connection: stack.nativeConnection, workflowBundle: opts.bundle, mlflow: opts.mlflow });
@@ -151,7 +151,8 @@ export async function withFakeGpu<T>(
   const connections = await Promise.all(Array.from({ length: hosts - 1 }, () => connectTemporal(stack.settings.temporal, (options) => NativeConnection.connect(options))));
   const gpu: Worker[] = [];
   for (let i = 0; i < hosts; i++) {
-    const gpuSettings = hosts === 1 && opts.slots === undefined ? stack.settings.gpu : { ...stack.settings.gpu, hostId: `${stack.settings.gpu.hostId}-${i}`, slots: opts.slots ?? stack.settings.gpu.slots };
+    const gpuSettings =
+      hosts === 1 && opts.slots === undefined ? { ...stack.settings.gpu, devices: opts.devices ?? stack.settings.gpu.devices } : { ...stack.settings.gpu, hostId: `${stack.settings.gpu.hostId}-${i}`, slots: opts.slots ?? stack.settings.gpu.slots, devices: opts.devices ?? stack.settings.gpu.devices };
     gpu.push(
       ...(await createGpuWorkers({
         settings: { ...stack.settings, gpu: gpuSettings },

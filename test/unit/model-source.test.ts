@@ -1,4 +1,5 @@
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { CPU_DEVICE, DeviceSlots } from '../../activities/gpu/devices';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -93,6 +94,9 @@ function gpuActivities(models: ModelSourceDeps) {
     yoloConfigDir: path.join(dir, 'yolo'),
     executors: { train: standIn, benchmark: standIn, export: standIn },
     hostQueue: 'test-queue',
+    devices: new DeviceSlots([CPU_DEVICE], 1),
+    hostId: 'test-host',
+    tagRun: () => Promise.resolve(),
     models,
     logMetrics: () => Promise.resolve(),
   };

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { CPU_DEVICE, DeviceSlots } from '../../activities/gpu/devices';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -41,6 +42,9 @@ it('a 300-epoch training logs 300 epochs to MLflow and reports 50 evenly spaced 
     workDir,
     yoloConfigDir: workDir,
     hostQueue: 'host-queue',
+    devices: new DeviceSlots([CPU_DEVICE], 1),
+    hostId: 'test-host',
+    tagRun: () => Promise.resolve(),
     env: { GF_FAKE_EPOCH_SECONDS: '0' },
     logMetrics: (_runId, steps) => Promise.resolve(void logged.push(...steps)),
     reportProgress: (workflowId, progress) => Promise.resolve(void reported.push({ workflowId, progress })),

@@ -2,10 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MlflowClient } from '../../activities/tracking/mlflow-client';
-import { buildProgram } from '../../cli/gflow';
 import { loadSettings } from '../../common/settings';
 import type { RuleDecision } from '../../optimizer/decide';
 import { BETA, DOCK, PAINT, tag, writeTestFleet } from '../support/fleet-fixture';
+import { gflowPrinted } from '../support/cli';
 
 /**
  * `gflow optimize check` over the fleet of test/support/fleet-fixture.ts in the test stack's real
@@ -18,16 +18,7 @@ jest.setTimeout(120_000);
 
 const settings = loadSettings();
 
-async function gflow(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
-  try {
-    await buildProgram(settings).parseAsync(['node', 'gflow', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return printed.join('\n');
-}
+const gflow = (...args: string[]) => gflowPrinted(settings, ...args);
 
 const policyText = (scope: string) => `max_concurrent: 2
 rules:

@@ -3,7 +3,6 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
-import { buildProgram } from '../../cli/gflow';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID } from '../../common/contract';
 import type { optimizer, OptimizerResult } from '../../workflows/optimizer';
 import type { OptimizerActionResult } from '../../workflows/optimizer-action';
@@ -13,6 +12,7 @@ import { DOCK, PAINT, SITES, tag, writeTestFleet } from '../support/fleet-fixtur
 import { childRuns, connectStack, eventually, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
 import { actionIdsSince, championScenario, recordChampionArtifacts, runCheck, workflowIdsSince, writePolicyFile } from '../support/optimizer-fixture';
 import { aliasesOf, artifactText } from '../support/records';
+import { gflowPrinted } from '../support/cli';
 
 /**
  * The `optimizer` workflow and its Temporal Schedule on the real stack, over the fleet of
@@ -48,16 +48,7 @@ rules:
     cooldown: 7d
 `;
 
-async function gflow(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
-  try {
-    await buildProgram(stack.settings).parseAsync(['node', 'gflow', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return printed.join('\n');
-}
+const gflow = (...args: string[]) => gflowPrinted(stack.settings, ...args);
 
 /** Ids of workflows matching a visibility query, started since this file began. */
 const workflowIds = (query: string) => workflowIdsSince(stack, query, since);

@@ -1,14 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CONTROL_QUEUE, progressQuery, WorkflowType } from '../../common/contract';
 import { workflowId } from '../../scenarios/naming';
 import { createControlWorker } from '../../workers/control';
 import type { singleRun } from '../../workflows/single-run';
-import { connectStack, eventually, isAlive, REPO, syntheticDataset, trainScenario, workflowBundle, type Stack } from '../support/harness';
+import { startGpuWorkerProcess } from '../support/gpu-process';
+import { connectStack, eventually, isAlive, syntheticDataset, trainScenario, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(10 * 60_000);
 
@@ -16,12 +16,10 @@ let stack: Stack;
 let logDir: string;
 const gpuWorkers: ChildProcess[] = [];
 
-/** The GPU worker as its own process (as on a GPU host), ready once it polls its queue. */
+/** The GPU worker as its own process, on the test stack's host and work folder. */
 async function startGpuWorker(name: string): Promise<ChildProcess> {
-  const log = openSync(path.join(logDir, `${name}.log`), 'a');
-  const child = spawn(process.execPath, [path.join(REPO, 'dist/workers/gpu.js')], { env: process.env, stdio: ['ignore', log, log] });
+  const child = await startGpuWorkerProcess(logDir, name);
   gpuWorkers.push(child);
-  await eventually(async () => ((await readFile(path.join(logDir, `${name}.log`), 'utf8')).includes('GPU worker') ? true : undefined), 30_000, `${name} to start`);
   return child;
 }
 
