@@ -10,6 +10,7 @@ import { runExecutor } from '../gpu/executor-process';
 import { runFolder } from '../gpu/executor-job';
 import type { ArtifactFile } from '../storage/activities';
 import type { StepMetrics } from '../tracking/activities';
+import { scriptEnvironment } from './script-env';
 import { realFolder, refused, scriptByPatterns, fileInFolder, snapshot, writtenFiles, type FileState } from './folder';
 
 export interface LegacyDeps {
@@ -104,8 +105,7 @@ export function createLegacyActivities(deps: LegacyDeps) {
           protocol: false,
           cwd: folder,
           env: {
-            ...process.env,
-            ...deps.env,
+            ...scriptEnvironment({ ...process.env, ...deps.env }),
             // a script that uses MLflow (ultralytics' own callback does) logs into the wrapping run and leaves it open;
             // the experiment name too: ultralytics sets the active experiment by name before resuming the run, and with
             // any other experiment (its default is the train `project`) it logged nothing (docs/architecture.md §10)
