@@ -3,6 +3,8 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseYamlWith } from '../scenarios/loader';
+import { resolveRegistrySites, type SiteCatalogue } from '../scenarios/site-catalogue';
+import { siteCatalogue } from '../scenarios/site-catalogue-loader';
 import type { ScenarioIssue } from '../scenarios/validate';
 import { LegacyRegistrySchema, type LegacyRegistry } from './schema';
 
@@ -25,9 +27,9 @@ export function defaultRegistryFile(cwd = process.cwd()): string {
   return !existsSync(here) && existsSync(seeds) ? seeds : here;
 }
 
-/** Parses registry YAML with the scenario loader's machinery: field paths, lines, bounded aliases, unknown keys refused. */
-export function parseRegistryText(text: string, file = '<experiments.yaml>'): LegacyRegistry {
-  return parseYamlWith(LegacyRegistrySchema, text, (issues, options) => new RegistryFileError(file, issues, options));
+/** Parses registry YAML with the scenario loader's machinery: field paths, lines, bounded aliases, unknown keys refused; `site: <name>` looked up in `sites`. */
+export function parseRegistryText(text: string, file = '<experiments.yaml>', sites: SiteCatalogue = siteCatalogue()): LegacyRegistry {
+  return parseYamlWith(LegacyRegistrySchema, text, (issues, options) => new RegistryFileError(file, issues, options), (input) => resolveRegistrySites(input, sites));
 }
 
 /** `~` and `~/…` become the home folder; relative paths are taken from the registry file's folder. */

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseYamlWith } from '../scenarios/loader';
+import { resolvePolicySites, type SiteCatalogue } from '../scenarios/site-catalogue';
+import { siteCatalogue } from '../scenarios/site-catalogue-loader';
 import type { ScenarioIssue } from '../scenarios/validate';
 import { OptimizerPolicySchema, type OptimizerPolicy } from './policy-schema';
 
@@ -15,9 +17,9 @@ export class PolicyFileError extends Error {
   }
 }
 
-/** Parses policy YAML with the scenario loader's machinery: field paths, lines, bounded aliases. */
-export function parsePolicyText(text: string, file = '<policy>'): OptimizerPolicy {
-  return parseYamlWith(OptimizerPolicySchema, text, (issues, options) => new PolicyFileError(file, issues, options));
+/** Parses policy YAML with the scenario loader's machinery: field paths, lines, bounded aliases; a scope's site name looked up in `sites`. */
+export function parsePolicyText(text: string, file = '<policy>', sites: SiteCatalogue = siteCatalogue()): OptimizerPolicy {
+  return parseYamlWith(OptimizerPolicySchema, text, (issues, options) => new PolicyFileError(file, issues, options), (input) => resolvePolicySites(input, sites));
 }
 
 /** Reads and checks a policy file (see parsePolicyText). */

@@ -1,9 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, isPair, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
+import { isObjectStoreDataset } from './dataset-uri';
 import { isLocalArchitecture, isModelFolderName, isRemoteReference } from './model-reference';
 import type { z } from 'zod';
 import { ScenarioSchema, type Scenario } from './schema';
+import { resolveScenarioSite, type PreparedInput, type SiteCatalogue } from './site-catalogue';
+import { siteCatalogue } from './site-catalogue-loader';
 import { checkAgainst, formatIssues, type ScenarioIssue } from './validate';
 
 /** A scenario file that cannot be run; the message names the file and every bad field. */
@@ -26,6 +29,8 @@ export interface LoadedScenario {
 export interface LoadOptions {
   /** Refuse a scenario whose dataset, model or tracking files are not on this machine (set false when GPU hosts hold the data). */
   checkFiles?: boolean;
+  /** Where `site: <name>` is looked up (default: siteCatalogueFile()). */
+  sites?: SiteCatalogue;
 }
 
 /**
@@ -37,7 +42,7 @@ export async function loadScenarioFile(file: string, options: LoadOptions = {}):
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new ScenarioFileError(file, [{ path: '', message: `cannot read file (${err.code ?? err.message})` }], { cause: err });
   });
-  const scenario = resolveScenarioPaths(parseScenarioText(text, file), path.dirname(path.resolve(file)));
+  const scenario = resolveScenarioPaths(parseScenarioText(text, file, options.sites), path.dirname(path.resolve(file)));
   if (options.checkFiles ?? true) await checkScenarioFiles(scenario, file);
   return { file, scenario };
 }
@@ -45,9 +50,9 @@ export async function loadScenarioFile(file: string, options: LoadOptions = {}):
 /** YAML aliases a scenario may expand, all together: enough for sharing blocks, far too few for an alias bomb. */
 const MAX_ALIAS_COUNT = 100;
 
-/** Parses scenario YAML text; issues carry the YAML line of the offending field. */
-export function parseScenarioText(text: string, file = '<scenario>'): Scenario {
-  return parseYamlWith(ScenarioSchema, text, (issues, options) => new ScenarioFileError(file, issues, options));
+/** Parses scenario YAML text (`site: <name>` looked up in `sites`); issues carry the YAML line of the offending field. */
+export function parseScenarioText(text: string, file = '<scenario>', sites: SiteCatalogue = siteCatalogue()): Scenario {
+  return parseYamlWith(ScenarioSchema, text, (issues, options) => new ScenarioFileError(file, issues, options), (input) => resolveScenarioSite(input, sites));
 }
 
 /** How a YAML file of one kind reports its issues (a scenario: ScenarioFileError). */
@@ -56,18 +61,23 @@ export type YamlFileError = (issues: ScenarioIssue[], options?: { cause?: unknow
 /**
  * Parses YAML text and validates it against `schema` (a scenario, an optimizer policy): YAML
  * errors, aliases and every schema issue become `fail(issues)`, each issue with the YAML line of
- * its field (or of the nearest enclosing field present).
+ * its field (or of the nearest enclosing field present). `prepare` rewrites the plain data first
+ * (site names → site blocks) and reports what it could not rewrite, with lines like the schema's.
  */
-export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, fail: YamlFileError): z.infer<S> {
+export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, fail: YamlFileError, prepare?: (input: unknown) => PreparedInput): z.infer<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const lineOf = (offset: number) => lineCounter.linePos(offset).line;
   if (doc.errors.length > 0) {
     throw fail(doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
   }
-  const checked = checkAgainst(schema, toPlain(doc, fail, lineOf));
-  if (checked.ok) return checked.value;
-  const withLines = checked.issues.map((issue) => {
+  const prepared = prepare ? prepare(toPlain(doc, fail, lineOf)) : { input: toPlain(doc, fail, lineOf), issues: [] };
+  const checked = checkAgainst(schema, prepared.input);
+  if (checked.ok && prepared.issues.length === 0) return checked.value;
+  // a site name that was not found also fails the schema (`site: expected a mapping`): its own issue says why
+  const refused = new Set(prepared.issues.map((i) => i.path));
+  const schemaIssues = checked.ok ? [] : checked.issues.filter((i) => !refused.has(i.path));
+  const withLines = [...prepared.issues, ...schemaIssues].map((issue) => {
     const node = nearestNode(doc, issue.path);
     return node?.range ? { ...issue, message: `${issue.message} (line ${lineOf(node.range[0])})` } : issue;
   });
@@ -130,12 +140,13 @@ function keyOrIndex(part: string): string | number {
  */
 export function resolveScenarioPaths(s: Scenario, baseDir: string): Scenario {
   const abs = (p: string) => (path.isAbsolute(p) ? p : path.resolve(baseDir, p));
+  const dataset = (p: string) => (isObjectStoreDataset(p) ? p : abs(p));
   const model = (ref: string) => (isRemoteReference(ref) ? ref : abs(ref));
   const architecture = (a: string) => (isLocalArchitecture(a) ? abs(a) : a);
   const sweptArchitectures = sweptList(s, 'architecture');
   return {
     ...s,
-    dataset: { ...s.dataset, path: abs(s.dataset.path) },
+    dataset: { ...s.dataset, path: dataset(s.dataset.path) },
     model: { ...s.model, architecture: architecture(s.model.architecture), weights: s.model.weights === null ? null : model(s.model.weights) },
     ...(s.benchmark?.tracking && {
       benchmark: { ...s.benchmark, tracking: { ...s.benchmark.tracking, sequence: abs(s.benchmark.tracking.sequence), ground_truth: abs(s.benchmark.tracking.ground_truth) } },
@@ -144,7 +155,7 @@ export function resolveScenarioPaths(s: Scenario, baseDir: string): Scenario {
       comparison: {
         ...s.comparison,
         architectures: s.comparison.architectures?.map(architecture),
-        datasets: s.comparison.datasets?.map((d) => ({ ...d, path: abs(d.path) })),
+        datasets: s.comparison.datasets?.map((d) => ({ ...d, path: dataset(d.path) })),
         models: s.comparison.models?.map(model),
       },
     }),
@@ -167,12 +178,13 @@ type Expected = 'file' | 'folder' | 'model';
 /**
  * Refuses a scenario naming a local path that is not on this machine, or that is a file where a
  * folder is needed (or the reverse), before anything starts. `runs:/` and `models:/` are
- * resolved on the GPU host, whose fetch fails before the executor starts.
+ * resolved on the GPU host, whose fetch fails before the executor starts; an `s3://` dataset's
+ * manifest is checked by the CLI (cli/dataset-check.ts), which has the S3 client.
  */
 export async function checkScenarioFiles(s: Scenario, file: string): Promise<void> {
   const issues: ScenarioIssue[] = [];
   const check = async (field: string, p: string | null, expected: Expected) => {
-    if (p === null || isRemoteReference(p)) return;
+    if (p === null || isRemoteReference(p) || isObjectStoreDataset(p)) return;
     const found = await stat(p).catch(() => undefined);
     if (!found) issues.push({ path: field, message: `${expected === 'folder' ? 'folder' : 'file'} not found: ${p}` });
     else if (expected === 'folder' && !found.isDirectory()) issues.push({ path: field, message: `expected a folder, got a file: ${p}` });

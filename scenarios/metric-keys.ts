@@ -4,8 +4,8 @@
  * never fires and a gate finds nothing to compare, all without a word.
  *
  * Keys are exact names plus three patterns: `det.ap50.<class>` (a class of `task.classes`),
- * `sys.bs<N>.<latency_ms|latency_ms_p50|latency_ms_p95|latency_ms_p99|fps>` (N in
- * `benchmark.batch_sizes`) and `train.lr_pg<N>` (one per optimizer parameter group). Which keys
+ * `sys.bs<N>.<latency_ms|latency_ms_p50|latency_ms_p95|latency_ms_p99|fps|preprocess_ms|inference_ms|postprocess_ms|gpu_memory_mb>`
+ * (N in `benchmark.batch_sizes`) and `train.lr_pg<N>` (one per optimizer parameter group). Which keys
  * a field accepts depends on the runs it reads: a sweep's trials are train runs, an infer
  * comparison reads benchmarks, a comparison of `run_ids` may read any run, quantized ones
  * included (`orig.*`, `quant.*`, `comparison.*`).
@@ -39,6 +39,9 @@ export const METRIC_ALIASES: Readonly<Record<string, string>> = {
   mAP50: 'det.mAP50',
   mAP50_95: 'det.mAP50_95',
   'mAP50-95': 'det.mAP50_95',
+  latency_p50: 'sys.latency_ms_p50',
+  latency_p95: 'sys.latency_ms_p95',
+  latency_p99: 'sys.latency_ms_p99',
 };
 
 /** ultralytics' own names (which MLflow refuses): never accepted, but the suggestion is exact. */
@@ -58,6 +61,10 @@ export const ULTRALYTICS_NAMES: Readonly<Record<string, string>> = {
 const DETECTION = ['det.mAP50', 'det.mAP50_95', 'det.precision', 'det.recall', 'det.f1'];
 const MODEL_FIGURES = ['sys.model_size_mb', 'sys.model_params_m'];
 const LATENCY = ['latency_ms', 'latency_ms_p50', 'latency_ms_p95', 'latency_ms_p99', 'fps'];
+/** ultralytics' own split of a predict call (its `speed`), per batch: NMS weighs on edge CPUs. */
+const STAGES = ['preprocess_ms', 'inference_ms', 'postprocess_ms'];
+/** Per batch size only: each batch size's own peak of torch's CUDA allocator (GPU hosts). */
+const PER_BATCH_ONLY = ['gpu_memory_mb'];
 const MOT = ['mot.hota', 'mot.deta', 'mot.assa', 'mot.mota', 'mot.motp', 'mot.idf1', 'mot.id_switches', 'mot.frag', 'mot.mt', 'mot.ml'];
 
 /** executors/train.py (final and per-epoch values; `sys.gpu_util_pct` on GPU hosts only) and what the train stage adds. */
@@ -77,7 +84,9 @@ const BENCHMARK_KEYS = [
   ...DETECTION,
   ...MODEL_FIGURES,
   'sys.model_gflops',
-  ...LATENCY.map((k) => `sys.${k}`),
+  ...[...LATENCY, ...STAGES].map((k) => `sys.${k}`),
+  'sys.best_batch_size',
+  'sys.best_fps',
   'sys.cpu_util_pct',
   'sys.gpu_memory_peak_mb',
   'sys.gpu_util_pct',
@@ -102,7 +111,8 @@ const EXACT: Record<MetricSource, ReadonlySet<string>> = {
 
 /** The documented patterns, with the sources that log them; `orig.`/`quant.` copies of benchmark ones come from quant runs. */
 const AP50 = /^det\.ap50\.(.+)$/;
-const BATCH_LATENCY = new RegExp(`^sys\\.bs(\\d+)\\.(${LATENCY.join('|')})$`);
+const PER_BATCH = [...LATENCY, ...STAGES, ...PER_BATCH_ONLY];
+const BATCH_LATENCY = new RegExp(`^sys\\.bs(\\d+)\\.(${PER_BATCH.join('|')})$`);
 const LEARNING_RATE = /^train\.lr_pg\d+$/;
 
 function matchesPattern(key: string, ctx: MetricContext): boolean {
@@ -143,7 +153,8 @@ export function defaultGoal(key: string): Goal {
 
 const MINIMISED = [
   /_loss$/,
-  /^sys\.(bs\d+\.)?latency/,
+  /^sys\.(bs\d+\.)?(latency|(preprocess|inference|postprocess)_ms$)/,
+  /^sys\.bs\d+\.gpu_memory_mb$/,
   /^sys\.(gpu_memory_peak_mb|model_size_mb|gpu_power_w|model_params_m|model_gflops|epoch_time_s)$/,
   /^mot\.(id_switches|frag|ml)$/,
   /^comparison\.accuracy_drop_/,
@@ -153,12 +164,12 @@ const MINIMISED = [
 /** Every concrete key of the source, patterns spelled out for this scenario's classes and batch sizes. */
 function candidates(ctx: MetricContext): string[] {
   const ap50 = ctx.classes.map((c) => `det.ap50.${c}`);
-  const perBatch = ctx.source === MetricSource.train ? [] : ctx.batchSizes.flatMap((n) => LATENCY.map((k) => `sys.bs${n}.${k}`));
+  const perBatch = ctx.source === MetricSource.train ? [] : ctx.batchSizes.flatMap((n) => PER_BATCH.map((k) => `sys.bs${n}.${k}`));
   return [...EXACT[ctx.source], ...ap50, ...perBatch];
 }
 
-/** The candidate with the smallest edit distance (case-insensitive); ties go to the earlier one. */
-function closest(key: string, names: string[]): string {
+/** The candidate with the smallest edit distance (case-insensitive); ties go to the earlier one. Also suggests site names (scenarios/site-catalogue.ts). */
+export function closest(key: string, names: string[]): string {
   let best = names[0];
   let bestDistance = Infinity;
   for (const name of names) {
