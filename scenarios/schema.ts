@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultGoal, Goal, MetricSource, resolveMetricAlias, unknownMetricMessage } from './metric-keys';
 import { parseModelReference } from './model-reference';
+import { DATASET_URI_FORM, isObjectStoreDataset, parseDatasetUri } from './dataset-uri';
 
 /**
  * The scenario schema: the single source of every scenario type (`z.infer`).
@@ -51,7 +52,7 @@ const listedOnce =
     });
   };
 
-/** Any `scheme:/…` (s3://, http://): executors read datasets from the GPU host's disk. */
+/** Any `scheme:/…` (http://, s3://): of these only an `s3://` dataset is read, through the GPU host's dataset cache. */
 const URI = /^[a-z][a-z0-9+.-]*:\//i;
 
 const classNames = z
@@ -90,7 +91,11 @@ export const DatasetSchema = z.strictObject({
   path: z
     .string()
     .regex(/\.ya?ml$/, { error: (iss) => `expected the path of a YOLO data .yaml file, got ${JSON.stringify(iss.input)}` })
-    .refine((p) => !URI.test(p), { error: (iss) => `expected a local path (executors read datasets from the GPU host's disk), got ${JSON.stringify(iss.input)}` }),
+    .refine((p) => !URI.test(p) || isObjectStoreDataset(p), { error: (iss) => `expected a local path or ${DATASET_URI_FORM} (gflow data push), got ${JSON.stringify(iss.input)}` })
+    .superRefine((p, ctx) => {
+      const parsed = isObjectStoreDataset(p) ? parseDatasetUri(p) : undefined;
+      if (parsed && 'error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+    }),
   version: z.string().min(1),
   dvc_hash: z.string().min(1).optional(),
   image_count: z.int().positive().optional(),

@@ -115,9 +115,9 @@ describe('model references cannot leave their run (defect 10)', () => {
     }
   });
 
-  it('refuses a dataset URI: executors read datasets from disk', () => {
-    expect(issuesOf(valid.replace('path: /d/data.yaml', 'path: s3://bucket/data.yaml'))).toEqual([
-      'dataset.path: expected a local path (executors read datasets from the GPU host\'s disk), got "s3://bucket/data.yaml" (line 8)',
+  it('refuses a dataset URI other than s3:// (GPU hosts cache those)', () => {
+    expect(issuesOf(valid.replace('path: /d/data.yaml', 'path: https://host/data.yaml'))).toEqual([
+      'dataset.path: expected a local path or s3://<bucket>/<folder>/<data>.yaml (gflow data push), got "https://host/data.yaml" (line 8)',
     ]);
   });
 });

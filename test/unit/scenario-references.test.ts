@@ -54,6 +54,12 @@ describe('scenario references', () => {
     expect(scenario.model.architecture).toBe(path.join(dir, 'weights/best.pt'));
   });
 
+  it('leaves an s3:// dataset as it is, for the CLI to check its manifest (a local file check would refuse it)', async () => {
+    const uri = 's3://guardianflow/datasets/acme/ppe/v3/data.yaml';
+    const { scenario } = await load(base.replace('path: data.yaml', `path: ${uri}`));
+    expect(scenario.dataset.path).toBe(uri);
+  });
+
   it('leaves an architecture built by name as it is', async () => {
     expect((await load(base)).scenario.model.architecture).toBe('yolov8n.yaml');
   });

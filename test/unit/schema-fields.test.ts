@@ -140,8 +140,18 @@ describe('dataset', () => {
     for (const value of ['data.txt', 'datayaml', 'data.yaml.bak', 'data.yaaml']) {
       expect(refused('dataset.path', value)).toEqual([`dataset.path: expected the path of a YOLO data .yaml file, got ${JSON.stringify(value)}`]);
     }
-    for (const value of ['s3://bucket/data.yaml', 'HTTP://host/data.yml', 'git+ssh://h/d.yaml']) {
-      expect(refused('dataset.path', value)).toEqual([`dataset.path: expected a local path (executors read datasets from the GPU host's disk), got ${JSON.stringify(value)}`]);
+    for (const value of ['HTTP://host/data.yml', 'git+ssh://h/d.yaml', 'S3://bucket/sets/data.yaml']) {
+      expect(refused('dataset.path', value)).toEqual([`dataset.path: expected a local path or s3://<bucket>/<folder>/<data>.yaml (gflow data push), got ${JSON.stringify(value)}`]);
+    }
+  });
+
+  it('path: an s3:// data .yaml inside a folder of a bucket (a pushed dataset)', () => {
+    accepts('dataset.path', ['s3://guardianflow/datasets/acme/ppe/v3/data.yaml', 's3://my.bucket-1/a/data.yml']);
+    const form = (value: string, why: string) => [`dataset.path: expected s3://<bucket>/<folder>/<data>.yaml (${why}), got ${JSON.stringify(value)}`];
+    expect(refused('dataset.path', 's3://bucket/data.yaml')).toEqual(form('s3://bucket/data.yaml', 'the data .yaml inside a folder that holds the images and labels'));
+    expect(refused('dataset.path', 's3://Bucket/sets/data.yaml')).toEqual(form('s3://Bucket/sets/data.yaml', 'a bucket of 3-63 lowercase letters, digits, . and -'));
+    for (const value of ['s3://bucket/sets/../data.yaml', 's3://bucket/sets//data.yaml', 's3://bucket/./data.yaml']) {
+      expect(refused('dataset.path', value)).toEqual(form(value, 'no empty, . or .. segments'));
     }
   });
 
