@@ -43,7 +43,15 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -q --no-install-recommends chromium >/dev/null
 fi
 
-# 5. TypeScript build (the CLI and workers run from dist/)
+# 5. PostgreSQL for scripts/prod-check.sh (the production stack's MLflow backend, run as real
+#    processes): Debian's server binaries only; the check starts its own cluster in a temp folder
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing Debian's postgresql"
+  if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); else apt_get=(sudo apt-get); fi
+  DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -q --no-install-recommends postgresql >/dev/null
+fi
+
+# 6. TypeScript build (the CLI and workers run from dist/)
 src_hash=$(find common scenarios workflows activities fleet optimizer server workers cli stack tsconfig.json tsconfig.build.json package-lock.json -type f \( -name '*.ts' -o -name '*.json' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
 if [ ! -f dist/.gf-hash ] || [ "$(cat dist/.gf-hash)" != "$src_hash" ]; then
   say "building TypeScript"
