@@ -3,10 +3,15 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdCo
 import { CONTROL_QUEUE, WorkflowType } from '../common/contract';
 import { actor, RegistryOp, registryWorkflowId } from '../common/registry';
 import type { Settings } from '../common/settings';
-import { filterLiteral, mlflowClientFor } from '../activities/tracking/mlflow-client';
+import { filterLiteral, mlflowClientFor, type MlflowClient } from '../activities/tracking/mlflow-client';
+import type { RegisteredModel } from '../activities/tracking/mlflow-responses';
+import { asFlag, FilterQuery, parseQuery, QueryParamError } from '../fleet/query-params';
+import type { FleetFilter } from '../fleet/select';
+import { TaskType } from '../scenarios/schema';
 import type { registryMove, RegistryMoveInput, RegistryMoveResult } from '../workflows/registry-move';
 import { CliError } from './cli-error';
 import { mlflowModelUrl } from './links';
+import { modelDetails, modelDetailsText, modelMatches, modelsTable, modelVersionRows, type ModelVersionRow } from './model-listing';
 import { currentUser } from './promotion-commands';
 import { applicationFailureOf, connect } from './temporal';
 
@@ -41,7 +46,7 @@ const showAliases = (aliases: Record<string, string>) =>
     .map(([alias, version]) => `${alias}=v${version}`)
     .join(' ') || '(none)';
 
-/** `gflow promote`, `gflow rollback` and `gflow list models`. */
+/** `gflow promote`, `gflow rollback`, `gflow list models` and `gflow show model`. */
 export function registerRegistryCommands(program: Command, settings: Settings): void {
   const move = async (input: RegistryMoveInput) => {
     const { client, close } = await connect(settings);
@@ -80,20 +85,45 @@ export function registerRegistryCommands(program: Command, settings: Settings): 
   const list = program.command('list').description('list what is recorded in MLflow');
   list
     .command('models')
-    .description('registered models, their versions and aliases')
-    .option('--filter <text>', "only models whose name contains this text")
-    .action(async (opts: { filter?: string }) => {
+    .description('registered versions with aliases, architecture, input size, dataset, epochs, mAP50, latency p95, variants and times')
+    .option('--customer <customer>', 'only this customer’s models')
+    .option('--task <task>', `only this task (${Object.values(TaskType).join(', ')})`)
+    .option('--filter <text>', 'only models whose name contains this text')
+    .option('--json', 'print JSON for scripts instead of a table')
+    .action(async (opts: { customer?: string; task?: string; filter?: string; json?: boolean }) => {
+      const filter = siteFilter({ customer: opts.customer, task: opts.task });
       const mlflow = mlflowClientFor(settings);
-      const filter = opts.filter ? `name LIKE ${filterLiteral(`%${opts.filter}%`)}` : '';
-      const models = await mlflow.searchRegisteredModels(filter);
-      if (models.length === 0) console.log('no registered models');
-      for (const model of models.sort((a, b) => a.name.localeCompare(b.name))) {
-        console.log(model.name);
-        const versions = await mlflow.searchModelVersions(`name=${filterLiteral(model.name)}`);
-        for (const v of versions.sort((a, b) => Number(b.version) - Number(a.version))) {
-          const aliases = (model.aliases ?? []).filter((a) => a.version === v.version).map((a) => a.alias);
-          console.log(`  v${v.version.padEnd(4)} ${(aliases.length ? `[${aliases.join(', ')}]` : '').padEnd(30)} run ${v.run_id ?? '-'}`);
-        }
-      }
+      const models = (await mlflow.searchRegisteredModels(opts.filter ? `name LIKE ${filterLiteral(`%${opts.filter}%`)}` : '')).filter((m) => modelMatches(m.name, filter));
+      const rows = await versionRows(mlflow, models);
+      if (opts.json) return console.log(JSON.stringify(rows, null, 2));
+      console.log(rows.length === 0 ? 'no registered models' : `${modelsTable(rows)}\n${rows.length} versions of ${models.length} models`);
     });
+
+  const show = program.commands.find((c) => c.name() === 'show') ?? program.command('show').description('one thing recorded in MLflow, in full');
+  show
+    .command('model <name>')
+    .description('one registered model: its versions, what each is, and the models:/name@champion URI to deploy')
+    .option('--json', 'print JSON for scripts instead of a table')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const mlflow = mlflowClientFor(settings);
+      const model = await mlflow.getRegisteredModel(name);
+      if (!model) throw new CliError(`no registered model ${JSON.stringify(name)}; gflow list models shows them`, 1);
+      const details = modelDetails(name, await versionRows(mlflow, [model]));
+      console.log(opts.json ? JSON.stringify(details, null, 2) : modelDetailsText(details));
+    });
+}
+
+/** `--customer` / `--task` through the fleet's query schema: a bad task exits 2 naming the flag, as `gflow metrics` does. */
+function siteFilter(flags: { customer?: string; task?: string }): FleetFilter {
+  try {
+    return parseQuery(FilterQuery, flags, asFlag);
+  } catch (err) {
+    if (err instanceof QueryParamError) throw new CliError(err.message, 2, { cause: err });
+    throw err;
+  }
+}
+
+async function versionRows(mlflow: MlflowClient, models: RegisteredModel[]): Promise<ModelVersionRow[]> {
+  const versions = new Map(await Promise.all(models.map(async (m) => [m.name, await mlflow.searchModelVersions(`name=${filterLiteral(m.name)}`)] as const)));
+  return modelVersionRows(models, (name) => versions.get(name) ?? []);
 }

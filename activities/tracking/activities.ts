@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { asTrackingActivity } from './failures';
 import { invalidKeys, splitLogBatch, toKeyValues, toMetrics, type LogBatch } from './log-batch';
 import { filterLiteral, RunStatus, type MlflowClient } from './mlflow-client';
+import { missingTags, versionTags } from './version-tags';
 
 export interface TrackingDeps {
   mlflow: MlflowClient;
@@ -72,14 +73,23 @@ export function createTrackingActivities({ mlflow }: TrackingDeps) {
       return asTrackingActivity(() => logAll(mlflow, input));
     },
 
-    /** Registers the run's model (reusing a version already made from the same run and source) and points the alias at it. */
+    /**
+     * Registers the run's model (reusing a version already made from the same run and source) and
+     * points the alias at it. The version is created with the tags that describe it
+     * (`version-tags.ts`, from the run, then the caller's `tags`); a retry that finds the version
+     * sets only the tags it lacks, so none is lost or written twice.
+     */
     async registerModel(input: RegisterModelInput): Promise<{ name: string; version: string; alias: string }> {
       return asTrackingActivity(async () => {
         await mlflow.ensureRegisteredModel(input.name);
+        const tags = { ...versionTags(await mlflow.getRun(input.runId)), ...input.tags };
         const versions = await mlflow.searchModelVersions(`name=${filterLiteral(input.name)} and run_id=${filterLiteral(input.runId)}`);
-        const version =
-          versions.find((v) => v.source === input.source) ??
-          (await mlflow.createModelVersion({ name: input.name, source: input.source, runId: input.runId, tags: toKeyValues(input.tags ?? {}) }));
+        const existing = versions.find((v) => v.source === input.source);
+        const version = existing ?? (await mlflow.createModelVersion({ name: input.name, source: input.source, runId: input.runId, tags: toKeyValues(tags) }));
+        if (existing) {
+          const present = (await mlflow.getModelVersion(input.name, existing.version))?.tags;
+          for (const [key, value] of Object.entries(missingTags(tags, present))) await mlflow.setModelVersionTag(input.name, existing.version, key, value);
+        }
         await mlflow.setAlias(input.name, input.alias, version.version);
         return { name: input.name, version: version.version, alias: input.alias };
       });

@@ -58,7 +58,7 @@ describe('promote and rollback (registryMove workflow on a real Temporal server 
       const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args.join(' ')));
       await buildProgram(stack.settings).parseAsync(['node', 'gflow', 'list', 'models', '--filter', 'reg-co.a-b']);
       log.mockRestore();
-      expect(printed.join('\n')).toMatch(/reg-co\.a-b\.c\.ppe\n\s+v2\s+\[candidate\][^\n]*\n\s+v1\s+\[champion\]/);
+      expect(printed.join('\n')).toMatch(/\nreg-co\.a-b\.c\.ppe\s+v2\s+candidate\s[^\n]*\nreg-co\.a-b\.c\.ppe\s+v1\s+champion\s/);
     });
   });
 
