@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { CONTROL_QUEUE, type BatchProgress, type LegacyRunProgress, type PromotionProgress, type SingleRunProgress } from '../common/contract';
@@ -10,6 +11,8 @@ import { CliError } from './cli-error';
 import { serverError } from './server-errors';
 import { registerDevCommands } from './dev-commands';
 import { registerLegacyCommands, scriptOutputLines } from './legacy-commands';
+import { benchmarkOptions, flagScenario, registerFlagCommands, siteAndDataOptions, trainOptions, type BuildFlags } from './flag-commands';
+import { refuseWithFile } from './flag-scenario';
 import { registerMetricsCommands } from './metrics-commands';
 import { registerOptimizeCommands } from './optimize-commands';
 import { promotionLines, registerPromotionCommands } from './promotion-commands';
@@ -35,7 +38,14 @@ interface LaunchFlags {
  * names checked, the flags' own included. Every problem (file, flag, a missing file, a design
  * with no workflow) exits 2 before Temporal is contacted.
  */
-async function scenarioFrom(file: string, checkFiles: boolean, override: (s: Scenario) => Scenario = (s) => s): Promise<Scenario> {
+async function scenarioFrom(
+  settings: Settings,
+  file: string,
+  checkFiles: boolean,
+  override: (s: Scenario) => Scenario = (s) => s,
+  // a flag-built scenario (gflow train …) comes from its flags; `file` then only names where it came from
+  load = async () => (await loadScenarioFile(file, { checkFiles: false })).scenario,
+): Promise<Scenario> {
   try {
     const scenario = override((await loadScenarioFile(file, { checkFiles: false })).scenario);
     if (checkFiles) await checkScenarioFiles(scenario, file);
@@ -49,8 +59,8 @@ async function scenarioFrom(file: string, checkFiles: boolean, override: (s: Sce
 }
 
 /** The one path of run, sweep and compare: load, apply the flags, validate, start (refused twice unless --rerun), maybe wait. */
-async function launchFile(settings: Settings, file: string, flags: LaunchFlags, override?: (s: Scenario) => Scenario): Promise<void> {
-  const scenario = await scenarioFrom(file, flags.checkFiles, override);
+async function launchFile(settings: Settings, file: string, flags: LaunchFlags, override?: (s: Scenario) => Scenario, load?: () => Promise<Scenario>): Promise<void> {
+  const scenario = await scenarioFrom(settings, file, flags.checkFiles, override, load);
   const { client, close } = await connect(settings);
   try {
     const handle = await startScenario(client, scenario, { rerun: flags.rerun }).catch((err: unknown) => {
@@ -83,6 +93,11 @@ export function buildProgram(settings = loadSettings()): Command {
     .command('validate <scenario>')
     .description('check a scenario file and show the names it gets')
     .option('--no-check-files', 'do not require the dataset and weights files on this machine')
+  // the site catalogue of every command that reads site names (scenarios, experiments.yaml, policies)
+  program.option('--sites <file>', 'the site catalogue (default: GF_SITES_FILE, else ./sites.yaml)').hook('preAction', () => {
+    const sites = program.opts<{ sites?: string }>().sites;
+    if (sites !== undefined) process.env.GF_SITES_FILE = path.resolve(sites);
+  });
     .action(async (file: string, opts: { checkFiles: boolean }) => {
       const s = await scenarioFrom(file, opts.checkFiles);
       console.log(`${file}: valid`);
@@ -104,9 +119,8 @@ export function buildProgram(settings = loadSettings()): Command {
   });
 
   launchOptions(
-    program
-      .command('sweep <scenario>')
-      .description('run a scenario as a hyper-parameter sweep; flags override its sweep: block')
+    trainOptions(siteAndDataOptions(program.command('sweep [scenario]')))
+      .description('run a scenario as a hyper-parameter sweep; flags override its sweep: block (without a file: a train scenario from the flags of gflow train)')
       .option('-p, --param <name=[v1,v2]>', 'a parameter and its values (repeat for more; replaces the file’s parameters)', collect)
       .option('--strategy <grid|random|tpe>', 'grid, random in a seeded order, or tpe (Optuna; needs --max-runs; the values given are its choices)')
       .option('--max-runs <n>', 'at most this many trials')
@@ -114,15 +128,21 @@ export function buildProgram(settings = loadSettings()): Command {
       .option('--metric <key>', 'the metric that picks the best trial')
       .option('--minimize', 'lower is better')
       .option('--seed <n>', 'the random order')
-      .option('--fail-fast', 'stop the sweep at the first failed trial'),
-  ).action(async (file: string, opts: SweepFlags & LaunchFlags) => {
+      .option('--fail-fast', 'stop the sweep at the first failed trial')
+      .option('--no-register', 'without a file: register no weights, not even the best trial’s'),
+  ).action(async (file: string | undefined, opts: SweepFlags & BuildFlags & LaunchFlags) => {
+    if (file === undefined) {
+      const built = flagScenario('sweep', opts);
+      return launchFile(settings, built.where, opts, undefined, built.load);
+    }
+    refuseWithFile(file, opts);
     await launchFile(settings, file, opts, (s) => withDesign(s, 'sweep', sweepPatch(opts)));
   });
 
   launchOptions(
-    program
-      .command('compare <scenario>')
-      .description('run a scenario as a comparison; flags override its comparison: block')
+    benchmarkOptions(trainOptions(siteAndDataOptions(program.command('compare [scenario]')), 'train: model config; infer, quant: the model (.pt, runs:/…, models:/…)'))
+      .option('--type <train|infer|quant>', 'without a file: the experiment type (default train with --architectures, else infer)')
+      .description('run a scenario as a comparison; flags override its comparison: block (without a file: a scenario from the site, data and model flags, --type train|infer|quant)')
       .option('--architectures <a,b>', 'model configs to train (or benchmark) side by side')
       .option('--run-ids <id1,id2>', 'existing MLflow runs to compare (nothing runs)')
       .option('--quant-variants <onnx_fp32,openvino_int8>', 'quantized variants against the original')
@@ -131,7 +151,12 @@ export function buildProgram(settings = loadSettings()): Command {
       .option('--metric <key>', 'the metric that picks the best run')
       .option('--minimize', 'lower is better')
       .option('--parallel <n>', 'runs at once'),
-  ).action(async (file: string, opts: CompareFlags & LaunchFlags) => {
+  ).action(async (file: string | undefined, opts: CompareFlags & BuildFlags & LaunchFlags) => {
+    if (file === undefined) {
+      const built = flagScenario('comparison', opts);
+      return launchFile(settings, built.where, opts, undefined, built.load);
+    }
+    refuseWithFile(file, opts);
     await launchFile(settings, file, opts, (s) => {
       const patch = comparePatch(opts);
       return withDesign(s, 'comparison', patch.fields, patch.kind);
@@ -199,6 +224,7 @@ export function buildProgram(settings = loadSettings()): Command {
   registerDevCommands(program, settings);
   registerReportCommands(program, settings);
   registerMetricsCommands(program, settings);
+  registerFlagCommands(program, launchOptions, (where, flags, load) => launchFile(settings, where, flags, undefined, load));
   registerServeCommand(program, settings);
   registerOptimizeCommands(program, settings);
   registerPromotionCommands(program, settings);

@@ -154,7 +154,7 @@ async function refuseEscape(folder: string, script: string): Promise<void> {
 }
 
 /** `w20261206T213000`: a version per wrap, so wrapping the same script again is a new run. */
-function timeVersion(now: Date): string {
+export function timeVersion(now: Date): string {
   return `w${now.toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase()}`;
 }
 

@@ -58,11 +58,11 @@ export interface CompareFlags {
  * are relative to its folder): made absolute here for the GPU worker. URIs are passed on as given
  * for the schema to judge; `runs:/`/`models:/` references and architectures built by name stay.
  */
-const absolute = (file: string) => (file.includes(':/') ? file : path.resolve(file));
-const modelPath = (ref: string) => (isRemoteReference(ref) ? ref : absolute(ref));
-const architecturePath = (architecture: string) => (isLocalArchitecture(architecture) ? absolute(architecture) : architecture);
+export const absolute = (file: string) => (file.includes(':/') ? file : path.resolve(file));
+export const modelPath = (ref: string) => (isRemoteReference(ref) ? ref : absolute(ref));
+export const architecturePath = (architecture: string) => (isLocalArchitecture(architecture) ? absolute(architecture) : architecture);
 /** `site_a/data.yaml` → `site_a` (every ultralytics dataset file is `data.yaml`); `site_b.yaml` → `site_b`. */
-const datasetLabel = (file: string) => {
+export const datasetLabel = (file: string) => {
   const stem = path.basename(file).replace(/\.ya?ml$/, '');
   return stem === 'data' ? path.basename(path.dirname(absolute(file))) : stem;
 };
@@ -72,9 +72,9 @@ const quantVariant = (flag: string) => {
   if (!match) throw new FlagError(`--quant-variants: expected backend_precision (e.g. openvino_int8), got ${JSON.stringify(flag)}`);
   return { backend: match[1], precision: match[2] };
 };
-const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
+export const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
 /** `--max-runs 20`: a whole number, or a FlagError naming the flag (`Number('abc')` would reach the schema as NaN). */
-const wholeNumber = (flag: string, value: string | undefined) => {
+export const wholeNumber = (flag: string, value: string | undefined) => {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) throw new FlagError(`${flag}: expected a whole number, got ${JSON.stringify(value)}`);
   return Number(value);

@@ -495,6 +495,8 @@ export const ScenarioSchema = z
     sweep: z.preprocess<unknown, typeof SweepSchema, z.input<typeof SweepSchema>>(requireTpeBudget, SweepSchema).optional(),
     comparison: ComparisonSchema.optional(),
     promotion: PromotionSchema.optional(),
+    /** False: nothing is registered (the seeds' `--no-register`): a one-off training or export stays a run, the registry untouched. */
+    register: z.boolean().default(true),
     /** More MLflow tags on every run of the scenario (the optimizer traces its actions' runs with them); the product's own tags win. */
     tags: z
       .record(z.string(), z.string().max(5000))
@@ -513,6 +515,9 @@ export const ScenarioSchema = z
     }
     checkMetricNames(s, ctx);
     if (s.design === 'comparison' && s.comparison) checkComparisonType(s.type, s.comparison, ctx);
+    if (!s.register && s.design === 'pipeline') {
+      ctx.addIssue({ code: 'custom', path: ['register'], message: 'a pipeline promotes what it registers: it needs register: true' });
+    }
     if (s.design === 'sweep' && s.type !== 'train') {
       ctx.addIssue({ code: 'custom', path: ['design'], message: `a sweep varies training parameters: it needs type: train, got type: ${s.type}` });
     }

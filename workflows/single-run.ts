@@ -112,7 +112,7 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
         const base = { experimentId, runId: run.runId, runName: name };
         if (scenario.type === 'train') {
           const gpuSlot = trial?.gpuSlot && sweepGpuSlot(trial.gpuSlot.index, () => gpuPermitted);
-          const trained = await trainStage(ctx, { register: trial?.register ?? true, stopScope, stopDecision: () => stop, gpuSlot });
+          const trained = await trainStage(ctx, { register: trial?.register ?? scenario.register, stopScope, stopDecision: () => stop, gpuSlot });
           return { ...base, ...trained, ...(trial?.metric !== undefined && { history }) };
         }
         if (scenario.type === 'infer') return { ...base, metrics: await benchmarkStage(ctx, scenario.model.weights!) };

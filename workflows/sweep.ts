@@ -432,7 +432,7 @@ function counters(state: SweepState): Record<string, number> {
 async function finish(scenario: Scenario, state: SweepState, total: number): Promise<RegisteredModelRef | undefined> {
   const spec = scenario.sweep!;
   const { best } = state;
-  const model = best && state.bestModelSource ? await registerTrained(scenario, best.runId, state.bestModelSource) : undefined;
+  const model = best && state.bestModelSource && scenario.register ? await registerTrained(scenario, best.runId, state.bestModelSource) : undefined;
   await reports.sweepReport({
     experimentId: state.experimentId,
     parentRunId: state.parentRunId,
