@@ -1,5 +1,5 @@
 # The image of the control worker and the fleet API (docker-compose.yml). GPU hosts run
-# `node dist/workers/gpu.js` from a checkout with scripts/setup.sh, next to their CUDA drivers.
+# deploy/gpu-host/Dockerfile (or its systemd unit): deploy/README.md.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -7,8 +7,19 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
+# The control worker's report and search activities run two Python scripts: executors/charts.py
+# (matplotlib: sweep and comparison charts) and executors/suggest.py (optuna: tpe sweeps). A venv
+# with just those, pinned by requirements.lock, at /app/.venv where GF_PYTHON points by default.
+FROM node:20-bookworm-slim AS python
+RUN apt-get update && apt-get install -y -q --no-install-recommends python3 python3-venv && rm -rf /var/lib/apt/lists/*
+COPY requirements.lock /tmp/requirements.lock
+RUN python3 -m venv /app/.venv && /app/.venv/bin/pip install --no-cache-dir --disable-pip-version-check matplotlib optuna -c /tmp/requirements.lock
+
 FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y -q --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+COPY --from=python /app/.venv .venv
+COPY executors executors
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/package.json package.json
