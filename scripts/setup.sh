@@ -36,8 +36,10 @@ STATE=${GF_STATE_DIR:-$ROOT/.gflow}
 "$VENV/bin/python" executors/offline_setup.py "$STATE/ultralytics"
 
 # 4. Chromium for the fleet page's browser test and `gflow metrics screenshot` (Debian's package;
-#    playwright-core drives it, so nothing is downloaded at run time)
-if ! command -v chromium >/dev/null 2>&1; then
+#    playwright-core drives it, so nothing is downloaded at run time). GF_SETUP_TEST_TOOLS=0 (a GPU
+#    host, deploy/README.md) skips this step and the next.
+TEST_TOOLS=${GF_SETUP_TEST_TOOLS:-1}
+if [ "$TEST_TOOLS" != 0 ] && ! command -v chromium >/dev/null 2>&1; then
   say "installing Debian's chromium"
   if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); else apt_get=(sudo apt-get); fi
   DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -q --no-install-recommends chromium >/dev/null
@@ -45,7 +47,7 @@ fi
 
 # 5. PostgreSQL for scripts/prod-check.sh (the production stack's MLflow backend, run as real
 #    processes): Debian's server binaries only; the check starts its own cluster in a temp folder
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+if [ "$TEST_TOOLS" != 0 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   say "installing Debian's postgresql"
   if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); else apt_get=(sudo apt-get); fi
   DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -q --no-install-recommends postgresql >/dev/null
