@@ -25,6 +25,7 @@ import { registerReportCommands } from './report-commands';
 import { registerServeCommand } from './serve-command';
 import { comparePatch, FlagError, sweepPatch, withDesign, type CompareFlags, type SweepFlags } from './scenario-overrides';
 import { startScenario, UnsupportedScenarioError, workflowFor } from './start-run';
+import { sweepPlan } from './sweep-plan';
 import { connect } from './temporal';
 
 interface LaunchFlags {
@@ -102,6 +103,7 @@ export function buildProgram(settings = loadSettings()): Command {
       const s = await scenarioFrom(file, opts.checkFiles);
       console.log(`${file}: valid`);
       console.log(`  experiment: ${experimentName(s)}\n  run:        ${runName(s)}\n  model:      ${registeredModelName(s)}\n  workflow:   ${workflowId(s)}`);
+      if (s.sweep) console.log(`  sweep:      ${sweepPlan(s.sweep)}`);
     });
 
   program
@@ -121,7 +123,7 @@ export function buildProgram(settings = loadSettings()): Command {
   launchOptions(
     trainOptions(siteAndDataOptions(program.command('sweep [scenario]')))
       .description('run a scenario as a hyper-parameter sweep; flags override its sweep: block (without a file: a train scenario from the flags of gflow train)')
-      .option('-p, --param <name=[v1,v2]>', 'a parameter and its values (repeat for more; replaces the file’s parameters)', collect)
+      .option('-p, --param <name=[v1,v2]>', 'a parameter and its values, or a range name={min: a, max: b, log: true} (repeat for more; replaces the file’s parameters)', collect)
       .option('--strategy <grid|random|tpe>', 'grid, random in a seeded order, or tpe (Optuna; needs --max-runs; the values given are its choices)')
       .option('--max-runs <n>', 'at most this many trials')
       .option('--parallel <n>', 'trials at once across the GPU pool')

@@ -14,17 +14,22 @@ export class FlagError extends Error {
 
 type Value = string | number | boolean;
 
-/** `-p 'learning_rate=[0.001,0.01]'` or `-p learning_rate=0.001,0.01` → name and typed values (YAML scalars). */
-export function parseParamFlag(flag: string): [string, Value[]] {
-  const match = /^([a-z_]+)=(.+)$/.exec(flag.trim());
-  if (!match) throw new FlagError(`-p/--param: expected name=[v1,v2,...], got ${JSON.stringify(flag)}`);
+/**
+ * `-p 'learning_rate=[0.001,0.01]'` or `-p learning_rate=0.001,0.01` → name and typed values (YAML
+ * scalars); `-p 'learning_rate={min: 0.0001, max: 0.1, log: true}'` → a range, checked by the schema.
+ * Names may be dotted paths (`augmentation.mosaic`).
+ */
+export function parseParamFlag(flag: string): [string, Value[] | Record<string, unknown>] {
+  const match = /^([a-z_][a-z0-9_.]*)=(.+)$/.exec(flag.trim());
+  if (!match) throw new FlagError(`-p/--param: expected name=[v1,v2,...] or name={min: a, max: b}, got ${JSON.stringify(flag)}`);
   const [, name, rest] = match;
   let values: unknown;
   try {
-    values = rest.trim().startsWith('[') ? parse(rest) : rest.split(',').map((v) => parse(v.trim()) as unknown);
+    values = /^[[{]/.test(rest.trim()) ? parse(rest) : rest.split(',').map((v) => parse(v.trim()) as unknown);
   } catch (err) {
-    throw new FlagError(`-p/--param ${name}: cannot read ${JSON.stringify(rest)} as a list`, { cause: err });
+    throw new FlagError(`-p/--param ${name}: cannot read ${JSON.stringify(rest)} as a list or a range`, { cause: err });
   }
+  if (typeof values === 'object' && values !== null && !Array.isArray(values)) return [name, values as Record<string, unknown>];
   if (!Array.isArray(values) || values.length === 0 || !values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
     throw new FlagError(`-p/--param ${name}: expected a non-empty list of numbers, strings or booleans, got ${JSON.stringify(rest)}`);
   }
@@ -85,11 +90,17 @@ const defined = (fields: Record<string, unknown>) => Object.fromEntries(Object.e
  * `-p` flags as sweep parameters. A parameter given twice gets the values of both, in order
  * (`-p lr=0.1 -p lr=0.2` is `lr: [0.1, 0.2]`); architecture paths are made absolute.
  */
-export function paramFlags(flags: string[]): Record<string, Value[]> {
-  const merged = new Map<string, Value[]>();
+export function paramFlags(flags: string[]): Record<string, Value[] | Record<string, unknown>> {
+  const merged = new Map<string, Value[] | Record<string, unknown>>();
   for (const [name, values] of flags.map(parseParamFlag)) {
+    const before = merged.get(name);
+    if (!Array.isArray(values) || (before !== undefined && !Array.isArray(before))) {
+      if (before !== undefined) throw new FlagError(`-p/--param ${name}: given twice, once as a range: give a range once, or values only`);
+      merged.set(name, values);
+      continue;
+    }
     const resolved = name === 'architecture' ? values.map((v) => (typeof v === 'string' ? architecturePath(v) : v)) : values;
-    merged.set(name, [...(merged.get(name) ?? []), ...resolved]);
+    merged.set(name, [...(before ?? []), ...resolved]);
   }
   return Object.fromEntries(merged);
 }

@@ -1,7 +1,8 @@
 """Trains a YOLO detector with ultralytics and reports it over the executor protocol.
 
 The spec (JSON on stdin) is written by activities/gpu/train-activity.ts: run_dir, model,
-dataset, classes, training, environment, resume_from, yolo_config_dir, plots. Per-epoch
+dataset, classes, training, augmentation (ultralytics' own argument names), environment,
+resume_from, yolo_config_dir, plots. Per-epoch
 metrics go out as `epoch` events under GuardianFlow's keys (docs/architecture.md §5), each saved
 `last.pt` as a `checkpoint` event so a retried activity can resume from it. On a GPU, the mean
 utilisation while training (NVML, executors/gpu_monitor.py) is a final metric, `sys.gpu_util_pct`;
@@ -33,6 +34,9 @@ METRIC_KEYS = {
     "train/cls_loss": "det.cls_loss",
     "train/dfl_loss": "det.dfl_loss",
 }
+
+# training-block fields passed to ultralytics under the same names (learning_rate is its lr0)
+SCHEDULE_KEYS = ("lrf", "cos_lr", "warmup_epochs", "weight_decay", "momentum")
 
 
 def rename(metrics: dict[str, Any]) -> dict[str, float]:
@@ -171,6 +175,10 @@ def train(spec: dict[str, Any]) -> None:
         "exist_ok": True,
         "verbose": False,
     }
+    # the schedule and augmentation knobs the scenario sets (scenarios/schema.ts bounds them as
+    # ultralytics' cfg check does); the rest keep ultralytics' defaults, all shown in its args.yaml
+    args.update({key: training[key] for key in SCHEDULE_KEYS if training.get(key) is not None})
+    args.update({key: value for key, value in (spec.get("augmentation") or {}).items() if value is not None})
     if spec.get("resume_from"):
         # a checkpoint uploaded by another host names that host's paths (its file, its run folder):
         # resume from this host's copy (`resume=<path>`, not True) and write into this host's folder

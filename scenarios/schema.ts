@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultGoal, Goal, MetricSource, resolveMetricAlias, unknownMetricMessage } from './metric-keys';
 import { parseModelReference } from './model-reference';
+import { spacePoints, stepDividesRange } from './search-space';
 import { DATASET_URI_FORM, isObjectStoreDataset, parseDatasetUri } from './dataset-uri';
 
 /**
@@ -112,6 +113,9 @@ export const EnvironmentSchema = z.strictObject({
   workers: z.int().min(0).max(32).default(2),
 });
 
+/** ultralytics' fraction arguments (`lrf`, `momentum`, `hsv_h`, `mosaic`, …): its cfg check refuses values outside [0, 1]. */
+const fraction = z.number().min(0).max(1);
+
 export const TrainingSchema = z.strictObject({
   epochs: z.int().min(1).max(10000),
   batch_size: z.int().min(1).max(1024),
@@ -120,10 +124,51 @@ export const TrainingSchema = z.strictObject({
   patience: z.int().min(0).default(100),
   min_batch_size: z.int().min(1).default(1),
   plots: z.boolean().default(true),
+  // The learning-rate schedule and regulariser, as ultralytics names and bounds them (its
+  // cfg check: fractions in [0, 1]); left out, ultralytics' defaults apply and its args.yaml shows them.
+  /** Final learning rate as a fraction of learning_rate (lr0 × lrf). */
+  lrf: fraction.optional(),
+  /** Cosine instead of linear decay to lr0 × lrf. */
+  cos_lr: z.boolean().optional(),
+  /** Epochs of warm-up (fractions allowed). */
+  warmup_epochs: z.number().min(0).max(10000).optional(),
+  weight_decay: fraction.optional(),
+  /** SGD momentum, or Adam's beta1. */
+  momentum: fraction.optional(),
 }).superRefine((t, ctx) => {
   if (t.min_batch_size > t.batch_size) {
     ctx.addIssue({ code: 'custom', path: ['min_batch_size'], message: `expected at most training.batch_size (${t.batch_size}), got ${t.min_batch_size}: it is the floor OOM halving stops at` });
   }
+});
+
+/**
+ * ultralytics' training-time augmentation, under its own names and within its own bounds (the
+ * fractions and probabilities of its cfg check in [0, 1]; angles in degrees; `close_mosaic` in
+ * epochs). Each field left out keeps ultralytics' default; the given ones are passed to
+ * `model.train` and recorded as `aug.*` params. The main lever for small per-site datasets.
+ */
+export const AugmentationSchema = z.strictObject({
+  hsv_h: fraction.optional(),
+  hsv_s: fraction.optional(),
+  hsv_v: fraction.optional(),
+  /** Rotation, ± degrees. */
+  degrees: z.number().min(0).max(180).optional(),
+  translate: fraction.optional(),
+  /** Scale gain, ±: 0.5 scales between 0.5× and 1.5×. */
+  scale: fraction.optional(),
+  /** Shear, ± degrees. */
+  shear: z.number().min(0).max(90).optional(),
+  /** Perspective fraction (ultralytics suggests 0–0.001). */
+  perspective: fraction.optional(),
+  flipud: fraction.optional(),
+  fliplr: fraction.optional(),
+  bgr: fraction.optional(),
+  mosaic: fraction.optional(),
+  mixup: fraction.optional(),
+  cutmix: fraction.optional(),
+  copy_paste: fraction.optional(),
+  /** Mosaic off for the last N epochs (0 keeps it on to the end). */
+  close_mosaic: z.int().min(0).max(10000).optional(),
 });
 
 /** A frame sequence with MOTChallenge ground truth, for tracking metrics (HOTA, MOTA, IDF1, …). */
@@ -167,7 +212,7 @@ const NOT_SWEEPABLE = 'not a sweepable parameter';
  */
 function reportProtoKey(input: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof input === 'object' && input !== null && Object.hasOwn(input, '__proto__')) {
-    ctx.addIssue({ code: 'custom', path: ['__proto__'], message: `${NOT_SWEEPABLE}; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
+    ctx.addIssue({ code: 'custom', path: ['__proto__'], message: `${NOT_SWEEPABLE}; ${SWEEPABLE_NAMES}` });
   }
   return input;
 }
@@ -188,25 +233,53 @@ const SWEEP_STRATEGY_WORDS = [...Object.values(SweepStrategy), 'bayesian'] as co
 
 /** Trials a `tpe` sweep may run: the sweep carries every finished trial (params, value) for the sampler, so the list stays small. */
 export const MAX_TPE_RUNS = 500;
-const DEFAULT_MAX_RUNS = 50;
 
-/** A numeric range a `tpe` sweep samples from: Optuna's Float/IntDistribution (`log` and `step` exclusive). */
-export const SearchRangeSchema = z
-  .strictObject({
-    low: z.number(),
-    high: z.number(),
-    log: z.boolean().default(false),
-    step: z.number().positive().optional(),
-  })
-  .superRefine((r, ctx) => {
-    if (r.high <= r.low) ctx.addIssue({ code: 'custom', path: ['high'], message: `expected more than low (${r.low}), got ${r.high}` });
-    if (r.log && r.low <= 0) ctx.addIssue({ code: 'custom', path: ['low'], message: `expected more than 0 with log: true, got ${r.low}` });
-    if (r.log && r.step !== undefined) ctx.addIssue({ code: 'custom', path: ['step'], message: 'a step cannot go with log: true (Optuna samples a log range continuously)' });
-  });
-export type SearchRange = z.infer<typeof SearchRangeSchema>;
+/** What every spelling of a range shares: `log` (sample on a log scale) and `step` (the points low, low + step, …, high). */
+const rangeOptions = { log: z.boolean().default(false), step: z.number().positive().optional() };
+
+/**
+ * The checks of a range in the words it was written with (`max` or `high`, `int.1`): high above
+ * low, log above 0, and a step only on a linear scale (Optuna's distributions allow no log step).
+ */
+const checkEnds =
+  (names: { low: PropertyKey[]; high: PropertyKey[] }) =>
+  (r: { low: number; high: number; log: boolean; step?: number }, ctx: z.RefinementCtx) => {
+    const word = (at: PropertyKey[]) => at.map(String).join('.');
+    if (r.high <= r.low) ctx.addIssue({ code: 'custom', path: names.high, message: `expected more than ${word(names.low)} (${r.low}), got ${r.high}` });
+    if (r.log && r.low <= 0) ctx.addIssue({ code: 'custom', path: names.low, message: `expected more than 0 with log: true, got ${r.low}` });
+    if (r.log && r.step !== undefined) ctx.addIssue({ code: 'custom', path: ['step'], message: 'a step cannot go with log: true (a log range is sampled continuously)' });
+  };
+
+/**
+ * The spellings of a numeric range, all read as `{ low, high, log, step }`: `{ min, max }` (as
+ * W&B and Katib write it), `{ int: [lo, hi] }` (an integer field's range, marked `int`), and
+ * Optuna's `{ low, high }`, which `tpe` sweeps used first and which stays the same thing.
+ */
+const RANGE_SPELLINGS = {
+  min: z
+    .strictObject({ min: z.number(), max: z.number(), ...rangeOptions })
+    .transform(({ min, max, ...rest }) => ({ low: min, high: max, ...rest }))
+    .superRefine(checkEnds({ low: ['min'], high: ['max'] })),
+  int: z
+    .strictObject({ int: z.tuple([z.int(), z.int()], { error: 'expected [low, high], two integers' }), ...rangeOptions })
+    .transform(({ int: [low, high], ...rest }) => ({ low, high, ...rest, int: true as const }))
+    .superRefine(checkEnds({ low: ['int', 0], high: ['int', 1] })),
+  /** `int: true` is how an `{ int: [lo, hi] }` range reads back: the workflow checks the parsed scenario again. */
+  low: z.strictObject({ low: z.number(), high: z.number(), ...rangeOptions, int: z.literal(true).optional() }).superRefine(checkEnds({ low: ['low'], high: ['high'] })),
+} as const;
+
+/** A numeric range of a sweep parameter, whatever its spelling; `int` when written `{ int: [lo, hi] }`. */
+export type SearchRange = z.output<typeof RANGE_SPELLINGS.low>;
+
+/** The spelling a range is written in: by the keys that name one (`int` as a pair), else Optuna's `low`/`high`. */
+function rangeSpelling(value: object): z.ZodType {
+  if (Object.hasOwn(value, 'int') && !Object.hasOwn(value, 'low')) return RANGE_SPELLINGS.int;
+  if (Object.hasOwn(value, 'min') || Object.hasOwn(value, 'max')) return RANGE_SPELLINGS.min;
+  return RANGE_SPELLINGS.low;
+}
 
 type SweepValue = z.infer<typeof sweepValue>;
-/** One parameter of a sweep's space: values to pick from, or (tpe only) a range. */
+/** One parameter of a sweep's space: values to pick from, or a range (sampled by random and tpe, expanded by grid when stepped). */
 export type ParameterSpace = SweepValue[] | SearchRange;
 
 const sweepValues = z.array(sweepValue).min(1);
@@ -216,11 +289,11 @@ const sweepValues = z.array(sweepValue).min(1);
  */
 const parameterSpace = z.unknown().transform((value, ctx): ParameterSpace => {
   if (typeof value !== 'object' || value === null) {
-    ctx.addIssue({ code: 'custom', message: `expected a list of values, or for strategy: tpe a range such as { low: 0.0001, high: 0.1, log: true }, got ${value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`}` });
+    ctx.addIssue({ code: 'custom', message: `expected a list of values, or a range such as { min: 0.0001, max: 0.1, log: true } or { int: [8, 64] }, got ${value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`}` });
     return z.NEVER;
   }
-  const checked = (Array.isArray(value) ? sweepValues : SearchRangeSchema).safeParse(value);
-  if (checked.success) return checked.data;
+  const checked = (Array.isArray(value) ? sweepValues : rangeSpelling(value)).safeParse(value);
+  if (checked.success) return checked.data as ParameterSpace;
   for (const issue of checked.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
   return z.NEVER;
 });
@@ -286,8 +359,11 @@ export const SweepSchema = z
       .enum(SWEEP_STRATEGY_WORDS)
       .default(SweepStrategy.grid)
       .transform((s): SweepStrategy => (s === 'bayesian' ? SweepStrategy.tpe : s)),
-    /** Required for `tpe` (checked on the scenario's raw `sweep`, see requireTpeBudget). */
-    max_runs: z.int().min(1).default(DEFAULT_MAX_RUNS),
+    /**
+     * Left out: every combination of the space (a grid runs whole). Required for `tpe` (checked on
+     * the raw `sweep`, see requireTpeBudget) and for `random` with a range (checkSweepStrategy).
+     */
+    max_runs: z.int().min(1).optional(),
     parallel: z.int().min(1).default(1),
     metric: metricName.default('det.mAP50_95'),
     goal: z.enum(Goal).optional(),
@@ -327,30 +403,51 @@ export const PromotionSchema = z
   .transform(withGoal);
 
 /** Sweep parameter → the scenario block and field it overrides in each trial. */
-export const SWEEPABLE = {
+const SHORT_NAMES = {
   learning_rate: ['training', 'learning_rate'],
   batch_size: ['training', 'batch_size'],
   epochs: ['training', 'epochs'],
   optimizer: ['training', 'optimizer'],
   patience: ['training', 'patience'],
+  lrf: ['training', 'lrf'],
+  cos_lr: ['training', 'cos_lr'],
+  warmup_epochs: ['training', 'warmup_epochs'],
+  weight_decay: ['training', 'weight_decay'],
+  momentum: ['training', 'momentum'],
   input_size: ['model', 'input_size'],
   architecture: ['model', 'architecture'],
   seed: ['environment', 'seed'],
 } as const;
-export type SweepParameter = keyof typeof SWEEPABLE;
 
-const FIELD_SCHEMAS = { training: TrainingSchema, model: ModelSchema, environment: EnvironmentSchema } as const;
+const FIELD_SCHEMAS = { training: TrainingSchema, model: ModelSchema, environment: EnvironmentSchema, augmentation: AugmentationSchema } as const;
+type SweptBlock = keyof typeof FIELD_SCHEMAS;
+
+/**
+ * Sweep parameter → the scenario block and field it overrides in each trial: the short names
+ * above (`learning_rate`), the dotted path of each but `architecture` (`training.learning_rate`), and
+ * `augmentation.<field>` for every augmentation field (`augmentation.mosaic`).
+ */
+export const SWEEPABLE: Readonly<Record<string, readonly [SweptBlock, string]>> = {
+  ...SHORT_NAMES,
+  // `architecture` keeps its one name: its values are paths, resolved and checked under that name (scenarios/loader.ts)
+  ...Object.fromEntries(Object.values(SHORT_NAMES).filter(([, field]) => field !== 'architecture').map(([block, field]) => [`${block}.${field}`, [block, field]])),
+  ...Object.fromEntries(Object.keys(AugmentationSchema.shape).map((field) => [`augmentation.${field}`, ['augmentation', field]])),
+};
+export type SweepParameter = string;
+
+/** The names a sweep takes, for the message that refuses another: short names, then the dotted forms in short. */
+const SWEEPABLE_NAMES = `expected one of ${Object.keys(SHORT_NAMES).join(', ')}, their dotted paths (training.learning_rate, model.input_size, …) or augmentation.<field> (${Object.keys(AugmentationSchema.shape).join(', ')})`;
 
 /** Combinations the random order can address exactly (it works on doubles; see sweep-trials.ts). */
 export const MAX_GRID_SIZE = 2 ** 52;
 
 const isSweepable = (name: string): name is SweepParameter => Object.hasOwn(SWEEPABLE, name);
 
-/** The field schema a sweep parameter overrides, through its default. */
+/** The field schema a sweep parameter overrides, through its default or optional. */
 function fieldOf(name: SweepParameter): z.ZodType {
   const [block, key] = SWEEPABLE[name];
   const field = FIELD_SCHEMAS[block].shape[key as never] as z.ZodType;
-  return field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field;
+  return field instanceof z.ZodDefault || field instanceof z.ZodOptional ? (field.unwrap() as z.ZodType) : field;
 }
 
 /** Whether a parameter takes integers (`batch_size`, `epochs`, …), so a range of it is an integer range. */
@@ -367,17 +464,25 @@ export function isIntegerParameter(name: SweepParameter): boolean {
  */
 export function checkSweepParameters(parameters: Record<string, unknown[] | SearchRange>, minBatchSize: number | undefined, ctx: z.RefinementCtx, at: PropertyKey[] = ['sweep', 'parameters']): void {
   const lists: unknown[][] = [];
+  /** `block.field` → the name that sweeps it: `learning_rate` and `training.learning_rate` are one field. */
+  const swept = new Map<string, string>();
   for (const [name, space] of Object.entries(parameters)) {
     if (!isSweepable(name)) {
-      ctx.addIssue({ code: 'custom', path: [...at, name], message: `${NOT_SWEEPABLE}; expected one of ${Object.keys(SWEEPABLE).join(', ')}` });
+      ctx.addIssue({ code: 'custom', path: [...at, name], message: `${NOT_SWEEPABLE}; ${SWEEPABLE_NAMES}` });
       continue;
     }
+    const target = SWEEPABLE[name].join('.');
+    const other = swept.get(target);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: [...at, name], message: `sweeps the same field as ${other} (${target}): name it once` });
+    swept.set(target, name);
     const field = fieldOf(name);
-    const checkValue = (value: unknown, path: PropertyKey[]): boolean => {
+    /** `end`: a range's end, named in the message (`high end 2: expected at most 1`). */
+    const checkValue = (value: unknown, path: PropertyKey[], end?: string): boolean => {
+      const say = (message: string) => ctx.addIssue({ code: 'custom', path, message: end === undefined ? message : `${end} ${String(value)}: ${message}` });
       const parsed = field.safeParse(value);
-      if (!parsed.success) ctx.addIssue({ code: 'custom', path, message: parsed.error.issues[0].message });
-      else if (name === 'batch_size' && minBatchSize !== undefined && (value as number) < minBatchSize) {
-        ctx.addIssue({ code: 'custom', path, message: `expected at least training.min_batch_size (${minBatchSize}), got ${String(value)}` });
+      if (!parsed.success) say(parsed.error.issues[0].message);
+      else if (SWEEPABLE[name].join('.') === 'training.batch_size' && minBatchSize !== undefined && (value as number) < minBatchSize) {
+        say(`expected at least training.min_batch_size (${minBatchSize}), got ${String(value)}`);
       } else return true;
       return false;
     };
@@ -400,37 +505,78 @@ export function checkSweepParameters(parameters: Record<string, unknown[] | Sear
  * A range's ends are checked as values of the field; an integer field needs whole ends and step,
  * a step that lands on high, and a second value that is valid too (`input_size` steps by 32).
  */
-function checkRange(name: SweepParameter, range: SearchRange, path: PropertyKey[], checkValue: (value: unknown, path: PropertyKey[]) => boolean, ctx: z.RefinementCtx): void {
+function checkRange(name: SweepParameter, range: SearchRange, path: PropertyKey[], checkValue: (value: unknown, path: PropertyKey[], end?: string) => boolean, ctx: z.RefinementCtx): void {
   if (!(fieldOf(name) instanceof z.ZodNumber)) {
     ctx.addIssue({ code: 'custom', path, message: `expected a list of values: ${name} is not numeric, so it cannot be a range` });
     return;
   }
-  const ends = checkValue(range.low, [...path, 'low']) && checkValue(range.high, [...path, 'high']);
-  if (!ends || !isIntegerParameter(name)) return;
+  if (range.int && !isIntegerParameter(name)) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'int'], message: `${name} is not an integer field: write its range as { min, max }` });
+    return;
+  }
+  // the ends' paths differ by spelling (min/low, int.0): the message names the end instead
+  const ends = checkValue(range.low, path, 'low end') && checkValue(range.high, path, 'high end');
+  if (!ends) return;
+  if (!isIntegerParameter(name)) {
+    if (range.step !== undefined && !stepDividesRange({ ...range, step: range.step })) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected a step that divides the range (${range.high - range.low}), got ${range.step}` });
+    }
+    return;
+  }
   const step = range.step ?? 1;
   if (!Number.isInteger(step)) ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected an integer step for ${name}, got ${step}` });
-  else if ((range.high - range.low) % step !== 0) ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected a step that divides high − low (${range.high - range.low}), got ${step}` });
+  else if ((range.high - range.low) % step !== 0) ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected a step that divides the range (${range.high - range.low}), got ${step}` });
   else if (range.low + step <= range.high && !fieldOf(name).safeParse(range.low + step).success) {
-    ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected a step that keeps every value valid: low + step = ${range.low + step} is not a valid ${name}` });
+    ctx.addIssue({ code: 'custom', path: [...path, 'step'], message: `expected a step that keeps every value valid: low end + step = ${range.low + step} is not a valid ${name}` });
   }
 }
 
+/** Distinct combinations of a sweep's space: lists' lengths and ranges' points multiplied; Infinity with a continuous range. */
+export function spaceCombinations(parameters: Record<string, ParameterSpace>): number {
+  return Object.entries(parameters).reduce((n, [name, space]) => n * spacePoints(space, !Array.isArray(space) && isSweepable(name) && isIntegerParameter(name)), 1);
+}
+
+/** Parameters given as ranges: a `random` sweep samples them (with the sweep's seed) instead of shuffling a grid. */
+export function rangeParameters(parameters: Record<string, ParameterSpace>): string[] {
+  return Object.entries(parameters)
+    .filter(([, space]) => !Array.isArray(space))
+    .map(([name]) => name);
+}
+
 /**
- * Strategy rules of a sweep: ranges need `tpe` (grid and random walk lists), and a `tpe` sweep
- * runs at most MAX_TPE_RUNS trials (it keeps each finished one for the sampler).
+ * Strategy rules of a sweep. A grid runs whole: a range needs a step to become values, and a
+ * `max_runs` below the grid's size is refused (a seeded random subset is `strategy: random`).
+ * A random sweep samples its ranges, so it needs `max_runs`; a `tpe` sweep runs at most
+ * MAX_TPE_RUNS trials (it keeps each finished one for the sampler).
  */
 function checkSweepStrategy(sweep: Sweep, ctx: z.RefinementCtx): void {
-  for (const [name, space] of Object.entries(sweep.parameters)) {
-    if (!Array.isArray(space) && sweep.strategy !== SweepStrategy.tpe) {
-      ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name], message: `a range needs strategy: tpe (grid and random sweep lists of values), got strategy: ${sweep.strategy}` });
+  const ranges = rangeParameters(sweep.parameters);
+  if (sweep.strategy === SweepStrategy.grid) {
+    for (const name of ranges) {
+      const range = sweep.parameters[name] as SearchRange;
+      if (range.step === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters', name, 'step'], message: `required for a range in a grid, which runs its values low end, low end + step, …, high end${range.int || isIntegerParameter(name) ? ' (step: 1 for every integer)' : ''}; or sample the range with strategy: random (with max_runs) or tpe` });
+      }
+    }
+    const size = spaceCombinations(sweep.parameters);
+    if (ranges.length > 0 && Number.isFinite(size) && size > MAX_GRID_SIZE) ctx.addIssue({ code: 'custom', path: ['sweep', 'parameters'], message: `${size} combinations; at most 2^52 can be swept` });
+    else if (sweep.max_runs !== undefined && sweep.max_runs >= 1 && Number.isFinite(size) && sweep.max_runs < size) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sweep', 'max_runs'],
+        message: `${sweep.max_runs} is fewer than the grid's ${size} combinations: a grid runs every combination (leave max_runs out), or set strategy: random for a seeded random subset of ${sweep.max_runs}`,
+      });
     }
   }
-  if (sweep.strategy === SweepStrategy.tpe && sweep.max_runs > MAX_TPE_RUNS) {
+  if (sweep.strategy === SweepStrategy.random && ranges.length > 0 && sweep.max_runs === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['sweep', 'max_runs'], message: `required for strategy: random with a range (sweep.parameters.${ranges[0]} is sampled): the number of trials` });
+  }
+  if (sweep.strategy === SweepStrategy.tpe && sweep.max_runs !== undefined && sweep.max_runs > MAX_TPE_RUNS) {
     ctx.addIssue({ code: 'custom', path: ['sweep', 'max_runs'], message: `expected at most ${MAX_TPE_RUNS} for strategy: tpe (the sweep keeps every finished trial for the sampler), got ${sweep.max_runs}` });
   }
 }
 
-/** `max_runs` has a default for grid and random (they stop at the grid's size anyway), but is the whole budget of a model-based search: it must be written. */
+/** `max_runs` left out means every combination, which a model-based search does not enumerate: its whole budget must be written. */
 function requireTpeBudget(input: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof input !== 'object' || input === null) return input;
   const { strategy, max_runs: maxRuns } = input as Record<string, unknown>;
@@ -490,6 +636,7 @@ export const ScenarioSchema = z
     dataset: DatasetSchema,
     environment: EnvironmentSchema.prefault({}),
     training: TrainingSchema.optional(),
+    augmentation: AugmentationSchema.optional(),
     benchmark: BenchmarkSchema.optional(),
     quantization: QuantizationSchema.optional(),
     sweep: z.preprocess<unknown, typeof SweepSchema, z.input<typeof SweepSchema>>(requireTpeBudget, SweepSchema).optional(),
@@ -515,6 +662,7 @@ export const ScenarioSchema = z
     }
     checkMetricNames(s, ctx);
     if (s.design === 'comparison' && s.comparison) checkComparisonType(s.type, s.comparison, ctx);
+    if (s.augmentation && s.type !== 'train') ctx.addIssue({ code: 'custom', path: ['augmentation'], message: `augmentation applies to training: it needs type: train, got type: ${s.type}` });
     if (!s.register && s.design === 'pipeline') {
       ctx.addIssue({ code: 'custom', path: ['register'], message: 'a pipeline promotes what it registers: it needs register: true' });
     }

@@ -1,5 +1,6 @@
 import prand from 'pure-rand';
-import { isIntegerParameter, ScenarioSchema, SWEEPABLE, SweepStrategy, type ParameterSpace, type Scenario, type Sweep, type SweepParameter } from './schema';
+import { isIntegerParameter, rangeParameters, ScenarioSchema, spaceCombinations, SWEEPABLE, SweepStrategy, type Scenario, type Sweep } from './schema';
+import { gridValue, sampledTrial, spacePoints } from './search-space';
 
 /**
  * The trials of a sweep, computed one index at a time so that a sweep of any size needs no
@@ -8,37 +9,36 @@ import { isIntegerParameter, ScenarioSchema, SWEEPABLE, SweepStrategy, type Para
 
 export type TrialParams = Record<string, string | number | boolean>;
 
-/** A parameter's values as a list; only `tpe` sweeps have ranges, and they never reach the grid. */
-function listOf(name: string, space: ParameterSpace): (string | number | boolean)[] {
-  if (!Array.isArray(space)) throw new Error(`sweep.parameters.${name} is a range: only strategy: tpe samples ranges`);
-  return space;
-}
-
-/** How many points a parameter offers: a list's length, an integer range's steps, a float range without end. */
-function pointsOf(name: string, space: ParameterSpace): number {
-  if (Array.isArray(space)) return space.length;
-  return isIntegerParameter(name as SweepParameter) ? Math.floor((space.high - space.low) / (space.step ?? 1)) + 1 : Infinity;
-}
-
-/** How many distinct combinations the parameters allow (Infinity with a float range). */
+/** How many distinct combinations the parameters allow (Infinity with a continuous range). */
 export function gridSize(sweep: Pick<Sweep, 'parameters'>): number {
-  return Object.entries(sweep.parameters).reduce((n, [name, space]) => n * pointsOf(name, space), 1);
+  return spaceCombinations(sweep.parameters);
 }
 
-/** Trials the sweep runs: `max_runs`, or fewer when the parameters have fewer combinations. */
-export function trialCount(sweep: Pick<Sweep, 'parameters'>, maxRuns: number): number {
-  return Math.min(maxRuns, gridSize(sweep));
+/** A random sweep with a range draws each trial's values from its seed and index, rather than shuffling a grid. */
+function isSampled(sweep: Pick<Sweep, 'parameters' | 'strategy'>): boolean {
+  return sweep.strategy === SweepStrategy.random && rangeParameters(sweep.parameters).length > 0;
 }
 
-/** The combination at a grid position (first parameter varies slowest, as in itertools.product). */
+/** The trials a sweep plans when it starts: `max_runs`, or (left out) every combination of its space. */
+export function plannedRuns(sweep: Pick<Sweep, 'parameters' | 'max_runs'>): number {
+  return sweep.max_runs ?? gridSize(sweep);
+}
+
+/** Trials the sweep runs: `max_runs`, or fewer when the space has fewer combinations (a sampled space has no such end). */
+export function trialCount(sweep: Pick<Sweep, 'parameters' | 'strategy'>, maxRuns: number): number {
+  return isSampled(sweep) ? maxRuns : Math.min(maxRuns, gridSize(sweep));
+}
+
+/** The combination at a grid position (first parameter varies slowest, as in itertools.product); a stepped range counts as its points. */
 function gridPoint(sweep: Pick<Sweep, 'parameters'>, position: number): TrialParams {
-  const entries = Object.entries(sweep.parameters).map(([name, space]) => [name, listOf(name, space)] as const);
+  const entries = Object.entries(sweep.parameters);
   const params: TrialParams = {};
   let rest = position;
   for (let i = entries.length - 1; i >= 0; i--) {
-    const [name, values] = entries[i];
-    params[name] = values[rest % values.length];
-    rest = Math.floor(rest / values.length);
+    const [name, space] = entries[i];
+    const points = spacePoints(space, !Array.isArray(space) && isIntegerParameter(name));
+    params[name] = gridValue(name, space, rest % points);
+    rest = Math.floor(rest / points);
   }
   return Object.fromEntries(entries.map(([name]) => [name, params[name]]));
 }
@@ -97,9 +97,14 @@ function randomPosition(sweep: Pick<Sweep, 'parameters' | 'seed'>, index: number
   return position;
 }
 
-/** The parameters of trial `index` (0-based) of a grid or seeded-random sweep (a `tpe` sweep asks `suggestTrials`). */
+/**
+ * The parameters of trial `index` (0-based) of a grid or seeded-random sweep (a `tpe` sweep asks
+ * `suggestTrials`): a grid's combination in order; a random sweep's in a seeded shuffle of the grid
+ * or, with a range, drawn from the seed and the index.
+ */
 export function trialParams(sweep: Pick<Sweep, 'parameters' | 'strategy' | 'seed'>, index: number): TrialParams {
   if (sweep.strategy === SweepStrategy.tpe) throw new Error('a tpe sweep takes its trials from the suggestTrials activity, not from an index');
+  if (isSampled(sweep)) return sampledTrial(sweep.parameters, isIntegerParameter, sweep.seed, index);
   return gridPoint(sweep, sweep.strategy === SweepStrategy.grid ? index : randomPosition(sweep, index));
 }
 
@@ -113,16 +118,28 @@ export function searchSpace(sweep: Pick<Sweep, 'parameters'>): Record<string, Sp
   return Object.fromEntries(
     Object.entries(sweep.parameters).map(([name, space]): [string, SpaceEntry] => [
       name,
-      Array.isArray(space) ? { type: 'categorical', choices: space } : { type: isIntegerParameter(name as SweepParameter) ? 'int' : 'float', ...space },
+      Array.isArray(space)
+        ? { type: 'categorical', choices: space }
+        : { type: isIntegerParameter(name) ? 'int' : 'float', low: space.low, high: space.high, log: space.log, ...(space.step !== undefined && { step: space.step }) },
     ]),
   );
 }
 
 /** The scenario one trial runs: the sweep's values written into their blocks, as a single train run. */
 export function trialScenario(scenario: Scenario, params: TrialParams): Scenario {
-  const trial = { ...scenario, design: 'single' as const, sweep: undefined, training: { ...scenario.training! }, model: { ...scenario.model }, environment: { ...scenario.environment } };
+  // an augmentation block only where the scenario has one or a parameter sets one of its fields
+  const augmented = scenario.augmentation !== undefined || Object.keys(params).some((name) => SWEEPABLE[name][0] === 'augmentation');
+  const trial = {
+    ...scenario,
+    design: 'single' as const,
+    sweep: undefined,
+    training: { ...scenario.training! },
+    model: { ...scenario.model },
+    environment: { ...scenario.environment },
+    augmentation: augmented ? { ...scenario.augmentation } : undefined,
+  };
   for (const [name, value] of Object.entries(params)) {
-    const [block, field] = SWEEPABLE[name as SweepParameter];
+    const [block, field] = SWEEPABLE[name];
     (trial[block] as Record<string, unknown>)[field] = value;
   }
   return ScenarioSchema.parse(trial);

@@ -24,7 +24,7 @@ export function scenarioTags(s: Scenario): Record<string, string> {
   });
 }
 
-/** MLflow params (`model.*`, `env.*`, `train.*`, `bench.*`, `quant.*`); write-once, so only what the scenario fixes. */
+/** MLflow params (`model.*`, `env.*`, `train.*`, `aug.*`, `bench.*`, `quant.*`); write-once, so only what the scenario fixes. */
 export function scenarioParams(s: Scenario): Record<string, string> {
   return compact({
     'model.architecture': s.model.architecture,
@@ -35,6 +35,7 @@ export function scenarioParams(s: Scenario): Record<string, string> {
     'env.seed': s.environment.seed,
     'env.gpu_pool': s.environment.gpu_pool,
     ...prefixed('train', s.training),
+    ...prefixed('aug', s.augmentation),
     ...prefixed('bench', s.benchmark),
     ...(s.quantization && {
       'quant.variants': s.quantization.variants.map((v) => `${v.backend}_${v.precision}`).join(','),

@@ -32,7 +32,7 @@ import {
 import { FailureType } from '../common/failure-types';
 import { experimentName, parentRunName, runName } from '../scenarios/naming';
 import { MAX_TPE_RUNS, SweepStrategy, type Scenario, type Sweep } from '../scenarios/schema';
-import { searchSpace, trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
+import { gridSize, plannedRuns, searchSpace, trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
 import type { SearchTrial } from '../activities/search/activities';
 import { recordCompleted, thresholds, type EpochValues } from './early-stopping';
 import { reports, search, tracking } from './proxies';
@@ -383,20 +383,29 @@ interface OpenTrial {
 
 /** A new sweep's state; its parent run's ids are empty until `openSweep` fills them in. */
 function newSweepState(spec: Sweep): SweepState {
-  return { experimentId: '', parentRunId: '', artifactUri: '', maxRuns: spec.max_runs, nextIndex: 0, paused: false, done: 0, failed: 0, stopped: 0, cancelled: 0, perEpoch: {}, gpuSecondsSaved: 0 };
+  return { experimentId: '', parentRunId: '', artifactUri: '', maxRuns: plannedRuns(spec), nextIndex: 0, paused: false, done: 0, failed: 0, stopped: 0, cancelled: 0, perEpoch: {}, gpuSecondsSaved: 0 };
 }
 
 /** The sweep's parent MLflow run (found again on a retry, by its run key). */
 async function openSweep(scenario: Scenario, name: string): Promise<Pick<SweepState, 'experimentId' | 'parentRunId' | 'artifactUri'>> {
   const spec = scenario.sweep!;
+  const trials = trialCount(spec, plannedRuns(spec));
   const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
   const run = await openRun({
     scenario,
     experimentId,
     runName: name,
     trial: 'sweep',
-    tags: { 'sweep.strategy': spec.strategy, 'sweep.total_runs': String(trialCount(spec, spec.max_runs)), 'sweep.metric': spec.metric, 'sweep.goal': spec.goal },
-    params: { 'sweep.parameters': JSON.stringify(spec.parameters), 'sweep.max_runs': String(spec.max_runs), 'sweep.parallel': String(spec.parallel), 'sweep.seed': String(spec.seed) },
+    tags: { 'sweep.strategy': spec.strategy, 'sweep.total_runs': String(trials), 'sweep.metric': spec.metric, 'sweep.goal': spec.goal },
+    // the space and what the sweep makes of it: its combinations (`Infinity` with a continuous range) and the trials it plans
+    params: {
+      'sweep.parameters': JSON.stringify(spec.parameters),
+      'sweep.max_runs': String(plannedRuns(spec)),
+      'sweep.combinations': String(gridSize(spec)),
+      'sweep.trials': String(trials),
+      'sweep.parallel': String(spec.parallel),
+      'sweep.seed': String(spec.seed),
+    },
   });
   return { experimentId, parentRunId: run.runId, artifactUri: run.artifactUri };
 }

@@ -163,6 +163,7 @@ export function createGpuActivities(deps: GpuDeps) {
           dataset: { path: input.scenario.dataset.path },
           classes: input.scenario.task.classes,
           training: { ...training, batch_size: input.batchSize ?? training.batch_size },
+          augmentation: input.scenario.augmentation ?? {},
           environment,
           resume_from: resumeFrom,
           plots: training.plots,

@@ -42,6 +42,15 @@ describe('gflow sweep flags', () => {
     expect(() => parseParamFlag('=[1]')).toThrow(/^-p\/--param: expected name=/);
   });
 
+  it('reads a range and dotted names, then checks them with the schema (issue 15)', () => {
+    expect(parseParamFlag('learning_rate={min: 0.0001, max: 0.1, log: true}')).toEqual(['learning_rate', { min: 0.0001, max: 0.1, log: true }]);
+    expect(parseParamFlag('augmentation.mosaic=[0, 0.5, 1]')).toEqual(['augmentation.mosaic', [0, 0.5, 1]]);
+    const s = withDesign(scenario, 'sweep', sweepPatch({ param: ['learning_rate={min: 0.0001, max: 0.1, log: true}', 'augmentation.mosaic=0,1'], strategy: 'random', maxRuns: '6' }));
+    expect(s.sweep?.parameters).toEqual({ learning_rate: { low: 0.0001, high: 0.1, log: true }, 'augmentation.mosaic': [0, 1] });
+    expect(() => paramFlags(['learning_rate=0.01', 'learning_rate={min: 0.001, max: 0.1}'])).toThrow(/^-p\/--param learning_rate: given twice, once as a range/);
+    expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['learning_rate={min: 0.1, max: 0.01}'], strategy: 'random', maxRuns: '6' }))).toThrow(/sweep\.parameters\.learning_rate\.max: expected more than min \(0\.1\), got 0\.01/);
+  });
+
   it('keeps YAML types: booleans, exponents, quoted numbers as strings', () => {
     expect(parseParamFlag('seed=[1, 2]')).toEqual(['seed', [1, 2]]);
     expect(parseParamFlag('learning_rate=1e-3,0.01')).toEqual(['learning_rate', [0.001, 0.01]]);
@@ -63,7 +72,7 @@ describe('gflow sweep flags', () => {
   });
 
   it('refuses what the schema refuses, naming the field', () => {
-    expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['momentum=[0.9]'] }))).toThrow(/sweep\.parameters\.momentum: not a sweepable parameter/);
+    expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['dropout=[0.1]'] }))).toThrow(/sweep\.parameters\.dropout: not a sweepable parameter/);
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['learning_rate=[-1]'] }))).toThrow(/sweep\.parameters\.learning_rate\.0/);
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['epochs=[2]'], maxRuns: '0' }))).toThrow(/sweep\.max_runs: expected at least 1, got number 0/);
     expect(() => withDesign(scenario, 'sweep', sweepPatch({ param: ['epochs=[2]'], strategy: 'bayes' }))).toThrow(/sweep\.strategy/);

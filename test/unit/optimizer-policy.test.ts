@@ -33,7 +33,7 @@ describe('optimizer policy', () => {
       ['high-latency-quantize', 'sys.latency_ms_p95', '>', 30, 'quantize', '24h'],
       ['low-gpu-util-batch-up', 'sys.gpu_util_pct', '<', 50, 'batch_up', '7d'],
     ]);
-    expect(policy.rules[0].action).toEqual({ type: 'sweep_retrain', parameters: { learning_rate: [0.001, 0.005, 0.01], batch_size: [8, 16] }, strategy: 'grid', max_runs: 50, parallel: 2 });
+    expect(policy.rules[0].action).toEqual({ type: 'sweep_retrain', parameters: { learning_rate: [0.001, 0.005, 0.01], batch_size: [8, 16] }, strategy: 'grid', parallel: 2 });
     expect(policy.rules[0].promotion).toEqual({ gate: { metric: 'det.mAP50', goal: 'maximize', min_improvement: 0.01, max_accuracy_drop: 0.01 }, approval: 'required', approval_timeout: '72h', soak: '24h', soak_check_every: '1h' });
     expect(policy.rules[1].promotion).toEqual({
       gate: { metric: 'det.mAP50', goal: 'maximize', min_improvement: 0, max_accuracy_drop: 0.02 },
@@ -118,7 +118,7 @@ rules:
       { path: 'rules.0.when.scope.plant', message: 'unknown key (line 13)' },
       { path: 'rules.0.action.type', message: 'expected one of sweep_retrain, quantize, batch_up, got string "retrain" (line 15)' },
       { path: 'rules.0.cooldown', message: 'expected a string, got number 48 (line 16)' },
-      { path: 'rules.1.action.parameters.lr', message: 'not a sweepable parameter; expected one of learning_rate, batch_size, epochs, optimizer, patience, input_size, architecture, seed (line 22)' },
+      { path: 'rules.1.action.parameters.lr', message: 'not a sweepable parameter; expected one of learning_rate, batch_size, epochs, optimizer, patience, lrf, cos_lr, warmup_epochs, weight_decay, momentum, input_size, architecture, seed, their dotted paths (training.learning_rate, model.input_size, …) or augmentation.<field> (hsv_h, hsv_s, hsv_v, degrees, translate, scale, shear, perspective, flipud, fliplr, bgr, mosaic, mixup, cutmix, copy_paste, close_mosaic) (line 22)' },
       { path: 'rules.1.action.parameters.batch_size.1', message: 'duplicate of index 0 (8): each value is one trial (line 23)' },
       { path: 'rules.1.cooldown', message: 'expected a duration such as 30m, 24h or 7d, got "2w" (line 24)' },
       { path: 'rules.1.promotion.approval', message: 'expected one of required, none, got string "maybe" (line 26)' },

@@ -275,7 +275,7 @@ const SWEEP = { ...BASE, design: 'sweep', sweep: { parameters: { learning_rate: 
 
 describe('sweep', () => {
   it('defaults', () => {
-    expect(parsed(SWEEP).sweep).toEqual({ parameters: { learning_rate: [0.01] }, strategy: 'grid', max_runs: 50, parallel: 1, metric: 'det.mAP50_95', goal: 'maximize', seed: 0, fail_fast: false });
+    expect(parsed(SWEEP).sweep).toEqual({ parameters: { learning_rate: [0.01] }, strategy: 'grid', parallel: 1, metric: 'det.mAP50_95', goal: 'maximize', seed: 0, fail_fast: false });
     expect(parsed(withField('sweep.early_stopping', {}, SWEEP)).sweep!.early_stopping).toEqual({ rule: 'median', min_completed: 3, grace_epochs: 1 });
   });
 
@@ -434,8 +434,8 @@ describe('the schema\'s own issues (what ScenarioSchema.parse throws, e.g. for a
     expect(codes(withField('model.weights', `runs:/${'a'.repeat(32)}/../x.pt`))).toEqual(['custom model.weights']);
     expect(codes(withField('training.min_batch_size', 32))).toEqual(['custom training.min_batch_size']);
     expect(
-      codes({ ...SWEEP, training: { ...BASE.training, min_batch_size: 8 }, sweep: { parameters: { momentum: [1], epochs: [0], seed: [1, 1], batch_size: [4] }, metric: 'det.nope' }, promotion: { metric: 'det.nope' } }),
-    ).toEqual(['custom sweep.parameters.momentum', 'custom sweep.parameters.epochs.0', 'custom sweep.parameters.seed.1', 'custom sweep.parameters.batch_size.0', 'custom sweep.metric', 'custom promotion.metric']);
+      codes({ ...SWEEP, training: { ...BASE.training, min_batch_size: 8 }, sweep: { parameters: { dropout: [1], epochs: [0], seed: [1, 1], batch_size: [4] }, metric: 'det.nope' }, promotion: { metric: 'det.nope' } }),
+    ).toEqual(['custom sweep.parameters.dropout', 'custom sweep.parameters.epochs.0', 'custom sweep.parameters.seed.1', 'custom sweep.parameters.batch_size.0', 'custom sweep.metric', 'custom promotion.metric']);
     expect(codes({ ...SWEEP, sweep: { parameters: JSON.parse('{"__proto__": [1]}') as object } })).toEqual(['custom sweep.parameters.__proto__']);
     expect(codes({ ...INFER, design: 'sweep', sweep: SWEEP.sweep, model: BASE.model })).toEqual(['custom design', 'custom model.weights']);
     expect(codes(withField('comparison', { datasets: [{ path: '/a.yaml', version: 'a' }, { path: '/a.yaml', version: 'b' }] }, COMPARE))).toEqual(['custom comparison.datasets.1']);
@@ -463,7 +463,7 @@ describe('sweep parameters that are not a mapping', () => {
 
   it('a __proto__ parameter is named like any unknown one', () => {
     expect(issuesOf({ ...SWEEP, sweep: { parameters: JSON.parse('{"__proto__": [1], "epochs": [2]}') as object } })).toEqual([
-      'sweep.parameters.__proto__: not a sweepable parameter; expected one of learning_rate, batch_size, epochs, optimizer, patience, input_size, architecture, seed',
+      'sweep.parameters.__proto__: not a sweepable parameter; expected one of learning_rate, batch_size, epochs, optimizer, patience, lrf, cos_lr, warmup_epochs, weight_decay, momentum, input_size, architecture, seed, their dotted paths (training.learning_rate, model.input_size, …) or augmentation.<field> (hsv_h, hsv_s, hsv_v, degrees, translate, scale, shear, perspective, flipud, fliplr, bgr, mosaic, mixup, cutmix, copy_paste, close_mosaic)',
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { checkScenario } from '../../scenarios/validate';
-import { gridSize, searchSpace, trialCount, trialParams } from '../../scenarios/sweep-trials';
+import { gridSize, plannedRuns, searchSpace, trialCount, trialParams } from '../../scenarios/sweep-trials';
 
 /**
  * `strategy: tpe` (model-based search): ranges in `sweep.parameters`, a required `max_runs` of at
@@ -73,34 +73,37 @@ describe('sweep strategy: tpe', () => {
     expect(issuesOf(withSweep({ strategy: 'bayesian', parameters: { learning_rate: [0.01, 0.1] } }))).toEqual(['sweep.max_runs: required for strategy: bayesian: the number of trials the search runs (at most 500)']);
     expect(issuesOf(tpe({ learning_rate: [0.01, 0.1] }, { max_runs: 500 }))).toEqual([]);
     expect(issuesOf(tpe({ learning_rate: [0.01, 0.1] }, { max_runs: 501 }))).toEqual(['sweep.max_runs: expected at most 500 for strategy: tpe (the sweep keeps every finished trial for the sampler), got 501']);
-    // grid and random keep their default
-    expect(sweepOf(withSweep({ strategy: 'random', parameters: { learning_rate: [0.01] } })).max_runs).toBe(50);
+    // grid and random without max_runs run every combination
+    const whole = sweepOf(withSweep({ strategy: 'random', parameters: { learning_rate: [0.01, 0.1] } }));
+    expect(whole.max_runs).toBeUndefined();
+    expect(trialCount(whole, plannedRuns(whole))).toBe(2);
   });
 
-  it('refuses a range for grid and random', () => {
-    expect(issuesOf(withSweep({ strategy: 'random', parameters: { learning_rate: { low: 0.001, high: 0.1 } } }))).toEqual([
-      'sweep.parameters.learning_rate: a range needs strategy: tpe (grid and random sweep lists of values), got strategy: random',
+  it('takes ranges in random sweeps (with max_runs) and stepped ranges in grids', () => {
+    expect(issuesOf(withSweep({ strategy: 'random', max_runs: 5, parameters: { learning_rate: { low: 0.001, high: 0.1 } } }))).toEqual([]);
+    expect(issuesOf(withSweep({ parameters: { epochs: { low: 1, high: 3 } } }))).toEqual([
+      'sweep.parameters.epochs.step: required for a range in a grid, which runs its values low end, low end + step, …, high end (step: 1 for every integer); or sample the range with strategy: random (with max_runs) or tpe',
     ]);
-    expect(issuesOf(withSweep({ parameters: { epochs: { low: 1, high: 3 } } }))).toEqual(['sweep.parameters.epochs: a range needs strategy: tpe (grid and random sweep lists of values), got strategy: grid']);
+    expect(issuesOf(withSweep({ parameters: { epochs: { low: 1, high: 3, step: 1 } } }))).toEqual([]);
   });
 
   it('refuses malformed ranges, naming the field', () => {
     expect(issuesOf(tpe({ learning_rate: { low: 0.1, high: 0.01 } }))).toEqual(['sweep.parameters.learning_rate.high: expected more than low (0.1), got 0.01']);
     expect(issuesOf(tpe({ learning_rate: { low: 0.01 } }))).toEqual(['sweep.parameters.learning_rate.high: required (a number)']);
     expect(issuesOf(tpe({ learning_rate: { low: 0.01, high: 0.1, scale: 'log' } }))).toEqual(['sweep.parameters.learning_rate.scale: unknown key']);
-    expect(issuesOf(tpe({ epochs: { low: 1, high: 9, log: true, step: 2 } }))).toEqual(['sweep.parameters.epochs.step: a step cannot go with log: true (Optuna samples a log range continuously)']);
+    expect(issuesOf(tpe({ epochs: { low: 1, high: 9, log: true, step: 2 } }))).toEqual(['sweep.parameters.epochs.step: a step cannot go with log: true (a log range is sampled continuously)']);
     expect(issuesOf(tpe({ patience: { low: 0, high: 10, log: true } }))).toEqual(['sweep.parameters.patience.low: expected more than 0 with log: true, got 0']);
-    expect(issuesOf(tpe({ learning_rate: 0.01 }))).toEqual(['sweep.parameters.learning_rate: expected a list of values, or for strategy: tpe a range such as { low: 0.0001, high: 0.1, log: true }, got number 0.01']);
-    expect(issuesOf(tpe({ learning_rate: null }))).toEqual(['sweep.parameters.learning_rate: expected a list of values, or for strategy: tpe a range such as { low: 0.0001, high: 0.1, log: true }, got null']);
+    expect(issuesOf(tpe({ learning_rate: 0.01 }))).toEqual(['sweep.parameters.learning_rate: expected a list of values, or a range such as { min: 0.0001, max: 0.1, log: true } or { int: [8, 64] }, got number 0.01']);
+    expect(issuesOf(tpe({ learning_rate: null }))).toEqual(['sweep.parameters.learning_rate: expected a list of values, or a range such as { min: 0.0001, max: 0.1, log: true } or { int: [8, 64] }, got null']);
   });
 
   it('checks a range against the field it overrides', () => {
-    expect(issuesOf(tpe({ learning_rate: { low: 0.001, high: 2 } }))).toEqual([expect.stringMatching(/^sweep\.parameters\.learning_rate\.high: .*1/)]);
-    expect(issuesOf(tpe({ epochs: { low: 1.5, high: 4 } }))).toEqual([expect.stringMatching(/^sweep\.parameters\.epochs\.low: .*int/)]);
-    expect(issuesOf(tpe({ batch_size: { low: 2, high: 16 } }))).toEqual(['sweep.parameters.batch_size.low: expected at least training.min_batch_size (4), got 2']);
-    expect(issuesOf(tpe({ input_size: { low: 64, high: 100 } }))).toEqual(['sweep.parameters.input_size.high: expected a multiple of 32, got 100']);
-    expect(issuesOf(tpe({ input_size: { low: 64, high: 128 } }))).toEqual(['sweep.parameters.input_size.step: expected a step that keeps every value valid: low + step = 65 is not a valid input_size']);
-    expect(issuesOf(tpe({ batch_size: { low: 8, high: 20, step: 8 } }))).toEqual(['sweep.parameters.batch_size.step: expected a step that divides high − low (12), got 8']);
+    expect(issuesOf(tpe({ learning_rate: { low: 0.001, high: 2 } }))).toEqual([expect.stringMatching(/^sweep\.parameters\.learning_rate: high end 2: .*1/)]);
+    expect(issuesOf(tpe({ epochs: { low: 1.5, high: 4 } }))).toEqual([expect.stringMatching(/^sweep\.parameters\.epochs: low end 1\.5: .*int/)]);
+    expect(issuesOf(tpe({ batch_size: { low: 2, high: 16 } }))).toEqual(['sweep.parameters.batch_size: low end 2: expected at least training.min_batch_size (4), got 2']);
+    expect(issuesOf(tpe({ input_size: { low: 64, high: 100 } }))).toEqual(['sweep.parameters.input_size: high end 100: expected a multiple of 32, got 100']);
+    expect(issuesOf(tpe({ input_size: { low: 64, high: 128 } }))).toEqual(['sweep.parameters.input_size.step: expected a step that keeps every value valid: low end + step = 65 is not a valid input_size']);
+    expect(issuesOf(tpe({ batch_size: { low: 8, high: 20, step: 8 } }))).toEqual(['sweep.parameters.batch_size.step: expected a step that divides the range (12), got 8']);
     expect(issuesOf(tpe({ epochs: { low: 1, high: 3, step: 0.5 } }))).toEqual(['sweep.parameters.epochs.step: expected an integer step for epochs, got 0.5']);
     expect(issuesOf(tpe({ optimizer: { low: 1, high: 3 } }))).toEqual(['sweep.parameters.optimizer: expected a list of values: optimizer is not numeric, so it cannot be a range']);
   });

@@ -156,14 +156,14 @@ describe('sweep trials', () => {
   });
 
   it('refuses unknown parameters and values their field refuses, naming them', () => {
-    expect(issuesOf('{ parameters: { momentum: [0.9] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.momentum: not a sweepable parameter/)]);
+    expect(issuesOf('{ parameters: { dropout: [0.1] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.dropout: not a sweepable parameter/)]);
     expect(issuesOf('{ parameters: { learning_rate: [0.01, -1] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.learning_rate\.1: /)]);
     expect(issuesOf('{ parameters: { input_size: [100] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.input_size\.0: expected a multiple of 32/)]);
   });
 
   it('names of Object.prototype are unknown parameters, not a TypeError; __proto__ is reported, not dropped (issue 16 #9, #13)', () => {
     for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
-      expect(issuesOf(`{ parameters: { ${name}: [1] } }`)).toEqual([`sweep.parameters.${name}: not a sweepable parameter; expected one of learning_rate, batch_size, epochs, optimizer, patience, input_size, architecture, seed`]);
+      expect(issuesOf(`{ parameters: { ${name}: [1] } }`)).toEqual([`sweep.parameters.${name}: not a sweepable parameter; expected one of learning_rate, batch_size, epochs, optimizer, patience, lrf, cos_lr, warmup_epochs, weight_decay, momentum, input_size, architecture, seed, their dotted paths (training.learning_rate, model.input_size, …) or augmentation.<field> (hsv_h, hsv_s, hsv_v, degrees, translate, scale, shear, perspective, flipud, fliplr, bgr, mosaic, mixup, cutmix, copy_paste, close_mosaic)`]);
     }
     expect(issuesOf('{ parameters: { __proto__: [1], learning_rate: [0.01] } }')).toEqual([expect.stringMatching(/^sweep\.parameters\.__proto__: not a sweepable parameter/)]);
     const fromJson = JSON.parse('{"parameters": {"__proto__": [1]}}') as unknown;

@@ -1,0 +1,105 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { startScenario } from '../../cli/start-run';
+import { parseScenarioText } from '../../scenarios/loader';
+import type { Scenario } from '../../scenarios/schema';
+import { trialParams } from '../../scenarios/sweep-trials';
+import type { sweep } from '../../workflows/sweep';
+import { childRuns, connectStack, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
+
+/**
+ * Issue 15 items 2 and 3 on the real stack (Temporal, MLflow, S3; the stand-in executor trains):
+ * a 3×3×3×3 grid without max_runs runs all 81 trials, and a random sweep samples its ranges
+ * from its seed, each trial recording the values it drew, the parent the space.
+ */
+
+jest.setTimeout(900_000);
+
+let stack: Stack;
+let bundle: Awaited<ReturnType<typeof workflowBundle>>;
+
+beforeAll(async () => {
+  stack = await connectStack();
+  bundle = await workflowBundle();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+function sweepScenario(version: string, sweepBlock: string): Scenario {
+  return parseScenarioText(`
+name: space-${version}
+version: ${version}
+type: train
+design: sweep
+site: { customer: space-co, region: ci, plant: lab, zone: bench }
+task: { type: ppe, classes: [helmet, vest] }
+model: { architecture: yolov8n.yaml, input_size: 64 }
+dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
+environment: { device: cpu, workers: 0 }
+training: { epochs: 1, batch_size: 16, learning_rate: 0.01 }
+sweep: ${sweepBlock}
+`);
+}
+
+const start = (s: Scenario) => startScenario(stack.client, s) as unknown as Promise<WorkflowHandle<typeof sweep>>;
+
+describe('sweep spaces (real Temporal, MLflow, S3; stand-in executor)', () => {
+  it('a 3×3×3×3 grid without max_runs runs all 81 combinations, and the parent records 81 of 81', async () => {
+    const scenario = sweepScenario('grid81', '{ parameters: { learning_rate: [0.001, 0.01, 0.1], batch_size: [8, 16, 32], epochs: [1, 2, 3], optimizer: [SGD, Adam, AdamW] }, parallel: 8 }');
+    expect(scenario.sweep!.max_runs).toBeUndefined();
+    const result = await withFakeGpu(stack, { bundle, slots: 8, hosts: 1, env: { GF_FAKE_EPOCH_SECONDS: '0.01' } }, async () => (await start(scenario)).result());
+
+    expect(result).toEqual(expect.objectContaining({ total: 81, done: 81, failed: 0 }));
+    const parent = await stack.mlflow.getRun(result.runId);
+    expect(parent.info.status).toBe('FINISHED');
+    expect(paramsOf(parent)).toEqual(expect.objectContaining({ 'sweep.combinations': '81', 'sweep.trials': '81', 'sweep.max_runs': '81' }));
+    expect(tagsOf(parent)['sweep.total_runs']).toBe('81');
+
+    const children = await childRuns(stack, result.runId);
+    expect(children).toHaveLength(81);
+    const combos = children.map((r) => {
+      const p = paramsOf(r);
+      return `${p.learning_rate}/${p.batch_size}/${p.epochs}/${p.optimizer}`;
+    });
+    expect(new Set(combos).size).toBe(81);
+    // the later values of the first parameter ran too (the old default of 50 stopped in 0.1's first third)
+    expect(combos.filter((c) => c.startsWith('0.1/'))).toHaveLength(27);
+  });
+
+  it('random samples ranges with the sweep seed: each trial records the values trialParams gives for its index', async () => {
+    const scenario = sweepScenario(
+      'ranges',
+      '{ strategy: random, max_runs: 4, seed: 5, parallel: 4, parameters: { learning_rate: { min: 0.0001, max: 0.1, log: true }, batch_size: { int: [8, 32] }, augmentation.mosaic: { min: 0, max: 1 }, optimizer: [SGD, AdamW] } }',
+    );
+    const result = await withFakeGpu(stack, { bundle, slots: 4, env: { GF_FAKE_EPOCH_SECONDS: '0.01' } }, async () => (await start(scenario)).result());
+    expect(result).toEqual(expect.objectContaining({ total: 4, done: 4 }));
+
+    const parent = await stack.mlflow.getRun(result.runId);
+    expect(JSON.parse(paramsOf(parent)['sweep.parameters'])).toEqual({
+      learning_rate: { low: 0.0001, high: 0.1, log: true },
+      batch_size: { low: 8, high: 32, log: false, int: true },
+      'augmentation.mosaic': { low: 0, high: 1, log: false },
+      optimizer: ['SGD', 'AdamW'],
+    });
+    expect(paramsOf(parent)).toEqual(expect.objectContaining({ 'sweep.combinations': 'Infinity', 'sweep.trials': '4', 'sweep.seed': '5' }));
+
+    const children = (await childRuns(stack, result.runId)).sort((a, b) => Number(tagsOf(a)['sweep.index']) - Number(tagsOf(b)['sweep.index']));
+    expect(children).toHaveLength(4);
+    for (const [i, child] of children.entries()) {
+      const drawn = trialParams(scenario.sweep!, i);
+      const params = paramsOf(child);
+      expect(params).toEqual(
+        expect.objectContaining({
+          learning_rate: String(drawn.learning_rate),
+          batch_size: String(drawn.batch_size),
+          'augmentation.mosaic': String(drawn['augmentation.mosaic']),
+          optimizer: String(drawn.optimizer),
+          // the trial's scenario carries them: train.* and aug.* params
+          'train.learning_rate': String(drawn.learning_rate),
+          'aug.mosaic': String(drawn['augmentation.mosaic']),
+        }),
+      );
+    }
+  });
+});
