@@ -42,6 +42,7 @@ export function siteAndDataOptions(command: Command): Command {
     .option('--imgsz <n>', `input size (default ${SEED_DEFAULTS.imgsz})`)
     .option('--device <d>', 'auto, cpu, cuda:N or GPU indices (default auto)')
     .option('--pool <name>', 'GPU pool (default default)')
+    .option('--workers <n>', 'data-loader workers (default 2)')
     .option('--name <name>', 'the scenario name (default cli-<type>)')
     .option('--version <v>', 'ends the run name and workflow id (default: the time, wYYYYMMDDThhmmss)')
     .option('--save <file>', 'write the scenario as YAML (a new file), then start it from that file');

@@ -35,6 +35,7 @@ export interface ScenarioFlags {
   imgsz?: string;
   device?: string;
   pool?: string;
+  workers?: string;
   register?: boolean;
 }
 
@@ -82,6 +83,7 @@ const FLAG_OF: Record<string, string> = {
   'dataset.version': '--data-version',
   'environment.device': '--device',
   'environment.gpu_pool': '--pool',
+  'environment.workers': '--workers',
   'training.epochs': '--epochs',
   'training.batch_size': '--batch',
   'training.learning_rate': '--lr',
@@ -215,7 +217,7 @@ export function scenarioInputFromFlags(type: ExperimentType, flags: AllFlags, si
     task: defined({ type: flags.task, classes: list(flags.classes) }),
     model: defined({ architecture: architectureOf(type, flags), input_size: wholeNumber('--imgsz', flags.imgsz ?? SEED_DEFAULTS.imgsz), weights: weights === undefined ? undefined : modelPath(weights) }),
     dataset: flags.data === undefined ? undefined : { path: absolute(flags.data), version: flags.dataVersion ?? datasetLabel(flags.data) },
-    environment: defined({ device: flags.device, gpu_pool: flags.pool }),
+    environment: defined({ device: flags.device, gpu_pool: flags.pool, workers: wholeNumber('--workers', flags.workers) }),
     ...typeBlock(type, flags),
     register: flags.register === false ? false : undefined,
   });
@@ -258,7 +260,7 @@ export function designInputFromFlags(design: 'sweep' | 'comparison', flags: AllF
 }
 
 /** The flags that describe a scenario, refused next to a scenario file (the file says those things). */
-export const SCENARIO_FLAG_NAMES = ['site', 'customer', 'region', 'plant', 'zone', 'task', 'classes', 'name', 'version', 'data', 'dataVersion', 'model', 'arch', 'weights', 'imgsz', 'device', 'pool', 'epochs', 'batch', 'lr', 'optimizer', 'patience', 'batchSizes', 'save', 'type'] as const;
+export const SCENARIO_FLAG_NAMES = ['site', 'customer', 'region', 'plant', 'zone', 'task', 'classes', 'name', 'version', 'data', 'dataVersion', 'model', 'arch', 'weights', 'imgsz', 'device', 'pool', 'workers', 'epochs', 'batch', 'lr', 'optimizer', 'patience', 'batchSizes', 'save', 'type'] as const;
 
 /** `--epochs` next to a scenario file: refused, naming the flags, rather than silently ignored. */
 export function refuseWithFile(file: string, flags: object): void {

@@ -107,6 +107,13 @@ describe('train flags → scenario', () => {
   });
 });
 
+describe('register: false', () => {
+  it('is refused for a pipeline, which promotes what it registers', () => {
+    const input = { ...scenarioInputFromFlags('train', { site: 'donghwa-busan-welding', model: 'yolov8n.yaml', task: 'ppe', classes: 'a', register: false }, SITES, NOW), design: 'pipeline', quantization: { variants: [{ backend: 'onnx', precision: 'fp32' }] } };
+    expect(flagError(() => checkFlagScenario(input, SITES))).toContain('  - --no-register (register): a pipeline promotes what it registers: it needs register: true');
+  });
+});
+
 describe('infer and quant flags → scenario', () => {
   it('infer -m runs:/… -d data.yaml --batch-sizes 1,4,8,16 needs --arch for a remote model; a local .pt names itself', () => {
     const run = 'runs:/0123456789abcdef0123456789abcdef/weights/best.pt';
