@@ -21,6 +21,7 @@ function printSingleRun(settings: Settings, id: string, r: SingleRunResult, inde
   console.log(`${indent}run ${r.runName} finished`);
   console.log(`${indent}  run id:  ${r.runId}`);
   console.log(`${indent}  metrics: ${metricSummary(r.metrics)}`);
+  if (r.batchSizeAnswer) console.log(`${indent}  best batch size: ${r.batchSizeAnswer}`);
   if (r.model) console.log(`${indent}  model:   ${r.model.name}@${r.model.alias} (version ${r.model.version})`);
   for (const v of r.variants ?? []) {
     console.log(`${indent}  variant ${v.variant.backend}/${v.variant.precision}: run ${v.runId} ${variantSummary(v.metrics)}`);

@@ -3,8 +3,8 @@
 Spec (JSON on stdin, written by activities/gpu/activities.ts): run_dir, model_path (a .pt,
 .onnx or OpenVINO folder on this host), input_size, dataset, classes, benchmark {batch_sizes,
 warmup_runs, benchmark_runs, conf_threshold, iou_threshold}, environment, tracking (optional
-{sequence, ground_truth, tracker}). GPU figures come from NVML and are absent on hosts
-without an NVIDIA GPU, never zero.
+{sequence, ground_truth, tracker}). GPU figures come from NVML (and torch's allocator for the
+memory per batch size) and are absent on hosts without an NVIDIA GPU, never zero.
 """
 
 from __future__ import annotations
@@ -44,25 +44,47 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
+STAGES = ("preprocess", "inference", "postprocess")
+
+
+def cuda_memory(env: dict[str, Any]):
+    """torch's CUDA allocator when the benchmark runs on a GPU, else None (no figure, never 0)."""
+    import torch
+
+    return torch.cuda if env["device"] != "cpu" and torch.cuda.is_available() else None
+
+
 def latency(model, images, spec: dict[str, Any], gpu: GpuMonitor) -> tuple[dict[str, float], dict[str, Any]]:
-    """Per batch size: warm-up, then timed predicts of one batch each (pre/inference/post included)."""
+    """
+    Per batch size: warm-up, then timed predicts of one batch each. The whole call's time gives
+    latency and throughput; ultralytics' own per-image `speed` of each call, times the batch,
+    splits it into pre-process, inference and post-process (NMS), which weigh differently on an
+    edge CPU. On a GPU, the allocator's peak is reset before each batch size, so each one's
+    memory is its own.
+    """
     import psutil
 
     bench, env = spec["benchmark"], spec["environment"]
     process = psutil.Process()
+    cuda = cuda_memory(env)
     metrics: dict[str, float] = {}
     detail: dict[str, Any] = {}
     for batch_size in bench["batch_sizes"]:
         batch = images[:batch_size] if len(images) >= batch_size else (images * batch_size)[:batch_size]
         predict = lambda: model.predict(batch, imgsz=spec["input_size"], conf=bench["conf_threshold"], iou=bench["iou_threshold"], device=device_arg(env["device"]), verbose=False, **fp16(env))  # noqa: E731
+        if cuda is not None:
+            cuda.reset_peak_memory_stats()
         for _ in range(bench["warmup_runs"]):
             predict()
         times: list[float] = []
+        stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
         cpu_before, wall_before = process.cpu_times(), time.perf_counter()
         for _ in range(bench["benchmark_runs"]):
             start = time.perf_counter()
-            predict()
+            results = predict()
             times.append((time.perf_counter() - start) * 1000)
+            for stage in STAGES:
+                stages[stage].append(results[0].speed[stage] * batch_size)
             gpu.sample()
         wall = time.perf_counter() - wall_before
         cpu_after = process.cpu_times()
@@ -74,11 +96,16 @@ def latency(model, images, spec: dict[str, Any], gpu: GpuMonitor) -> tuple[dict[
             "latency_ms_p95": percentile(times, 95),
             "latency_ms_p99": percentile(times, 99),
             "fps": 1000 * batch_size / mean,
+            **{f"{stage}_ms": sum(values) / len(values) for stage, values in stages.items()},
         }
         metrics.update({f"sys.bs{batch_size}.{k}": v for k, v in figures.items()})
         detail[f"bs{batch_size}"] = {**figures, "cpu_util_pct": cpu_pct, "runs_ms": times}
+        if cuda is not None:
+            memory = cuda.max_memory_allocated() / 2**20
+            metrics[f"sys.bs{batch_size}.gpu_memory_mb"] = memory
+            detail[f"bs{batch_size}"]["gpu_memory_mb"] = memory
     first = min(bench["batch_sizes"])
-    metrics.update({f"sys.{k}": v for k, v in detail[f"bs{first}"].items() if k != "runs_ms"})
+    metrics.update({f"sys.{k}": v for k, v in detail[f"bs{first}"].items() if k not in ("runs_ms", "gpu_memory_mb")})
     return metrics, detail
 
 

@@ -184,6 +184,8 @@ export const BenchmarkSchema = z.strictObject({
   benchmark_runs: z.int().min(1).default(100),
   conf_threshold: z.number().min(0).max(1).default(0.25),
   iou_threshold: z.number().min(0).max(1).default(0.7),
+  /** The deployment's latency limit per batch call (p95, ms): the best batch size is the fastest within it. */
+  latency_budget_ms: z.number().positive().optional(),
   tracking: TrackingSchema.optional(),
 });
 
@@ -665,6 +667,9 @@ export const ScenarioSchema = z
     if (s.augmentation && s.type !== 'train') ctx.addIssue({ code: 'custom', path: ['augmentation'], message: `augmentation applies to training: it needs type: train, got type: ${s.type}` });
     if (!s.register && s.design === 'pipeline') {
       ctx.addIssue({ code: 'custom', path: ['register'], message: 'a pipeline promotes what it registers: it needs register: true' });
+    } else if (!s.register && s.type === 'quant') {
+      // the quantize stage registers every variant (its lineage lives in the registry); refused rather than ignored
+      ctx.addIssue({ code: 'custom', path: ['register'], message: 'a quant run registers each variant: register: false goes with type: train' });
     }
     if (s.design === 'sweep' && s.type !== 'train') {
       ctx.addIssue({ code: 'custom', path: ['design'], message: `a sweep varies training parameters: it needs type: train, got type: ${s.type}` });

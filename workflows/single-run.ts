@@ -69,6 +69,8 @@ export interface SingleRunResult {
   /** The trial metric at each epoch that reported progress (key: the 1-based epoch; at most MAX_PROGRESS_REPORTS). */
   history?: EpochMetric;
   stoppedEarly?: TrainStageResult['stoppedEarly'];
+  /** An infer run's batch size to deploy with, in words (workflows/best-batch-size.ts). */
+  batchSizeAnswer?: string;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
           const trained = await trainStage(ctx, { register: trial?.register ?? scenario.register, stopScope, stopDecision: () => stop, gpuSlot });
           return { ...base, ...trained, ...(trial?.metric !== undefined && { history }) };
         }
-        if (scenario.type === 'infer') return { ...base, metrics: await benchmarkStage(ctx, scenario.model.weights!) };
+        if (scenario.type === 'infer') return { ...base, ...(await benchmarkStage(ctx, scenario.model.weights!)) };
         const quantized = await quantizeStage({ ...ctx, experimentId });
         return { ...base, metrics: quantized.orig, variants: quantized.variants };
       });
