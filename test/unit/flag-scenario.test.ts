@@ -112,6 +112,11 @@ describe('register: false', () => {
     const input = { ...scenarioInputFromFlags('train', { site: 'donghwa-busan-welding', model: 'yolov8n.yaml', task: 'ppe', classes: 'a', register: false }, SITES, NOW), design: 'pipeline', quantization: { variants: [{ backend: 'onnx', precision: 'fp32' }] } };
     expect(flagError(() => checkFlagScenario(input, SITES))).toContain('  - --no-register (register): a pipeline promotes what it registers: it needs register: true');
   });
+
+  it('is refused for a quant run rather than ignored (its variants are always registered)', () => {
+    const input = { ...scenarioInputFromFlags('quant', { site: 'donghwa-busan-welding', sourceRun: 'abc', arch: 'yolov8n.yaml', task: 'ppe', classes: 'a' }, SITES, NOW), register: false };
+    expect(flagError(() => checkFlagScenario(input, SITES))).toContain('  - --no-register (register): a quant run registers each variant: register: false goes with type: train');
+  });
 });
 
 describe('infer and quant flags → scenario', () => {
