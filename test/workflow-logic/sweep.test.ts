@@ -109,7 +109,8 @@ describe('sweep workflow logic (mocked activities)', () => {
     // trial 3 (0.2, stopped by the medians); run 3 starts trial 4, there only because max_runs was raised from 4 to 5 in run 1
     const scenario = sweepScenario(
       'rotate',
-      '{ parameters: { learning_rate: [0.01, 0.02, 0.001, 0.003, 0.009] }, max_runs: 4, parallel: 1, early_stopping: { min_completed: 2, grace_epochs: 1 } }',
+      // a random order (a grid runs whole, so only a random sweep runs fewer than its grid): seed 0 walks this list as 0.01, 0.02, 0.001, 0.003, 0.009
+      '{ parameters: { learning_rate: [0.001, 0.01, 0.009, 0.02, 0.003] }, strategy: random, seed: 0, max_runs: 4, parallel: 1, early_stopping: { min_completed: 2, grace_epochs: 1 } }',
       'epochs: 3, batch_size: 16, learning_rate: 0.01',
     );
     const values: Record<string, number> = { '0.01': 0.9, '0.02': 0.7, '0.003': 0.2, '0.009': 0.85 };
@@ -244,7 +245,7 @@ describe('sweep workflow logic (mocked activities)', () => {
   });
 
   it('set-max-runs racing continue-as-new: every accepted raise is carried to the run that finishes the sweep', async () => {
-    const scenario = sweepScenario('race', '{ parameters: { learning_rate: [0.001, 0.002, 0.003, 0.005, 0.01] }, max_runs: 2, parallel: 1 }', 'epochs: 1, batch_size: 16, learning_rate: 0.01');
+    const scenario = sweepScenario('race', '{ parameters: { learning_rate: [0.001, 0.002, 0.003, 0.005, 0.01] }, strategy: random, max_runs: 2, parallel: 1 }', 'epochs: 1, batch_size: 16, learning_rate: 0.01');
     const mlflow = new FakeMlflow();
     const { result, accepted } = await withWorkers(mlflow, { epochSeconds: () => 0 }, async () => {
       const handle = await start(scenario, { trialsPerRun: 1 });
