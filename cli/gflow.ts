@@ -18,7 +18,7 @@ import { registerOptimizeCommands } from './optimize-commands';
 import { promotionLines, registerPromotionCommands } from './promotion-commands';
 import { followToEnd } from './follow';
 import { printResult, type ScenarioResult } from './result-report';
-import { mlflowRunUrl, temporalWorkflowUrl } from './links';
+import { mlflowRunUrl, temporalWorkflowUrl, uiLinks } from './links';
 import { batchSummary, metricSummary, settledTrials, textBar } from './progress-view';
 import { registerRegistryCommands } from './registry-commands';
 import { registerReportCommands } from './report-commands';
@@ -64,7 +64,7 @@ async function launchFile(settings: Settings, file: string, flags: LaunchFlags, 
   const scenario = await scenarioFrom(settings, file, flags.checkFiles, override, load);
   const { client, close } = await connect(settings);
   try {
-    const handle = await startScenario(client, scenario, { rerun: flags.rerun }).catch((err: unknown) => {
+    const handle = await startScenario(client, scenario, { rerun: flags.rerun, links: uiLinks(settings) }).catch((err: unknown) => {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         throw new CliError(`${workflowId(scenario)} already ran or is running; see: gflow status '${workflowId(scenario)}' (or pass --rerun)`, 1, { cause: err });
       }

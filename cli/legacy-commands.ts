@@ -13,7 +13,8 @@ import { LEGACY_TYPES, type LegacyRegistry } from '../legacy/schema';
 import { legacyExperimentName, legacyRunName, legacyWorkflowId, planWrap, WrapRequestSchema, type WrapRequest } from '../legacy/wrap-request';
 import type { LegacyRunResult } from '../workflows/legacy-run';
 import { CliError } from './cli-error';
-import { mlflowRunUrl, temporalWorkflowUrl } from './links';
+import { legacyMetadata } from '../common/workflow-metadata';
+import { mlflowRunUrl, temporalWorkflowUrl, uiLinks } from './links';
 import { formatTable } from './table';
 import { applicationFailureOf, connect } from './temporal';
 
@@ -85,7 +86,7 @@ export function registerLegacyCommands(program: Command, settings: Settings): vo
       const id = legacyWorkflowId(request);
       const { client, close } = await connect(settings);
       try {
-        await client.workflow.start(WorkflowType.legacyRun, { taskQueue: CONTROL_QUEUE, workflowId: id, args: [request] }).catch((err: unknown) => {
+        await client.workflow.start(WorkflowType.legacyRun, { taskQueue: CONTROL_QUEUE, workflowId: id, args: [request], ...legacyMetadata(request, uiLinks(settings)) }).catch((err: unknown) => {
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`${id} already ran or is running; see: gflow status '${id}' (or pass another --version)`, 1, { cause: err });
           throw err;
         });

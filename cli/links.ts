@@ -1,4 +1,10 @@
-import type { Settings } from '../common/settings';
+import { urlHost, type Settings } from '../common/settings';
+import type { UiLinks } from '../common/workflow-metadata';
+
+/** The UIs a workflow's Web UI details link to: MLflow as a browser reaches it, and the fleet page `gflow serve` serves. */
+export function uiLinks(settings: Settings): UiLinks {
+  return { mlflow: settings.mlflow.uiUrl, fleet: `http://${urlHost(settings.host)}:${settings.fleet.port}/` };
+}
 
 /** Where a person sees a workflow in the Temporal Web UI. */
 export function temporalWorkflowUrl(settings: Settings, workflowId: string): string {

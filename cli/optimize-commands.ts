@@ -4,12 +4,14 @@ import type { Command } from 'commander';
 import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID, WorkflowType } from '../common/contract';
 import type { Settings } from '../common/settings';
+import { optimizerMetadata, type UiLinks } from '../common/workflow-metadata';
 import { readOptimizerState } from '../activities/fleet/activities';
 import { decide, type RuleDecision } from '../optimizer/decide';
 import { loadPolicyFile, PolicyFileError } from '../optimizer/policy-loader';
 import { DurationSchema, durationMs, type OptimizerPolicy } from '../optimizer/policy-schema';
 import type { OptimizerInput } from '../workflows/optimizer';
 import { CliError } from './cli-error';
+import { uiLinks } from './links';
 import { snapshotOf } from './metrics-commands';
 import { formatTable } from './table';
 import { connect } from './temporal';
@@ -56,7 +58,7 @@ export function registerOptimizeCommands(program: Command, settings: Settings): 
       const checked = DurationSchema.safeParse(every);
       if (!checked.success) throw new CliError(`--every: ${checked.error.issues[0].message}`, 2);
       const policyFile = path.resolve(opts.policy);
-      const verb = await withClient(settings, (client) => upsertSchedule(client, { every, policyFile }));
+      const verb = await withClient(settings, (client) => upsertSchedule(client, { every, policyFile, links: uiLinks(settings) }));
       console.log(`schedule ${OPTIMIZER_SCHEDULE_ID} ${verb}: a check every ${every} with ${policyFile} (overlap: skip)`);
       console.log(`see it with: gflow optimize list, or temporal schedule describe --schedule-id ${OPTIMIZER_SCHEDULE_ID}`);
     });
@@ -111,10 +113,18 @@ export function registerOptimizeCommands(program: Command, settings: Settings): 
 }
 
 /** `create` or `update` (keeping its paused state and history): the schedule as `gflow optimize schedule` sets it. */
-export async function upsertSchedule(client: Client, opts: { every: string; policyFile: string; scheduleId?: string }): Promise<'created' | 'updated'> {
+export async function upsertSchedule(client: Client, opts: { every: string; policyFile: string; scheduleId?: string; links?: UiLinks }): Promise<'created' | 'updated'> {
   const scheduleId = opts.scheduleId ?? OPTIMIZER_SCHEDULE_ID;
-  const input: OptimizerInput = { policyFile: opts.policyFile };
-  const action: ScheduleOptionsAction = { type: 'startWorkflow', workflowType: WorkflowType.optimizer, workflowId: `${scheduleId}-check`, taskQueue: CONTROL_QUEUE, args: [input] };
+  const input: OptimizerInput = { policyFile: opts.policyFile, ...(opts.links && { links: opts.links }) };
+  const action: ScheduleOptionsAction = {
+    type: 'startWorkflow',
+    workflowType: WorkflowType.optimizer,
+    workflowId: `${scheduleId}-check`,
+    taskQueue: CONTROL_QUEUE,
+    args: [input],
+    // every check the schedule starts carries them, so the Web UI says what each one is
+    ...optimizerMetadata({ policyFile: opts.policyFile, every: opts.every }),
+  };
   const spec = { intervals: [{ every: durationMs(opts.every) }] };
   // SKIP: a check due while one runs is dropped, never queued; a worker down longer than one interval takes one missed check, not a backlog
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: Math.max(durationMs(opts.every), MIN_CATCHUP_MS) };

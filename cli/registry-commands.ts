@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { CONTROL_QUEUE, WorkflowType } from '../common/contract';
 import { actor, RegistryOp, registryWorkflowId } from '../common/registry';
+import { registryMoveMetadata } from '../common/workflow-metadata';
 import type { Settings } from '../common/settings';
 import { filterLiteral, mlflowClientFor, type MlflowClient } from '../activities/tracking/mlflow-client';
 import type { RegisteredModel } from '../activities/tracking/mlflow-responses';
@@ -28,6 +29,7 @@ export async function moveModel(client: Client, input: RegistryMoveInput): Promi
         workflowId,
         args: [input],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        ...registryMoveMetadata(input),
       });
       return await handle.result();
     } catch (err) {

@@ -1,5 +1,6 @@
 import { WorkflowIdReusePolicy, type Client, type Workflow, type WorkflowHandle } from '@temporalio/client';
 import { CONTROL_QUEUE, SearchAttr, WorkflowType } from '../common/contract';
+import { scenarioMetadata, type UiLinks } from '../common/workflow-metadata';
 import { experimentName, workflowId } from '../scenarios/naming';
 import type { Scenario } from '../scenarios/schema';
 import type { singleRun } from '../workflows/single-run';
@@ -23,13 +24,15 @@ export class UnsupportedScenarioError extends Error {
 /**
  * Starts the workflow of a validated scenario under its deterministic id, so starting the same
  * scenario twice is refused unless `rerun` is asked for. Every design's workflow takes
- * `{ scenario }`; the caller who knows the design names its workflow type for a typed result.
+ * `{ scenario, links? }`; the caller who knows the design names its workflow type for a typed
+ * result. The Web UI shows the scenario's summary and details (`links`: where they point).
  */
-export async function startScenario<W extends Workflow = typeof singleRun>(client: Client, scenario: Scenario, opts: { rerun?: boolean } = {}): Promise<WorkflowHandle<W>> {
+export async function startScenario<W extends Workflow = typeof singleRun>(client: Client, scenario: Scenario, opts: { rerun?: boolean; links?: UiLinks } = {}): Promise<WorkflowHandle<W>> {
   const handle = await client.workflow.start(workflowFor(scenario), {
     taskQueue: CONTROL_QUEUE,
     workflowId: workflowId(scenario),
-    args: [{ scenario }],
+    args: [{ scenario, ...(opts.links && { links: opts.links }) }],
+    ...scenarioMetadata(scenario, { links: opts.links }),
     workflowIdReusePolicy: opts.rerun ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
     typedSearchAttributes: [
       { key: SearchAttr.site, value: experimentName(scenario) },

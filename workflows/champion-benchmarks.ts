@@ -1,6 +1,7 @@
 import { ApplicationFailure, executeChild, isCancellation } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { RegisteredModelRef } from '../common/contract';
+import { scenarioMetadata, type UiLinks } from '../common/workflow-metadata';
 import { runName } from '../scenarios/naming';
 import { BenchmarkSchema, Design, ExperimentType, type QuantVariant, type Scenario } from '../scenarios/schema';
 import { singleRun } from './single-run';
@@ -29,6 +30,9 @@ export interface ChampionBenchmarksInput {
   parentRunId: string;
   gpuHeartbeatTimeout?: Duration;
   champions: PromotedChampion[];
+  /** The pipeline's experiment and UI links, for the benchmarks' Web UI details. */
+  experimentId?: string;
+  links?: UiLinks;
 }
 
 /** The benchmark settings of a pipeline scenario without a `benchmark:` block: the schema's defaults. */
@@ -81,6 +85,7 @@ async function benchmarkChampion(input: ChampionBenchmarksInput, champion: Promo
   const scenario = inferScenario(input.scenario, modelSource);
   const result = await executeChild(singleRun, {
     workflowId: `${input.workflowId}/infer${variant ? `-${variant.backend}_${variant.precision}` : ''}`,
+    ...scenarioMetadata(scenario, { links: input.links, role: `pipeline stage infer ${modelSource}`, mlflow: { experimentId: input.experimentId, runId: input.parentRunId, runLabel: 'parent run' } }),
     args: [
       {
         scenario,
@@ -95,6 +100,7 @@ async function benchmarkChampion(input: ChampionBenchmarksInput, champion: Promo
           },
           register: false,
         },
+        links: input.links,
       },
     ],
   });

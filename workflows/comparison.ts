@@ -1,10 +1,12 @@
-import { ApplicationFailure, CancellationScope, executeChild, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, executeChild, isCancellation, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { BatchPhase, batchProgressQuery, type BatchProgress } from '../common/contract';
 import { FailureType } from '../common/failure-types';
+import { scenarioMetadata, type UiLinks, type WorkflowMetadata } from '../common/workflow-metadata';
 import { experimentName, parentRunName, runName } from '../scenarios/naming';
 import type { Scenario } from '../scenarios/schema';
 import { datasetLabels, modelLabels } from './comparison-labels';
+import { comparisonCurrentDetails } from './current-details';
 import { reports, tracking } from './proxies';
 import { endingRun, openRun } from './recorded-run';
 import { markWorkflow } from './search-attributes';
@@ -14,6 +16,8 @@ import { validScenario } from './valid-scenario';
 export interface ComparisonInput {
   scenario: unknown;
   gpuHeartbeatTimeout?: Duration;
+  /** The UIs the Web UI's details link to (from the starter's settings), handed on to the arms. */
+  links?: UiLinks;
 }
 
 export interface ComparisonResult {
@@ -49,26 +53,41 @@ export async function comparison(input: ComparisonInput): Promise<ComparisonResu
   const arms = armsOf(scenario);
   const progress: BatchProgress = { phase: BatchPhase.starting, metric: spec.metric, total: arms.length || spec.run_ids!.length, running: 0, done: 0, failed: 0, stopped: 0 };
   setHandler(batchProgressQuery, () => progress);
+  /** The best arm so far by the comparison's metric, for the Web UI's current details. */
+  let leader: { label: string; value: number } | undefined;
+  const showDetails = () => setCurrentDetails(comparisonCurrentDetails(progress, leader, input.links));
+  const armEnded = (arm: Arm, index: number, result: SingleRunResult | undefined) => {
+    const value = result?.metrics[spec.metric];
+    if (value !== undefined && (leader === undefined || (spec.goal === 'minimize' ? value < leader.value : value > leader.value))) leader = { label: `arm ${index} (${arm.variable}=${arm.value})`, value };
+    showDetails();
+  };
 
   const name = parentRunName(scenario);
   const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
   const parent = await openRun({ scenario, experimentId, runName: name, trial: 'comparison', tags: { 'comparison.variable': variableOf(scenario), 'comparison.metric': spec.metric } });
   Object.assign(progress, { experimentId, runId: parent.runId, phase: BatchPhase.running });
+  showDetails();
 
   try {
     return await endingRun(parent.runId, async () => {
-      const results = await runArms(arms, spec.parallel, progress, (arm, index) => ({
-        scenario: arm.scenario,
-        parentRunId: parent.runId,
-        gpuHeartbeatTimeout: input.gpuHeartbeatTimeout,
-        trial: armOptions(arm, index),
-      }));
+      const results = await runArms(
+        arms,
+        spec.parallel,
+        progress,
+        (arm, index) => ({
+          workflowId: `${workflowInfo().workflowId}/arm-${index}`,
+          args: [{ scenario: arm.scenario, parentRunId: parent.runId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: armOptions(arm, index), links: input.links }],
+          ...scenarioMetadata(arm.scenario, { links: input.links, role: `arm ${index} · ${arm.variable}=${arm.value}`, mlflow: { experimentId, runId: parent.runId, runLabel: 'parent run' } }),
+        }),
+        armEnded,
+      );
       if (arms.length > 0 && results.every((r) => r === undefined)) {
         throw ApplicationFailure.create({ message: `every arm of the comparison failed (${arms.length})`, type: FailureType.TrialFailed, nonRetryable: true });
       }
       const variantRunIds = await labelVariantRuns(arms, results);
       progress.phase = BatchPhase.summarizing;
-      const report = await reports.comparisonReport({
+      showDetails();
+      const report = await reports.comparisonReport.executeWithOptions({ summary: `comparison.csv and chart of ${arms.length || spec.run_ids!.length} runs` }, [{
         experimentId,
         parentRunId: parent.runId,
         artifactUri: parent.artifactUri,
@@ -77,20 +96,25 @@ export async function comparison(input: ComparisonInput): Promise<ComparisonResu
         runIds: spec.run_ids ?? variantRunIds,
         title: `${name}: ${spec.metric} by ${variableOf(scenario)}`,
         chart: spec.datasets ? 'heatmap' : 'scatter',
-      });
+      }]);
       await tracking.logBatch({
         runId: parent.runId,
         metrics: { 'comparison.rows': report.rows, 'comparison.failed': progress.failed, ...(report.best && { [`best.${spec.metric}`]: report.best.value }) },
         tags: report.best ? { 'comparison.best_run_id': report.best.runId, 'comparison.best': report.best.label } : {},
       });
       if (arms.length === 0) progress.done = report.rows;
-      if (report.best) progress.best = { index: -1, runId: report.best.runId, value: report.best.value, params: { [variableOf(scenario)]: report.best.label } };
+      if (report.best) {
+        progress.best = { index: -1, runId: report.best.runId, value: report.best.value, params: { [variableOf(scenario)]: report.best.label } };
+        leader = { label: `${variableOf(scenario)}=${report.best.label}`, value: report.best.value };
+      }
       progress.phase = BatchPhase.finished;
+      showDetails();
       return { experimentId, runId: parent.runId, runName: name, rows: report.rows, failed: progress.failed, best: report.best };
     });
   } catch (err) {
     progress.phase = isCancellation(err) ? BatchPhase.cancelled : BatchPhase.failed;
     progress.error = err instanceof Error ? err.message : String(err);
+    showDetails();
     throw err;
   }
 }
@@ -100,17 +124,18 @@ async function runArms(
   arms: Arm[],
   parallel: number,
   progress: BatchProgress,
-  args: (arm: Arm, index: number) => Parameters<typeof singleRun>[0],
+  options: (arm: Arm, index: number) => WorkflowMetadata & { workflowId: string; args: Parameters<typeof singleRun> },
+  ended: (arm: Arm, index: number, result: SingleRunResult | undefined) => void,
 ): Promise<(SingleRunResult | undefined)[]> {
-  const { workflowId } = workflowInfo();
   const results: (SingleRunResult | undefined)[] = arms.map(() => undefined);
   let next = 0;
   const lane = async () => {
     while (next < arms.length) {
       const index = next++;
       progress.running++;
+      ended(arms[index], index, undefined);
       try {
-        results[index] = await executeChild(singleRun, { workflowId: `${workflowId}/arm-${index}`, args: [args(arms[index], index)] });
+        results[index] = await executeChild(singleRun, options(arms[index], index));
         progress.done++;
       } catch (err) {
         if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
@@ -118,6 +143,7 @@ async function runArms(
       } finally {
         progress.running--;
       }
+      ended(arms[index], index, results[index]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, arms.length) }, lane));

@@ -1,9 +1,11 @@
-import { ApplicationFailure, condition, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, isCancellation, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { approveUpdate, promotionProgressQuery, PromotionPhase, rejectUpdate, type PromotionProgress, type PromotionVerdict } from '../common/contract';
 import { FailureType } from '../common/failure-types';
 import { actor, RegistryOp } from '../common/registry';
+import type { UiLinks } from '../common/workflow-metadata';
 import { crosses } from '../optimizer/decide';
 import { Approval, durationMs, type Breach, type RulePromotion } from '../optimizer/policy-schema';
+import { promotionCurrentDetails } from './current-details';
 import type { GateDecision } from './promotion-gate';
 import { fleet, registry } from './proxies';
 import { moveAliases } from './registry-move';
@@ -15,6 +17,8 @@ export interface GuardedPromotionInput {
   gate: GateDecision;
   /** The rule's promotion policy; `rollback_when` already resolved (the rule's `when` by default). */
   promotion: RulePromotion & { rollback_when?: Breach[] };
+  /** The UIs the Web UI's details link to (static details, set by the starter). */
+  links?: UiLinks;
 }
 
 /** Tags a guarded promotion leaves on the version: where it stands and who decided what, why. */
@@ -47,6 +51,7 @@ export async function guardedPromotion(input: GuardedPromotionInput): Promise<Pr
   const answer = (approved: boolean) => (given: PromotionVerdict) => {
     verdict = { by: given.by.trim(), ...(given.reason && { reason: given.reason }), approved };
     progress.verdict = verdict;
+    showDetails();
     return progress;
   };
   // validators run before anything is written to history: a late or anonymous answer is refused, not recorded
@@ -56,13 +61,18 @@ export async function guardedPromotion(input: GuardedPromotionInput): Promise<Pr
   };
   setHandler(approveUpdate, answer(true), { validator });
   setHandler(rejectUpdate, answer(false), { validator });
-  const tag = (tags: Record<string, string>) => registry.tagVersion({ model, version, tags });
+  const tag = (tags: Record<string, string>) =>
+    registry.tagVersion.executeWithOptions({ summary: `tag ${model} v${version}: ${Object.keys(tags).join(', ')}${tags[PromotionTag.state] ? ` (${tags[PromotionTag.state]})` : ''}` }, [{ model, version, tags }]);
+  /** The Web UI's current details: rebuilt at each phase, verdict and soak reading. */
+  const showDetails = () => setCurrentDetails(promotionCurrentDetails(progress));
   const end = async (phase: PromotionPhase, tags: Record<string, string> = {}) => {
     progress.phase = phase;
+    showDetails();
     await tag({ [PromotionTag.state]: phase, ...tags });
     return progress;
   };
 
+  showDetails();
   try {
     if (!gate.promote) {
       progress.reason = gate.reason;
@@ -71,8 +81,10 @@ export async function guardedPromotion(input: GuardedPromotionInput): Promise<Pr
     if (promotion.approval === Approval.required) {
       progress.phase = PromotionPhase.awaitingApproval;
       progress.approvalDeadline = new Date(Date.now() + durationMs(promotion.approval_timeout)).toISOString();
+      showDetails();
       await tag({ [PromotionTag.state]: progress.phase, [PromotionTag.workflowId]: workflowInfo().workflowId, [PromotionTag.gate]: gate.reason, [PromotionTag.approvalDeadline]: progress.approvalDeadline });
-      if (!(await condition(() => verdict !== undefined, durationMs(promotion.approval_timeout)))) {
+      const timeout = { summary: `approval timeout of ${model} v${version}: gives up at ${progress.approvalDeadline} (${promotion.approval_timeout})` };
+      if (!(await condition(() => verdict !== undefined, durationMs(promotion.approval_timeout), timeout))) {
         progress.reason = `no approval within ${promotion.approval_timeout}`;
         return await end(PromotionPhase.approvalTimeout, { [PromotionTag.reason]: progress.reason });
       }
@@ -88,6 +100,7 @@ export async function guardedPromotion(input: GuardedPromotionInput): Promise<Pr
     }
 
     progress.phase = PromotionPhase.promoting;
+    showDetails();
     await moveAliases({
       model,
       op: RegistryOp.promote,
@@ -97,7 +110,7 @@ export async function guardedPromotion(input: GuardedPromotionInput): Promise<Pr
     });
 
     if (promotion.soak !== undefined) {
-      const breach = await soak(input, progress, tag);
+      const breach = await soak(input, progress, tag, showDetails);
       if (breach !== undefined) {
         progress.reason = breach;
         await moveAliases({ model, op: RegistryOp.rollback, expectChampion: version, by: self, reason: `soak breach: ${breach}` });
@@ -109,6 +122,7 @@ export async function guardedPromotion(input: GuardedPromotionInput): Promise<Pr
     if (isCancellation(err)) throw err;
     progress.phase = PromotionPhase.failed;
     progress.reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    showDetails();
     throw err;
   }
 }
@@ -118,7 +132,7 @@ export async function guardedPromotion(input: GuardedPromotionInput): Promise<Pr
  * `soak_check_every` (and once at the end); the first breach of `rollback_when` ends it early.
  * Returns the breach in words, or undefined when the soak passed.
  */
-async function soak(input: GuardedPromotionInput, progress: PromotionProgress, tag: (tags: Record<string, string>) => Promise<void>): Promise<string | undefined> {
+async function soak(input: GuardedPromotionInput, progress: PromotionProgress, tag: (tags: Record<string, string>) => Promise<void>, showDetails: () => void): Promise<string | undefined> {
   const { model, version, promotion } = input;
   const watched = promotion.rollback_when ?? [];
   if (watched.length === 0) throw ApplicationFailure.create({ message: `${model} v${version}: a soak needs rollback_when (what counts as a breach)`, type: FailureType.InvalidScenario, nonRetryable: true });
@@ -126,11 +140,14 @@ async function soak(input: GuardedPromotionInput, progress: PromotionProgress, t
   const every = durationMs(promotion.soak_check_every);
   progress.phase = PromotionPhase.soaking;
   progress.soakUntil = new Date(until).toISOString();
+  showDetails();
   await tag({ [PromotionTag.state]: progress.phase, [PromotionTag.soakUntil]: progress.soakUntil });
+  const metrics = [...new Set(watched.map((b) => b.metric))];
   while (Date.now() < until) {
-    await sleep(Math.min(every, until - Date.now()));
-    const seen = await fleet.versionMetrics({ model, version, metrics: [...new Set(watched.map((b) => b.metric))] });
+    await sleep(Math.min(every, until - Date.now()), { summary: `soak of ${model} v${version} until ${progress.soakUntil}: next reading of ${metrics.join(', ')}` });
+    const seen = await fleet.versionMetrics.executeWithOptions({ summary: `read ${model} v${version}'s fleet numbers: ${metrics.join(', ')}` }, [{ model, version, metrics }]);
     progress.soakSeen = seen;
+    showDetails();
     const hit = watched.find((b) => seen[b.metric] !== null && crosses(b, seen[b.metric]!));
     if (hit) return `${hit.metric} ${seen[hit.metric]} ${hit.comparison} ${hit.threshold}`;
   }

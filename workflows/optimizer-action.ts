@@ -1,6 +1,7 @@
-import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { WorkflowType, type PromotionProgress, type RegisteredModelRef } from '../common/contract';
 import { promotionWorkflowId } from '../common/registry';
+import { bounded, promotionMetadata, scenarioMetadata, type UiLinks } from '../common/workflow-metadata';
 import type { PlannedAction } from '../optimizer/action-scenario';
 import type { OptimizerRule } from '../optimizer/policy-schema';
 import { guardedPromotion } from './guarded-promotion';
@@ -14,6 +15,8 @@ export interface OptimizerActionInput {
   planned: PlannedAction;
   /** The rule that started it: its promotion policy guards the candidates, its `when` is the default soak breach. */
   rule: OptimizerRule;
+  /** The UIs the Web UI's details link to, handed on to the action and the promotions. */
+  links?: UiLinks;
 }
 
 export interface OptimizerActionResult {
@@ -32,36 +35,40 @@ export interface OptimizerActionResult {
  * rule × site × task.
  */
 export async function optimizerAction(input: OptimizerActionInput): Promise<OptimizerActionResult> {
-  const { planned, rule } = input;
+  const { planned, rule, links } = input;
   const actionWorkflowId = `${workflowInfo().workflowId}/action`;
-  const args = [{ scenario: planned.scenario }] as const;
+  const args = [{ scenario: planned.scenario, links }] as const;
+  const actionMetadata = scenarioMetadata(planned.scenario, { links, role: `optimizer ${rule.action.type} (${rule.name})` });
+  setCurrentDetails(`**running** the action \`${actionWorkflowId}\``);
   const candidates: { model: RegisteredModelRef; gate: GateDecision }[] = [];
   const gate = rule.promotion.gate;
   let runId: string;
   if (planned.workflowType === WorkflowType.sweep) {
-    const result: SweepResult = await executeChild(sweep, { workflowId: actionWorkflowId, args });
+    const result: SweepResult = await executeChild(sweep, { workflowId: actionWorkflowId, args, ...actionMetadata });
     runId = result.runId;
     if (result.model) candidates.push(await trainedCandidate(result.model, result.best?.value));
   } else {
-    const result: SingleRunResult = await executeChild(singleRun, { workflowId: actionWorkflowId, args });
+    const result: SingleRunResult = await executeChild(singleRun, { workflowId: actionWorkflowId, args, ...actionMetadata });
     runId = result.runId;
     if (result.model) candidates.push(await trainedCandidate(result.model, result.metrics[gate.metric]));
     // a variant of the champion: its source is the champion itself, so only the accuracy drop gates it
     for (const v of result.variants ?? []) candidates.push({ model: v.model, gate: gateVariant(gate, v.model, true, v.metrics[`orig.${gate.metric}`], v.metrics[`quant.${gate.metric}`]) });
   }
   const rollbackWhen = rule.promotion.rollback_when ?? [{ metric: rule.when.metric, comparison: rule.when.comparison, threshold: rule.when.threshold }];
-  const promotions = await Promise.all(
-    candidates.map(({ model, gate: decided }) =>
-      executeChild(guardedPromotion, {
-        workflowId: promotionWorkflowId(model.name, model.version),
-        args: [{ model: model.name, version: model.version, gate: decided, promotion: { ...rule.promotion, rollback_when: rollbackWhen } }],
-      }),
-    ),
+  setCurrentDetails(
+    bounded([`**guarding ${candidates.length} candidates** (action run ${runId})`, ...candidates.map(({ model, gate: decided }) => `- \`${promotionWorkflowId(model.name, model.version)}\`: ${decided.reason}`)].join('\n')),
   );
+  const promotions = await Promise.all(
+    candidates.map(({ model, gate: decided }) => {
+      const promotion = { model: model.name, version: model.version, gate: decided, promotion: { ...rule.promotion, rollback_when: rollbackWhen }, links };
+      return executeChild(guardedPromotion, { workflowId: promotionWorkflowId(model.name, model.version), args: [promotion], ...promotionMetadata(promotion, links) });
+    }),
+  );
+  setCurrentDetails(bounded([`**finished** (action run ${runId})`, ...promotions.map((p) => `- ${p.model} v${p.version}: ${p.phase}${p.reason ? ` (${p.reason})` : ''}`)].join('\n')));
   return { actionWorkflowId, runId, promotions };
 
   async function trainedCandidate(model: RegisteredModelRef, value: number | undefined) {
-    const champion = await registry.championMetric({ model: model.name, metric: gate.metric });
+    const champion = await registry.championMetric.executeWithOptions({ summary: `read ${model.name}'s champion ${gate.metric}` }, [{ model: model.name, metric: gate.metric }]);
     return { model, gate: gateTrained(gate, model, value, champion) };
   }
 }

@@ -1,12 +1,14 @@
-import { ApplicationFailure, ParentClosePolicy, patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, patched, setCurrentDetails, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import { OPTIMIZER_EXPERIMENT, optimizerProgressQuery, WorkflowType, type OptimizerProgress } from '../common/contract';
 import { FailureType } from '../common/failure-types';
+import { optimizerActionMetadata, type UiLinks } from '../common/workflow-metadata';
 import { actionKey, Decision, type RuleDecision } from '../optimizer/decide';
 import type { PlannedAction } from '../optimizer/action-scenario';
 import type { OptimizerRule } from '../optimizer/policy-schema';
 import { runKey } from '../scenarios/naming';
 import { controlStorage, fleet, tracking } from './proxies';
+import { optimizerCurrentDetails } from './current-details';
 import { optimizerAction } from './optimizer-action';
 import { endingRun } from './recorded-run';
 import { singleRun } from './single-run';
@@ -15,6 +17,8 @@ import { sweep } from './sweep';
 export interface OptimizerInput {
   /** The policy file (optimizer.yaml) on the control worker's host, read at every check: an edit applies from the next one. */
   policyFile: string;
+  /** The UIs the Web UI's details link to (from the schedule creator's settings), handed on to the actions. */
+  links?: UiLinks;
 }
 
 /** A decision as the check ended it: `started` ones that could not start are `failed` (with why) or `in_flight`. */
@@ -53,9 +57,18 @@ export async function optimizer(input: OptimizerInput): Promise<OptimizerResult>
   }
   const progress: OptimizerProgress = { phase: 'deciding', started: [] };
   setHandler(optimizerProgressQuery, () => progress);
+  /** The Web UI's current details: the phase and the check's decisions as they stand. */
+  let shown: CheckedDecision[] = [];
+  let checkRun: { experimentId: string; runId: string } | undefined;
+  const showDetails = (phase: OptimizerProgress['phase'], decisions = shown) => {
+    progress.phase = phase;
+    shown = decisions;
+    setCurrentDetails(optimizerCurrentDetails(phase, decisions, checkRun, input.links));
+  };
   const now = Date.now();
   try {
-    const check = await fleet.optimizerCheck({ policyFile: input.policyFile, now });
+    showDetails('deciding');
+    const check = await fleet.optimizerCheck.executeWithOptions({ summary: `decide over the fleet with ${input.policyFile}` }, [{ policyFile: input.policyFile, now }]);
     const { policy } = check;
     const info = workflowInfo();
     const experimentId = await tracking.ensureExperiment({ name: OPTIMIZER_EXPERIMENT });
@@ -72,21 +85,25 @@ export async function optimizer(input: OptimizerInput): Promise<OptimizerResult>
       },
     });
     progress.checkRunId = run.runId;
+    checkRun = { experimentId, runId: run.runId };
+    showDetails('deciding', check.decisions);
     const decisions = await endingRun(run.runId, async () => {
       const toStart = policy.dry_run ? [] : check.decisions.filter((d) => d.decision === Decision.started);
       if (toStart.length > 0) await tracking.logBatch({ runId: run.runId, tags: { 'optimizer.started': startedTag(toStart, now) } });
-      progress.phase = 'starting';
+      showDetails('starting');
       const outcomes = new Map<RuleDecision, CheckedDecision>();
       for (const d of toStart) {
-        const outcome = await startAction(d, policy.rules.find((r) => r.name === d.rule)!, run.runId);
+        const outcome = await startAction(d, policy.rules.find((r) => r.name === d.rule)!, run.runId, input.links);
         outcomes.set(d, outcome);
         if (outcome.decision === Decision.started) progress.started.push(d.workflowId!);
       }
       const checked = check.decisions.map((d) => outcomes.get(d) ?? d);
-      progress.phase = 'recording';
+      showDetails('recording', checked);
       // an action that did not start holds no cooldown: the next check tries it again
       const started = checked.filter((d) => d.decision === Decision.started && !policy.dry_run);
-      await controlStorage.uploadText({ artifactUri: run.artifactUri, artifactPath: 'decisions.json', content: JSON.stringify({ now, dryRun: policy.dry_run, state: check.state, decisions: checked }, null, 2) });
+      await controlStorage.uploadText.executeWithOptions({ summary: `decisions.json of ${checked.length} decisions` }, [
+        { artifactUri: run.artifactUri, artifactPath: 'decisions.json', content: JSON.stringify({ now, dryRun: policy.dry_run, state: check.state, decisions: checked }, null, 2) },
+      ]);
       await tracking.logBatch({
         runId: run.runId,
         metrics: Object.fromEntries(Object.values(Decision).map((kind) => [`decisions.${kind}`, checked.filter((d) => d.decision === kind).length])),
@@ -97,10 +114,10 @@ export async function optimizer(input: OptimizerInput): Promise<OptimizerResult>
       });
       return checked;
     });
-    progress.phase = 'finished';
+    showDetails('finished', decisions);
     return { checkRunId: run.runId, dryRun: policy.dry_run, decisions };
   } catch (err) {
-    progress.phase = 'failed';
+    showDetails('failed');
     throw err;
   }
 }
@@ -111,10 +128,10 @@ function startedTag(decisions: RuleDecision[], now: number): string {
 }
 
 /** Starts one action under its deterministic id; an id already used is `in_flight`, an unusable base scenario `failed`. */
-async function startAction(d: RuleDecision, rule: OptimizerRule, checkRunId: string): Promise<CheckedDecision> {
+async function startAction(d: RuleDecision, rule: OptimizerRule, checkRunId: string, links: UiLinks | undefined): Promise<CheckedDecision> {
   let planned: PlannedAction;
   try {
-    planned = await fleet.actionScenario({ rule, decision: d, checkRunId });
+    planned = await fleet.actionScenario.executeWithOptions({ summary: `plan ${rule.action.type} for ${d.siteKey} · ${d.task} from its champion's scenario` }, [{ rule, decision: d, checkRunId }]);
   } catch (err) {
     return { ...d, decision: Decision.failed, error: err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err) };
   }
@@ -124,7 +141,7 @@ async function startAction(d: RuleDecision, rule: OptimizerRule, checkRunId: str
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   };
   try {
-    if (patched(GUARDED_ACTIONS_PATCH)) await startChild(optimizerAction, { ...options, args: [{ planned, rule }] });
+    if (patched(GUARDED_ACTIONS_PATCH)) await startChild(optimizerAction, { ...options, ...optimizerActionMetadata(planned, rule, links), args: [{ planned, rule, links }] });
     else if (planned.workflowType === WorkflowType.sweep) await startChild(sweep, { ...options, args: [{ scenario: planned.scenario }] });
     else await startChild(singleRun, { ...options, args: [{ scenario: planned.scenario }] });
     return d;

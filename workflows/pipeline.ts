@@ -1,10 +1,12 @@
-import { executeChild, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { executeChild, isCancellation, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { pipelineProgressQuery, PipelinePhase, type PipelineProgress, type RegisteredModelRef } from '../common/contract';
 import { actor, RegistryOp } from '../common/registry';
+import { scenarioMetadata, type UiLinks } from '../common/workflow-metadata';
 import { experimentName, parentRunName } from '../scenarios/naming';
 import { PromotionSchema, type Scenario } from '../scenarios/schema';
 import { benchmarkChampions, type ChampionBenchmark, type PromotedChampion } from './champion-benchmarks';
+import { pipelineCurrentDetails, type StageOutcome } from './current-details';
 import { gateTrained, gateVariant, type GateDecision } from './promotion-gate';
 import { controlStorage, registry, tracking } from './proxies';
 import { endingRun, openRun } from './recorded-run';
@@ -16,6 +18,8 @@ import { validScenario } from './valid-scenario';
 export interface PipelineInput {
   scenario: unknown;
   gpuHeartbeatTimeout?: Duration;
+  /** The UIs the Web UI's details link to (from the starter's settings), handed on to the stages. */
+  links?: UiLinks;
 }
 
 export interface PipelineResult {
@@ -49,6 +53,13 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const scenario = validScenario(input.scenario, 'pipeline');
   const progress: PipelineProgress = { phase: PipelinePhase.starting };
   setHandler(pipelineProgressQuery, () => progress);
+  /** Each finished stage's result, for the Web UI's current details (a handful of lines). */
+  const stages: StageOutcome[] = [];
+  const showDetails = (phase?: PipelinePhase, done?: StageOutcome) => {
+    if (phase) progress.phase = phase;
+    if (done) stages.push(done);
+    setCurrentDetails(pipelineCurrentDetails(progress, stages, input.links));
+  };
   markWorkflow(scenario);
   const name = parentRunName(scenario);
   const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
@@ -56,21 +67,29 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   Object.assign(progress, { experimentId, runId: parent.runId });
   const { workflowId } = workflowInfo();
   const stage = (suffix: string, staged: Scenario) =>
-    executeChild(singleRun, { workflowId: `${workflowId}/${suffix}`, args: [{ scenario: staged, parentRunId: parent.runId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout }] });
+    executeChild(singleRun, {
+      workflowId: `${workflowId}/${suffix}`,
+      args: [{ scenario: staged, parentRunId: parent.runId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, links: input.links }],
+      ...scenarioMetadata(staged, { links: input.links, role: `pipeline stage ${suffix}`, mlflow: { experimentId, runId: parent.runId, runLabel: 'parent run' } }),
+    });
+  const metric = (scenario.promotion ?? DEFAULT_PROMOTION).metric;
+  const valueOf = (result: SingleRunResult, key: string) => (result.metrics[key] === undefined ? `no \`${key}\`` : `\`${key}\` = ${Number(result.metrics[key].toFixed(4))}`);
 
   try {
     const result = await endingRun(parent.runId, async () => {
-      progress.phase = PipelinePhase.training;
+      showDetails(PipelinePhase.training);
       const trained = await stage('train', { ...scenario, design: 'single' });
       progress.trainRunId = trained.runId;
 
-      progress.phase = PipelinePhase.quantizing;
+      showDetails(PipelinePhase.quantizing, { stage: 'train', result: `run ${trained.runId} · ${valueOf(trained, metric)}${trained.model ? ` · ${trained.model.name} v${trained.model.version}` : ''}` });
       const quantization = { ...scenario.quantization!, source_run_id: trained.runId };
       const quantized = await stage('quant', { ...scenario, type: 'quant', design: 'single', quantization });
 
-      progress.phase = PipelinePhase.promoting;
+      const variants = (quantized.variants ?? []).map((v) => `${v.variant.backend} ${v.variant.precision} v${v.model.version}`);
+      showDetails(PipelinePhase.promoting, { stage: 'quant', result: `run ${quantized.runId} · ${variants.join(', ') || 'no variant'}` });
       const decisions = await decide(scenario, trained, quantized);
       progress.decisions = decisions;
+      showDetails(undefined, { stage: 'gate', result: decisions.map((d) => `${d.model} v${d.version} ${d.promote ? 'promoted' : 'refused'}`).join('; ') });
       const promoted: RegisteredModelRef[] = [];
       for (const d of decisions.filter((x) => x.promote)) {
         await moveAliases({ model: d.model, op: RegistryOp.promote, version: d.version, by: actor.workflow(workflowId), reason: d.reason });
@@ -80,9 +99,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       const inferStage = patched(INFER_STAGE_PATCH);
       let infer: ChampionBenchmark[] = [];
       if (inferStage && promoted.length > 0) {
-        progress.phase = PipelinePhase.benchmarking;
+        showDetails(PipelinePhase.benchmarking);
         const champions = promoted.map((model): PromotedChampion => ({ model, variant: quantized.variants?.find((v) => v.model.name === model.name)?.variant }));
-        infer = await benchmarkChampions({ scenario, workflowId, parentRunId: parent.runId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, champions });
+        infer = await benchmarkChampions({ scenario, workflowId, parentRunId: parent.runId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, champions, links: input.links, experimentId });
+        const failed = infer.filter((b) => b.error !== undefined).length;
+        showDetails(undefined, { stage: 'infer', result: `${infer.length - failed} champions benchmarked${failed > 0 ? `, ${failed} failed` : ''}` });
       }
       await controlStorage.uploadCsv({ artifactUri: parent.artifactUri, artifactPath: 'summary.csv', rows: summaryRows(trained, quantized, decisions, infer) });
       await tracking.logBatch({
@@ -96,11 +117,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       });
       return { experimentId, runId: parent.runId, runName: name, trained, quantized, decisions, promoted, infer };
     });
-    progress.phase = PipelinePhase.finished;
+    showDetails(PipelinePhase.finished);
     return result;
   } catch (err) {
-    progress.phase = isCancellation(err) ? PipelinePhase.cancelled : PipelinePhase.failed;
     progress.error = err instanceof Error ? err.message : String(err);
+    showDetails(isCancellation(err) ? PipelinePhase.cancelled : PipelinePhase.failed);
     throw err;
   }
 }
@@ -108,7 +129,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 async function decide(scenario: Scenario, trained: SingleRunResult, quantized: SingleRunResult): Promise<GateDecision[]> {
   const promotion = scenario.promotion ?? DEFAULT_PROMOTION;
   const model = trained.model!;
-  const champion = await registry.championMetric({ model: model.name, metric: promotion.metric });
+  const champion = await registry.championMetric.executeWithOptions({ summary: `read ${model.name}'s champion ${promotion.metric}` }, [{ model: model.name, metric: promotion.metric }]);
   const source = gateTrained(promotion, model, trained.metrics[promotion.metric], champion);
   const variants = (quantized.variants ?? []).map((v) =>
     gateVariant(promotion, v.model, source.promote, v.metrics[`orig.${promotion.metric}`], v.metrics[`quant.${promotion.metric}`]),

@@ -19,7 +19,7 @@ export interface OpenRunOptions {
 /** Creates (or, on a retry, finds) the MLflow run of one trial, tagged with the scenario and workflow. */
 export async function openRun(opts: OpenRunOptions): Promise<CreatedRun> {
   const info = workflowInfo();
-  return tracking.createRun({
+  return tracking.createRun.executeWithOptions({ summary: `open MLflow run ${opts.runName}${opts.parentRunId ? ` under ${opts.parentRunId}` : ''}` }, [{
     experimentId: opts.experimentId,
     runName: opts.runName,
     runKey: runKey(info.workflowId, info.firstExecutionRunId, opts.trial),
@@ -31,7 +31,7 @@ export async function openRun(opts: OpenRunOptions): Promise<CreatedRun> {
       ...opts.tags,
     },
     params: { ...scenarioParams(opts.scenario), ...opts.params },
-  });
+  }]);
 }
 
 /**
@@ -41,10 +41,15 @@ export async function openRun(opts: OpenRunOptions): Promise<CreatedRun> {
 export async function endingRun<T>(runId: string, body: () => Promise<T>): Promise<T> {
   try {
     const value = await body();
-    await tracking.endRun({ runId, status: 'FINISHED' });
+    await endRun(runId, 'FINISHED');
     return value;
   } catch (err) {
-    await CancellationScope.nonCancellable(() => tracking.endRun({ runId, status: isCancellation(err) ? 'KILLED' : 'FAILED' }));
+    await CancellationScope.nonCancellable(() => endRun(runId, isCancellation(err) ? 'KILLED' : 'FAILED'));
     throw err;
   }
+}
+
+/** Ends an MLflow run, saying so in the Web UI's event history. */
+export function endRun(runId: string, status: 'FINISHED' | 'FAILED' | 'KILLED'): Promise<void> {
+  return tracking.endRun.executeWithOptions({ summary: `end MLflow run ${runId} ${status}` }, [{ runId, status }]);
 }

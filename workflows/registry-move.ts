@@ -4,6 +4,7 @@ import type { createRegistryActivities } from '../activities/registry/activities
 import { CONTROL_QUEUE, REGISTRY_HISTORY_EXPERIMENT } from '../common/contract';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../common/failure-types';
 import { actor, applyMove, registryWorkflowId, planPromote, planRollback, RegistryMoveError, RegistryOp, type AliasMove, type ModelAliases } from '../common/registry';
+import { registryMoveMetadata } from '../common/workflow-metadata';
 import { runKey } from '../scenarios/naming';
 import { tracking } from './proxies';
 import { endingRun } from './recorded-run';
@@ -61,7 +62,7 @@ export const HistoryTag = {
  * that did not happen.
  */
 export async function registryMove(input: RegistryMoveInput): Promise<RegistryMoveResult> {
-  const state = await registry.readAliases({ model: input.model });
+  const state = await registry.readAliases.executeWithOptions({ summary: `read ${input.model}'s aliases` }, [{ model: input.model }]);
   const move = plan(input, state);
   const after = applyMove(state.aliases, move);
   const result = { model: input.model, op: input.op, before: state.aliases, after };
@@ -87,7 +88,7 @@ export async function registryMove(input: RegistryMoveInput): Promise<RegistryMo
     },
     params: {},
   });
-  await endingRun(run.runId, () => registry.applyAliases({ model: input.model, move }));
+  await endingRun(run.runId, () => registry.applyAliases.executeWithOptions({ summary: `move ${input.model}'s aliases to ${JSON.stringify(after)}` }, [{ model: input.model, move }]));
   return { ...result, historyRunId: run.runId };
 }
 
@@ -108,10 +109,10 @@ function plan(input: RegistryMoveInput, state: ModelAliases): AliasMove {
 export async function moveAliases(input: RegistryMoveInput): Promise<RegistryMoveResult> {
   for (;;) {
     try {
-      return await executeChild(registryMove, { workflowId: registryWorkflowId(input.model), args: [input] });
+      return await executeChild(registryMove, { workflowId: registryWorkflowId(input.model), args: [input], ...registryMoveMetadata(input) });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      await sleep('2s');
+      await sleep('2s', { summary: `wait for the running move of ${input.model}` });
     }
   }
 }

@@ -1,4 +1,4 @@
-import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import {
   RunPhase,
@@ -12,6 +12,7 @@ import {
   type RegisteredModelRef,
   type SingleRunProgress,
 } from '../common/contract';
+import { link, mlflowUrl, type UiLinks } from '../common/workflow-metadata';
 import { experimentName, runName } from '../scenarios/naming';
 import { tracking } from './proxies';
 import { validScenario } from './valid-scenario';
@@ -53,6 +54,8 @@ export interface SingleRunInput {
   hostUploadWait?: Duration;
   /** Set when this run is one trial of a sweep or comparison. */
   trial?: TrialOptions;
+  /** The UIs the Web UI's details link to (from the starter's settings). */
+  links?: UiLinks;
 }
 
 export interface SingleRunResult {
@@ -107,7 +110,9 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
     const experimentId = await tracking.ensureExperiment({ name: experimentName(scenario) });
     const run = await openRun({ scenario, experimentId, runName: name, trial: 'main', parentRunId: input.parentRunId, tags: trial?.tags, params: trial?.params });
     Object.assign(progress, { experimentId, runId: run.runId });
-    const ctx = { scenario, run, progress, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, hostUploadWait: input.hostUploadWait };
+    // the run exists only now: static details were fixed at start, so the link to it lives here
+    setCurrentDetails(`MLflow run: ${link(name, mlflowUrl(input.links, { experimentId, runId: run.runId }))}`);
+    const ctx = { scenario, run, progress, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, hostUploadWait: input.hostUploadWait, label: jobLabel(trial, name) };
 
     try {
       const result = await endingRun(run.runId, async (): Promise<SingleRunResult> => {
@@ -131,6 +136,14 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
   };
   // a sweep trial tells its sweep how it ended: the sweep run that started it may have continued as new
   return trial?.gpuSlot ? reportingEnd(trial.gpuSlot.index, work) : work();
+}
+
+/** What this run is in its jobs' summaries: `trial 7` of a sweep, `arm yolov8s` of a comparison, else the run's name. */
+function jobLabel(trial: TrialOptions | undefined, name: string): string {
+  const index = trial?.tags['sweep.index'];
+  if (index !== undefined) return `trial ${index}`;
+  const arm = trial?.tags['comparison.value'];
+  return arm !== undefined ? `arm ${arm}` : name;
 }
 
 /** The GPU slot a sweep lends its trial: wait for the permit, hand the slot back the moment the job ends. */

@@ -8,6 +8,7 @@ import {
   isCancellation,
   ParentClosePolicy,
   patched,
+  setCurrentDetails,
   setHandler,
   startChild,
   workflowInfo,
@@ -30,17 +31,20 @@ import {
   type RegisteredModelRef,
 } from '../common/contract';
 import { FailureType } from '../common/failure-types';
+import { paramsLine, scenarioMetadata, type UiLinks } from '../common/workflow-metadata';
 import { experimentName, parentRunName, runName } from '../scenarios/naming';
 import { MAX_TPE_RUNS, SweepStrategy, type Scenario, type Sweep } from '../scenarios/schema';
 import { gridSize, plannedRuns, searchSpace, trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
 import type { SearchTrial } from '../activities/search/activities';
+import { sweepCurrentDetails } from './current-details';
 import { recordCompleted, thresholds, type EpochValues } from './early-stopping';
 import { reports, search, tracking } from './proxies';
-import { openRun } from './recorded-run';
+import { endRun, openRun } from './recorded-run';
 import { markWorkflow } from './search-attributes';
 import { singleRun, type SingleRunResult } from './single-run';
 import { trialFailure, type TrialFailure, type TrialOutcome } from './trial-outcome';
 import { registerTrained } from './stages/train-stage';
+import { checkScenario } from '../scenarios/validate';
 import { validScenario } from './valid-scenario';
 
 export interface SweepInput {
@@ -50,6 +54,8 @@ export interface SweepInput {
   state?: SweepState;
   /** Trials started per workflow run before it continues as new (default TRIALS_PER_RUN); tests and benches set it low. */
   trialsPerRun?: number;
+  /** The UIs the Web UI's details link to (from the starter's settings), handed on to the trials. */
+  links?: UiLinks;
 }
 
 /** Everything a sweep remembers: counters and the best trial, never a list of trials. */
@@ -107,6 +113,25 @@ export interface SweepResult {
  */
 const ZERO_GAP_PATCH = 'sweep-zero-gap';
 
+/**
+ * Grids run whole: from this change on, a grid with `max_runs` below its size is refused. A sweep
+ * started before it (no marker of the change in its history), or continued as new from one, keeps
+ * the part of its grid it started with, so it replays and goes on as it began.
+ */
+const WHOLE_GRID_PATCH = 'sweep-whole-grid';
+
+/** The sweep's scenario, checked again; a partial grid passes only for a sweep started before WHOLE_GRID_PATCH. */
+function sweepScenario(input: SweepInput): Scenario {
+  // a sweep started after the change cannot carry a partial grid into a continued run: it was refused at its start
+  const startedBefore = input.state !== undefined || !patched(WHOLE_GRID_PATCH);
+  const raw = input.scenario as { sweep?: Record<string, unknown> } | null;
+  const maxRuns = raw?.sweep?.max_runs;
+  if (!startedBefore || typeof maxRuns !== 'number' || checkScenario(raw).ok) return validScenario(raw, 'sweep');
+  // checked without max_runs (what such a sweep fails now), then given it back
+  const scenario = validScenario({ ...raw, sweep: { ...raw?.sweep, max_runs: undefined } }, 'sweep');
+  return { ...scenario, sweep: { ...scenario.sweep!, max_runs: maxRuns } };
+}
+
 /** Trials started by one workflow run; then the sweep drains and continues as new, so its history stays short. */
 export const TRIALS_PER_RUN = 200;
 
@@ -120,7 +145,7 @@ export const TRIALS_PER_RUN = 200;
  * workflow keeps counters only and continues as new every TRIALS_PER_RUN trials.
  */
 export async function sweep(input: SweepInput): Promise<SweepResult> {
-  const scenario = validScenario(input.scenario, 'sweep');
+  const scenario = sweepScenario(input);
   markWorkflow(scenario);
   const spec = scenario.sweep!;
   const name = parentRunName(scenario);
@@ -148,7 +173,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   let closed: string | undefined;
 
   const total = () => trialCount(spec, state.maxRuns);
-  setHandler(batchProgressQuery, (): BatchProgress => ({
+  const progressNow = (): BatchProgress => ({
     phase: state.paused && phase === BatchPhase.running ? BatchPhase.paused : phase,
     experimentId: state.experimentId || undefined,
     runId: state.parentRunId || undefined,
@@ -161,7 +186,10 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     stopped: state.stopped,
     cancelled: state.cancelled,
     best: state.best,
-  }));
+  });
+  setHandler(batchProgressQuery, progressNow);
+  /** The Web UI's current details, rebuilt whenever a count, the phase or the best trial changes. */
+  const showDetails = () => setCurrentDetails(sweepCurrentDetails(progressNow(), state.nextIndex, input.links));
   const trialId = (index: number) => `${workflowInfo().workflowId}/trial-${index}`;
   /** Signals a trial: by id (it may have been started by an earlier run of this sweep), or by handle as sweeps before ZERO_GAP_PATCH did. */
   let signalsInFlight = 0;
@@ -182,13 +210,18 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       gpu.busy.add(index);
       signalTrial(index, gpuPermitSignal);
     }
+    showDetails();
   };
   /** A trial's job ended (its signal) or the trial did: either frees its slot, once. */
   const releaseSlot = (index: number) => {
     gpu.waiting = gpu.waiting.filter((i) => i !== index);
     if (gpu.busy.delete(index)) grantSlots();
+    showDetails();
   };
-  setHandler(pauseSignal, () => void (state.paused = true));
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+    showDetails();
+  });
   setHandler(resumeSignal, () => {
     state.paused = false;
     grantSlots();
@@ -198,6 +231,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     setMaxRunsUpdate,
     (maxRuns) => {
       state.maxRuns = maxRuns;
+      showDetails();
       return total();
     },
     {
@@ -291,12 +325,14 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     const handle = await trials.run(() =>
       startChild(singleRun, {
         workflowId: trialId(index),
-        args: [{ scenario: trial, parentRunId: state.parentRunId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: options }],
+        args: [{ scenario: trial, parentRunId: state.parentRunId, gpuHeartbeatTimeout: input.gpuHeartbeatTimeout, trial: options, links: input.links }],
+        ...scenarioMetadata(trial, { links: input.links, role: `trial ${index} · ${paramsLine(params)}`, mlflow: { experimentId: state.experimentId, runId: state.parentRunId, runLabel: 'parent run' } }),
         // a trial outlives the run that started it: the next run of this sweep hears of its end by signal
         ...(zeroGap && { parentClosePolicy: ParentClosePolicy.ABANDON }),
       }),
     );
     running.set(index, { params, handle });
+    showDetails();
     if (!granted) {
       // queued only now that the trial exists, so the permit of a slot freed meanwhile reaches it
       gpu.waiting.push(index);
@@ -312,6 +348,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     Object.assign(state, await openSweep(scenario, name));
     phase = BatchPhase.running;
   }
+  showDetails();
 
   let launchedHere = 0;
   const remaining = () => state.nextIndex < total();
@@ -338,11 +375,12 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   } catch (err) {
     phase = isCancellation(err) ? BatchPhase.cancelled : BatchPhase.failed;
     closed ??= `was ${phase}`;
+    showDetails();
     await CancellationScope.nonCancellable(async () => {
       if (isCancellation(err)) cancelHandedOver();
       await condition(() => running.size === 0);
-      await tracking.logBatch({ runId: state.parentRunId, metrics: counters(state) });
-      await tracking.endRun({ runId: state.parentRunId, status: isCancellation(err) ? 'KILLED' : 'FAILED' });
+      await tracking.logBatch.executeWithOptions({ summary: 'record the sweep counters on the parent run' }, [{ runId: state.parentRunId, metrics: counters(state) }]);
+      await endRun(state.parentRunId, isCancellation(err) ? 'KILLED' : 'FAILED');
     });
     throw err;
   }
@@ -356,8 +394,10 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   }
   closed ??= 'has started all its trials';
   phase = BatchPhase.summarizing;
+  showDetails();
   const model = await finish(scenario, state, total());
   phase = BatchPhase.finished;
+  showDetails();
   await condition(allHandlersFinished);
   return {
     experimentId: state.experimentId,
@@ -442,7 +482,7 @@ async function finish(scenario: Scenario, state: SweepState, total: number): Pro
   const spec = scenario.sweep!;
   const { best } = state;
   const model = best && state.bestModelSource && scenario.register ? await registerTrained(scenario, best.runId, state.bestModelSource) : undefined;
-  await reports.sweepReport({
+  await reports.sweepReport.executeWithOptions({ summary: `results.csv and sweep_chart.png of ${total} trials` }, [{
     experimentId: state.experimentId,
     parentRunId: state.parentRunId,
     artifactUri: state.artifactUri,
@@ -451,8 +491,8 @@ async function finish(scenario: Scenario, state: SweepState, total: number): Pro
     parameters: Object.keys(spec.parameters),
     bestRunId: best?.runId,
     title: `${parentRunName(scenario)}: ${spec.metric} per trial`,
-  });
-  await tracking.logBatch({
+  }]);
+  await tracking.logBatch.executeWithOptions({ summary: `record the best trial${best ? ` (${best.index})` : ''} and counters on the parent run` }, [{
     runId: state.parentRunId,
     metrics: { ...counters(state), ...(best && { [`best.${spec.metric}`]: best.value }) },
     tags: {
@@ -460,7 +500,7 @@ async function finish(scenario: Scenario, state: SweepState, total: number): Pro
       ...(best && { 'best.run_id': best.runId, 'best.params': JSON.stringify(best.params), 'best.index': String(best.index) }),
       ...(model && { 'best.model': `${model.name}@v${model.version}` }),
     },
-  });
-  await tracking.endRun({ runId: state.parentRunId, status: 'FINISHED' });
+  }]);
+  await endRun(state.parentRunId, 'FINISHED');
   return model;
 }

@@ -1,9 +1,9 @@
-import { stringify } from 'yaml';
 import { RunPhase } from '../../common/contract';
+import type { Scenario } from '../../scenarios/schema';
 import { bestBatchSize } from '../best-batch-size';
-import { controlStorage, gpuJobs, tracking } from '../proxies';
+import { gpuJobs, tracking } from '../proxies';
 import { uploadFromHost } from './host-upload';
-import type { StageContext } from './train-stage';
+import { uploadScenario, type StageContext } from './train-stage';
 
 export interface BenchmarkStageResult {
   metrics: Record<string, number>;
@@ -16,14 +16,20 @@ export interface BenchmarkStageResult {
  * it, with the batch size to deploy with (`sys.best_batch_size`, `sys.best_fps`) within the
  * scenario's latency budget, or a tag saying no batch size meets it.
  */
-export async function benchmarkStage({ scenario, run, progress, gpuHeartbeatTimeout, hostUploadWait }: StageContext, model: string): Promise<BenchmarkStageResult> {
-  await controlStorage.uploadText({ artifactUri: run.artifactUri, artifactPath: 'config/scenario.yaml', content: stringify(scenario) });
+export async function benchmarkStage(ctx: StageContext, model: string): Promise<BenchmarkStageResult> {
+  const { scenario, run, progress, gpuHeartbeatTimeout, hostUploadWait, label } = ctx;
+  await uploadScenario(ctx);
   progress.phase = RunPhase.benchmarking;
-  const measured = await gpuJobs(scenario.environment.gpu_pool, gpuHeartbeatTimeout).benchmark({ runId: run.runId, scenario, model });
+  const measured = await gpuJobs(scenario.environment.gpu_pool, gpuHeartbeatTimeout).benchmark.executeWithOptions({ summary: benchmarkSummary(label, model, scenario) }, [{ runId: run.runId, scenario, model }]);
   progress.phase = RunPhase.recording;
   const answer = bestBatchSize(measured.metrics, scenario.benchmark?.batch_sizes ?? [1], scenario.benchmark?.latency_budget_ms);
   const metrics = { ...measured.metrics, ...answer?.metrics };
-  await tracking.logBatch({ runId: run.runId, metrics, tags: answer?.tags });
+  await tracking.logBatch.executeWithOptions({ summary: `record ${label}'s benchmark (${Object.keys(metrics).length} metrics)` }, [{ runId: run.runId, metrics, tags: answer?.tags }]);
   await uploadFromHost(measured.hostQueue, run.artifactUri, measured.files, hostUploadWait);
   return { metrics, ...(answer && { batchSizeAnswer: answer.summary }) };
+}
+
+/** `benchmark arm 2 · models:/acme.ppe/3 · bs 1,8 · pool default`: what a benchmark job measures, and on which pool. */
+export function benchmarkSummary(label: string, model: string, scenario: Scenario): string {
+  return `benchmark ${label} · ${model} · bs ${(scenario.benchmark?.batch_sizes ?? [1]).join(',')} · pool ${scenario.environment.gpu_pool}`;
 }

@@ -11,7 +11,9 @@ import { HOST_UPLOAD_WAIT, hostStorage } from '../proxies';
  */
 export async function uploadFromHost(hostQueue: string, artifactUri: string, files: ArtifactFile[], wait: Duration = HOST_UPLOAD_WAIT): Promise<void> {
   try {
-    await hostStorage(hostQueue, wait).uploadArtifacts({ artifactUri, files });
+    const names = files.map((f) => f.artifactPath);
+    const listed = `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
+    await hostStorage(hostQueue, wait).uploadArtifacts.executeWithOptions({ summary: `upload ${files.length} files (${listed || 'none'}) from ${hostQueue}` }, [{ artifactUri, files }]);
   } catch (err) {
     if (!hostGone(err)) throw err;
     const lost = files.map((f) => f.artifactPath).join(', ') || 'nothing';

@@ -1,13 +1,13 @@
-import { stringify } from 'yaml';
 import { RunPhase, type RegisteredModelRef } from '../../common/contract';
 import { Alias } from '../../common/registry';
 import { registeredModelName, runName } from '../../scenarios/naming';
 import type { QuantVariant } from '../../scenarios/schema';
 import { comparisonMetrics, prefixMetrics } from '../comparison-metrics';
-import { controlStorage, gpuJobs, tracking } from '../proxies';
+import { gpuJobs, tracking } from '../proxies';
+import { benchmarkSummary } from './benchmark-stage';
 import { uploadFromHost } from './host-upload';
 import { endingRun, openRun } from '../recorded-run';
-import type { StageContext } from './train-stage';
+import { uploadScenario, type StageContext } from './train-stage';
 
 export interface VariantResult {
   variant: QuantVariant;
@@ -37,13 +37,13 @@ export function quantSource(ctx: StageContext): string {
 export async function quantizeStage(ctx: StageContext & { experimentId: string }): Promise<QuantizeStageResult> {
   const { scenario, run, progress } = ctx;
   const source = quantSource(ctx);
-  await controlStorage.uploadText({ artifactUri: run.artifactUri, artifactPath: 'config/scenario.yaml', content: stringify(scenario) });
+  await uploadScenario(ctx);
   progress.phase = RunPhase.quantizing;
   const gpu = gpuJobs(scenario.environment.gpu_pool, ctx.gpuHeartbeatTimeout);
   let original: Promise<Record<string, number>> | undefined;
   const benchmarkOriginal = () =>
     (original ??= (async () => {
-      const measured = await gpu.benchmark({ runId: run.runId, scenario, model: source, name: 'benchmark-orig' });
+      const measured = await gpu.benchmark.executeWithOptions({ summary: benchmarkSummary(`${ctx.label} original`, source, scenario) }, [{ runId: run.runId, scenario, model: source, name: 'benchmark-orig' }]);
       await tracking.logBatch({ runId: run.runId, metrics: prefixMetrics('orig', measured.metrics) });
       await uploadFromHost(measured.hostQueue, run.artifactUri, measured.files, ctx.hostUploadWait);
       return measured.metrics;
@@ -76,13 +76,16 @@ async function variantRun(
   });
   return endingRun(run.runId, async () => {
     const gpu = gpuJobs(scenario.environment.gpu_pool, ctx.gpuHeartbeatTimeout);
-    const exported = await gpu.exportModel({ runId: run.runId, scenario, weights: source, variants: [variant] });
+    const exported = await gpu.exportModel.executeWithOptions(
+      { summary: `export ${ctx.label} → ${variant.backend} ${variant.precision} · ${source} · pool ${scenario.environment.gpu_pool}` },
+      [{ runId: run.runId, scenario, weights: source, variants: [variant] }],
+    );
     const [model] = exported.exports;
     await uploadFromHost(exported.hostQueue, run.artifactUri, [...model.files, ...exported.files], ctx.hostUploadWait);
     const artifactPath = `exports/${model.localPath.split('/').pop()}`;
 
     const orig = await benchmarkOriginal();
-    const measured = await gpu.benchmark({ runId: run.runId, scenario, model: `runs:/${run.runId}/${artifactPath}`, name: 'benchmark-quant' });
+    const measured = await gpu.benchmark.executeWithOptions({ summary: benchmarkSummary(`${ctx.label} ${label}`, artifactPath, scenario) }, [{ runId: run.runId, scenario, model: `runs:/${run.runId}/${artifactPath}`, name: 'benchmark-quant' }]);
     const metrics = { ...prefixMetrics('quant', measured.metrics), ...prefixMetrics('orig', orig), ...comparisonMetrics(orig, measured.metrics) };
     await tracking.logBatch({ runId: run.runId, metrics });
     await uploadFromHost(measured.hostQueue, run.artifactUri, measured.files, ctx.hostUploadWait);

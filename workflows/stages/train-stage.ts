@@ -3,6 +3,7 @@ import type { RegisteredModelRef, SingleRunProgress } from '../../common/contrac
 import { CHECKPOINT_ARTIFACT, RunPhase } from '../../common/contract';
 import { Alias } from '../../common/registry';
 import { registeredModelName } from '../../scenarios/naming';
+import { paramsLine } from '../../common/workflow-metadata';
 import type { Scenario } from '../../scenarios/schema';
 import { withOomHalving } from '../oom-halving';
 import { controlStorage, gpuJobs, tracking } from '../proxies';
@@ -14,6 +15,8 @@ import { isCancellation, type CancellationScope } from '@temporalio/workflow';
 
 export interface StageContext {
   scenario: Scenario;
+  /** What the run is, in the activity summaries the Web UI shows (`trial 7`, `arm yolov8s`, the run's name). */
+  label: string;
   run: CreatedRun;
   progress: SingleRunProgress;
   gpuHeartbeatTimeout?: Duration;
@@ -57,9 +60,9 @@ export interface TrainStageResult {
  * metrics of its last epoch and `sweep.stopped_early`.
  */
 export async function trainStage(ctx: StageContext, options: TrainOptions = { register: true }): Promise<TrainStageResult> {
-  const { scenario, run, progress, gpuHeartbeatTimeout } = ctx;
+  const { scenario, run, progress, gpuHeartbeatTimeout, label } = ctx;
   const training = scenario.training!;
-  await controlStorage.uploadText({ artifactUri: run.artifactUri, artifactPath: 'config/scenario.yaml', content: stringify(scenario) });
+  await uploadScenario(ctx);
 
   if (options.gpuSlot) {
     progress.phase = RunPhase.waitingForGpu;
@@ -70,7 +73,12 @@ export async function trainStage(ctx: StageContext, options: TrainOptions = { re
   const started = Date.now();
   const job = () =>
     withOomHalving(
-      (batchSize) => gpu.train({ runId: run.runId, scenario, batchSize }),
+      (batchSize) =>
+        gpu.train.executeWithOptions(
+          // the host is known only once a slot takes the job: at scheduling time, the pool's queue
+          { summary: `train ${label} · ${paramsLine({ learning_rate: training.learning_rate, batch_size: batchSize, epochs: training.epochs })} · pool ${scenario.environment.gpu_pool}` },
+          [{ runId: run.runId, scenario, batchSize }],
+        ),
       training.batch_size,
       training.min_batch_size,
       (batchSize, retries) => Object.assign(progress, { batchSize, oomRetries: retries }),
@@ -88,7 +96,7 @@ export async function trainStage(ctx: StageContext, options: TrainOptions = { re
   const { result: trained, oomRetries } = halved;
 
   progress.phase = RunPhase.recording;
-  await tracking.logBatch({
+  await tracking.logBatch.executeWithOptions({ summary: `record ${label}'s final metrics (${Object.keys(trained.metrics).length}) and effective batch size` }, [{
     runId: run.runId,
     metrics: {
       ...trained.metrics,
@@ -97,7 +105,7 @@ export async function trainStage(ctx: StageContext, options: TrainOptions = { re
       'oom.retries': oomRetries,
     },
     step: trained.epochsCompleted,
-  });
+  }]);
   const modelSource = await uploadTrained(ctx, trained);
   if (!options.register) return { metrics: trained.metrics, modelSource };
 
@@ -127,15 +135,20 @@ async function uploadTrained({ run, hostUploadWait }: StageContext, trained: Tra
   }
 }
 
+/** The run's `config/scenario.yaml`: what an optimizer action starts again from. */
+export async function uploadScenario({ scenario, run, label }: StageContext): Promise<void> {
+  await controlStorage.uploadText.executeWithOptions({ summary: `upload ${label}'s config/scenario.yaml` }, [{ artifactUri: run.artifactUri, artifactPath: 'config/scenario.yaml', content: stringify(scenario) }]);
+}
+
 /** Registers trained weights as a new version of the scenario's model, alias candidate. */
 export function registerTrained(scenario: Scenario, runId: string, source: string): Promise<RegisteredModelRef> {
-  return tracking.registerModel({
+  return tracking.registerModel.executeWithOptions({ summary: `register ${registeredModelName(scenario)} @candidate from run ${runId}` }, [{
     name: registeredModelName(scenario),
     runId,
     source,
     alias: Alias.candidate,
     tags: { 'exp.type': scenario.type, 'data.version': scenario.dataset.version },
-  });
+  }]);
 }
 
 async function recordStoppedEarly({ scenario, run, progress }: StageContext, stop: StopDecision, trainSeconds: number): Promise<TrainStageResult> {
