@@ -44,7 +44,7 @@ export function siteAndDataOptions(command: Command): Command {
     .option('--pool <name>', 'GPU pool (default default)')
     .option('--workers <n>', 'data-loader workers (default 2)')
     .option('--name <name>', 'the scenario name (default cli-<type>)')
-    .option('--version <v>', 'ends the run name and workflow id (default: the time, wYYYYMMDDThhmmss)')
+    .option('--version <v>', 'ends the run name and workflow id (default: the time, e.g. w20261207t010203)')
     .option('--save <file>', 'write the scenario as YAML (a new file), then start it from that file');
 }
 
