@@ -24,6 +24,8 @@ const SUBJECTS = [
   'scenario-references',
   'schema',
   'schema-fields',
+  'sweep-search-schema',
+  'sweep-space',
   'sweep-trials',
   'tracking-fields',
   'validate',
