@@ -7,19 +7,23 @@ import { gflow } from '../support/cli';
 jest.setTimeout(180_000);
 
 /**
- * `gflow sweep` and `gflow compare` without a scenario file, through bin/gflow against the test
+ * `gflow infer`, `gflow quant`, and `gflow sweep` / `gflow compare` without a scenario file, through bin/gflow against the test
  * stack (stand-in executor, for speed: the real training through flags is test/e2e/flag-train.test.ts).
  */
 
 let stack: Stack;
 let bundle: Awaited<ReturnType<typeof workflowBundle>>;
 let sites: string;
+let model: string;
 
 beforeAll(async () => {
   stack = await connectStack();
   bundle = await workflowBundle();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-flag-cmds-'));
   sites = path.join(dir, 'sites.yaml');
+  // a stand-in model: the figures the stand-in benchmark reports for it
+  model = path.join(dir, 'best.pt');
+  await writeFile(model, JSON.stringify({ mAP50: 0.55, latency_ms: 12 }));
   // the stand-in executor never reads the dataset (--no-check-files)
   await writeFile(sites, 'sites:\n  flag-bench: { customer: flagcmd-co, region: ci, plant: lab, zone: bench, dataset: { path: /nonexistent/data.yaml, version: synthetic-1 } }\n');
 });
@@ -37,6 +41,25 @@ async function parentRun(workflowId: string) {
   const [run] = await stack.mlflow.searchRuns({ experimentIds: [experiment!.experiment_id], filter: `tags.\`gf.workflow_id\` = '${workflowId}'` });
   return run;
 }
+
+describe('infer and quant built from flags', () => {
+  const target = ['--site', 'flag-bench', '--task', 'ppe', '--classes', 'helmet', '--imgsz', '64', '--device', 'cpu', '--no-check-files', '--wait'];
+
+  it('gflow infer -m best.pt benchmarks the model in one FINISHED run', async () => {
+    const result = await withFakeGpu(stack, { bundle }, () => gflow(stack.settings, [...site(), 'infer', '-m', model, ...target, '--version', 'inf1', '--batch-sizes', '1']));
+    expect(result).toEqual(expect.objectContaining({ code: 0 }));
+    expect(result.stdout).toContain('started gf/single/flagcmd-co/ci-lab/bench/ppe-best.pt-infer-inf1');
+    const run = await stack.mlflow.getRun(/run id:\s+([0-9a-f]{32})/.exec(result.stdout)![1]);
+    expect(run.info.status).toBe('FINISHED');
+    expect(metricsOf(run)).toMatchObject({ 'det.mAP50': 0.55, 'sys.latency_ms': 12 });
+  });
+
+  it('gflow quant -m best.pt --backend onnx --precision fp16 exports, benchmarks and registers the variant', async () => {
+    const result = await withFakeGpu(stack, { bundle }, () => gflow(stack.settings, [...site(), 'quant', '-m', model, ...target, '--version', 'q1', '--backend', 'onnx', '--precision', 'fp16', '--batch-sizes', '1']));
+    expect(result).toEqual(expect.objectContaining({ code: 0 }));
+    expect((await stack.mlflow.getModelVersionByAlias('flagcmd-co.ci-lab.bench.ppe__onnx_fp16', 'candidate'))?.status).toBe('READY');
+  });
+});
 
 describe('sweep and compare built from flags', () => {
   it('gflow sweep without a file runs its grid; --no-register leaves the registry alone', async () => {
