@@ -21,6 +21,9 @@ beforeAll(() => {
 
 it('a grid sweep started before grids ran whole, with max_runs below its grid, replays', async () => {
   const history = historyFromJSON(readFileSync(path.join(DIR, 'sweep-run-1.json'), 'utf8'));
+  // a history recorded after the change carries its marker and would take the new path: keep the old one as sweep-run-1-before-whole-grid.json and read that here
+  const markers = history.events.map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data).filter((d) => d !== undefined && d !== null);
+  expect(markers.map((d) => (JSON.parse(Buffer.from(d).toString('utf8')) as { id: string }).id)).not.toContain('sweep-whole-grid');
   const payload = history.events[0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
   const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { scenario: { sweep: { strategy: string; max_runs: number; parameters: { learning_rate: number[] } } } };
   expect(input.scenario.sweep).toEqual(expect.objectContaining({ strategy: 'grid', parameters: { learning_rate: [0.001, 0.003, 0.01, 0.03, 0.1] } }));
