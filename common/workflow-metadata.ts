@@ -63,6 +63,11 @@ export function bounded(markdown: string, max = MAX_DETAILS): string {
   return `${cut.slice(0, Math.max(cut.lastIndexOf('\n'), 0))}\n…`;
 }
 
+/** A heading line and its list, a blank line between (markdown renders the items as a list only then), bounded. */
+export function section(head: string, items: string[]): string {
+  return bounded([head, '', ...items].join('\n'));
+}
+
 /** `[label](url)` when the UI's address is known, else the label as code. */
 export function link(label: string, url: string | undefined): string {
   return url === undefined ? `\`${label}\`` : `[${label}](${url})`;
@@ -104,7 +109,8 @@ export function scenarioSummary(s: Scenario, role?: string): string {
  */
 export function scenarioDetails(s: Scenario, opts: { links?: UiLinks; role?: string; mlflow?: MlflowPlace } = {}): string {
   const site = experimentName(s);
-  const lines = [`**${s.design} ${s.type}**${opts.role ? ` (${opts.role})` : ''} · task \`${s.task.type}\` (${s.task.classes.join(', ')}) at \`${site}\` · version \`${s.version}\``];
+  const head = `**${s.design} ${s.type}**${opts.role ? ` (${opts.role})` : ''} · task \`${s.task.type}\` (${s.task.classes.join(', ')}) at \`${site}\` · version \`${s.version}\``;
+  const lines: string[] = [];
   const model = [`model \`${s.model.architecture}\``, `input ${s.model.input_size}`, ...(s.model.weights ? [`weights \`${s.model.weights}\``] : [])];
   lines.push(`- ${model.join(' · ')}`, `- dataset \`${s.dataset.path}\` · version \`${s.dataset.version}\``);
   if (s.training) lines.push(`- training: ${s.training.epochs} epochs · batch ${s.training.batch_size} · lr ${s.training.learning_rate} · ${s.training.optimizer}`);
@@ -125,7 +131,7 @@ export function scenarioDetails(s: Scenario, opts: { links?: UiLinks; role?: str
   if (s.type === 'train' && s.design !== 'comparison') lines.push(`- registered model \`${registeredModelName(s)}\``);
   lines.push(`- ${mlflowLine(opts.links, site, opts.mlflow ?? {})}`);
   lines.push(`- fleet page: ${link(`${s.site.customer} · ${s.task.type}`, fleetUrl(opts.links, s.site.customer, s.task.type))}`);
-  return bounded(lines.join('\n'));
+  return section(head, lines);
 }
 
 /** Summary and details of a scenario's workflow (top-level from the CLI, or a child with its `role`). */
@@ -142,15 +148,15 @@ export function legacyMetadata(
   const script = req.script ?? 'default entry point';
   return {
     staticSummary: oneLine(`legacy ${req.type} · ${site} · ${req.entry.task.type} · ${script} · ${req.version}`),
-    staticDetails: bounded(
+    staticDetails: section(
+      `**legacy ${req.type}** of \`${req.name}\` at \`${site}\` · version \`${req.version}\``,
       [
-        `**legacy ${req.type}** of \`${req.name}\` at \`${site}\` · version \`${req.version}\``,
         `- folder \`${req.entry.path}\` · script \`${script}\``,
         `- parameters: ${Object.keys(req.params).length > 0 ? `\`${paramsLine(req.params)}\`` : 'none'}`,
         `- GPU pool \`${req.entry.gpu_pool ?? 'default'}\``,
         `- ${mlflowLine(links, site, {})}`,
         `- fleet page: ${link(`${req.entry.site.customer} · ${req.entry.task.type}`, fleetUrl(links, req.entry.site.customer, req.entry.task.type))}`,
-      ].join('\n'),
+      ],
     ),
   };
 }
@@ -161,12 +167,12 @@ export function registryMoveMetadata(input: { model: string; op: string; version
   const what = `${input.op} ${input.model}${version ? ` v${version}` : ''}`;
   return {
     staticSummary: oneLine(`${what}${input.by ? ` · by ${input.by}` : ''}`),
-    staticDetails: bounded(
+    staticDetails: section(
+      `**${input.op}** of \`${input.model}\`${version ? ` (${link(`v${version}`, mlflowUrl(links, { model: input.model, version }))})` : ''}`,
       [
-        `**${input.op}** of \`${input.model}\`${version ? ` (${link(`v${version}`, mlflowUrl(links, { model: input.model, version }))})` : ''}`,
         `- by: ${input.by ?? 'unknown'}`,
         `- why: ${input.reason ?? '-'}`,
-      ].join('\n'),
+      ],
     ),
   };
 }
@@ -186,13 +192,13 @@ export function promotionMetadata(
   const breach = (p.rollback_when ?? []).map((b) => `\`${b.metric} ${b.comparison} ${b.threshold}\``).join(' or ');
   return {
     staticSummary: oneLine(`guarded promotion · ${input.model} v${input.version} · ${input.gate.promote ? 'gate passed' : 'gate refused'} · ${guards.join(' · ')}`),
-    staticDetails: bounded(
+    staticDetails: section(
+      `**guarded promotion** of ${link(`${input.model} v${input.version}`, mlflowUrl(links, { model: input.model, version: input.version }))}`,
       [
-        `**guarded promotion** of ${link(`${input.model} v${input.version}`, mlflowUrl(links, { model: input.model, version: input.version }))}`,
         `- gate: ${input.gate.promote ? 'passed' : 'refused'}: ${input.gate.reason}`,
         `- approval: ${p.approval === 'required' ? `required, within ${p.approval_timeout} (\`gflow approve|reject\`)` : 'none'}`,
         `- soak: ${p.soak ? `${p.soak}, read every ${p.soak_check_every}; rolled back when ${breach || '-'}` : 'none'}`,
-      ].join('\n'),
+      ],
     ),
   };
 }
@@ -201,11 +207,11 @@ export function promotionMetadata(
 export function optimizerMetadata(input: { policyFile: string; every?: string }): WorkflowMetadata {
   return {
     staticSummary: oneLine(`optimizer check · ${input.policyFile}${input.every ? ` · every ${input.every}` : ''}`),
-    staticDetails: bounded(
+    staticDetails: section(
+      `**optimizer check** of the policy \`${input.policyFile}\`${input.every ? `, every ${input.every}` : ''}`,
       [
-        `**optimizer check** of the policy \`${input.policyFile}\`${input.every ? `, every ${input.every}` : ''}`,
         '- decides per rule × site task over the fleet; records the check in the MLflow experiment `optimizer`; starts each action as `gf/optimizer/{rule}/{site}/{task}/{window}`',
-      ].join('\n'),
+      ],
     ),
   };
 }
@@ -219,13 +225,13 @@ export function optimizerActionMetadata(
   const s = planned.scenario;
   return {
     staticSummary: oneLine(`optimizer ${rule.action.type} · ${experimentName(s)} · ${s.task.type} · ${architectureName(s.model.architecture)} · ${s.version}`),
-    staticDetails: bounded(
+    staticDetails: section(
+      `**optimizer action** \`${rule.action.type}\` of rule \`${rule.name}\` (\`${rule.when.metric} ${rule.when.comparison} ${rule.when.threshold}\`)`,
       [
-        `**optimizer action** \`${rule.action.type}\` of rule \`${rule.name}\` (\`${rule.when.metric} ${rule.when.comparison} ${rule.when.threshold}\`)`,
         `- runs a \`${planned.workflowType}\` of \`${registeredModelName(s)}\`, then a guarded promotion of each new candidate (approval: ${rule.promotion.approval}; soak: ${rule.promotion.soak ?? 'none'})`,
         `- ${mlflowLine(links, experimentName(s), {})}`,
         `- fleet page: ${link(`${s.site.customer} · ${s.task.type}`, fleetUrl(links, s.site.customer, s.task.type))}`,
-      ].join('\n'),
+      ],
     ),
   };
 }

@@ -9,6 +9,11 @@ import type { RuleDecision } from '../optimizer/decide';
  * no command, so it costs no history). Pure, bounded to MAX_DETAILS.
  */
 
+/** A heading, a markdown list and lines after it, each part after a blank line (else the UI's markdown runs them together), bounded. */
+function withList(head: string, items: string[], after: string[]): string {
+  return bounded([head, ...(items.length > 0 ? ['', ...items] : []), ...(after.length > 0 ? ['', ...after] : [])].join('\n'));
+}
+
 /** A number as the details show it: at most 4 decimals, no trailing zeros. */
 const num = (value: number) => String(Number(value.toFixed(4)));
 
@@ -49,9 +54,11 @@ export interface StageOutcome {
 
 /** A pipeline: the stage it is in and each finished stage's result. */
 export function pipelineCurrentDetails(p: PipelineProgress, stages: StageOutcome[], links?: UiLinks): string {
-  const lines = [`**stage: ${p.phase}**`, ...stages.map((s) => `- ${s.stage}: ${s.result}`)];
-  if (p.error) lines.push(`error: ${p.error}`);
-  return bounded([...lines, ...runLine(links, 'parent run', p)].join('\n'));
+  return withList(
+    `**stage: ${p.phase}**`,
+    stages.map((s) => `- ${s.stage}: ${s.result}`),
+    [...(p.error ? [`error: ${p.error}`] : []), ...runLine(links, 'parent run', p)],
+  );
 }
 
 /** Decisions listed one per line, at most this many (a policy over a big fleet has hundreds). */
@@ -61,15 +68,15 @@ const MAX_DECISIONS_SHOWN = 20;
 export function optimizerCurrentDetails(phase: string, decisions: (RuleDecision & { error?: string })[], checkRun?: { experimentId: string; runId: string }, links?: UiLinks): string {
   const counts = new Map<string, number>();
   for (const d of decisions) counts.set(d.decision, (counts.get(d.decision) ?? 0) + 1);
-  const lines = [`**${phase}** · ${decisions.length} decisions${counts.size > 0 ? `: ${[...counts].map(([kind, n]) => `${n} ${kind}`).join(' · ')}` : ''}`];
+  const head = `**${phase}** · ${decisions.length} decisions${counts.size > 0 ? `: ${[...counts].map(([kind, n]) => `${n} ${kind}`).join(' · ')}` : ''}`;
+  const lines: string[] = [];
   const ordered = [...decisions].sort((a, b) => Number(b.decision === 'started') - Number(a.decision === 'started'));
   for (const d of ordered.slice(0, MAX_DECISIONS_SHOWN)) {
     const value = d.value === null ? 'no value' : `${num(d.value)} ${d.comparison} ${d.threshold}`;
     lines.push(`- ${d.rule} · ${d.siteKey} · ${d.task}: **${d.decision}** (\`${d.metric}\` ${value})${d.workflowId ? ` → \`${d.workflowId}\`` : ''}${d.error ? `: ${d.error}` : ''}`);
   }
   if (ordered.length > MAX_DECISIONS_SHOWN) lines.push(`- … ${ordered.length - MAX_DECISIONS_SHOWN} more in the check run's decisions.json`);
-  if (checkRun) lines.push(`check run: ${link(checkRun.runId, mlflowUrl(links, checkRun))}`);
-  return bounded(lines.join('\n'));
+  return withList(head, lines, checkRun ? [`check run: ${link(checkRun.runId, mlflowUrl(links, checkRun))}`] : []);
 }
 
 /** A guarded promotion: what it waits for and until when, the soak's latest reading, or how it ended. */

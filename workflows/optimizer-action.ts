@@ -1,7 +1,7 @@
 import { executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { WorkflowType, type PromotionProgress, type RegisteredModelRef } from '../common/contract';
 import { promotionWorkflowId } from '../common/registry';
-import { bounded, promotionMetadata, scenarioMetadata, type UiLinks } from '../common/workflow-metadata';
+import { promotionMetadata, scenarioMetadata, section, type UiLinks } from '../common/workflow-metadata';
 import type { PlannedAction } from '../optimizer/action-scenario';
 import type { OptimizerRule } from '../optimizer/policy-schema';
 import { guardedPromotion } from './guarded-promotion';
@@ -56,7 +56,10 @@ export async function optimizerAction(input: OptimizerActionInput): Promise<Opti
   }
   const rollbackWhen = rule.promotion.rollback_when ?? [{ metric: rule.when.metric, comparison: rule.when.comparison, threshold: rule.when.threshold }];
   setCurrentDetails(
-    bounded([`**guarding ${candidates.length} candidates** (action run ${runId})`, ...candidates.map(({ model, gate: decided }) => `- \`${promotionWorkflowId(model.name, model.version)}\`: ${decided.reason}`)].join('\n')),
+    section(
+      `**guarding ${candidates.length} candidates** (action run ${runId})`,
+      candidates.map(({ model, gate: decided }) => `- \`${promotionWorkflowId(model.name, model.version)}\`: ${decided.reason}`),
+    ),
   );
   const promotions = await Promise.all(
     candidates.map(({ model, gate: decided }) => {
@@ -64,7 +67,7 @@ export async function optimizerAction(input: OptimizerActionInput): Promise<Opti
       return executeChild(guardedPromotion, { workflowId: promotionWorkflowId(model.name, model.version), args: [promotion], ...promotionMetadata(promotion, links) });
     }),
   );
-  setCurrentDetails(bounded([`**finished** (action run ${runId})`, ...promotions.map((p) => `- ${p.model} v${p.version}: ${p.phase}${p.reason ? ` (${p.reason})` : ''}`)].join('\n')));
+  setCurrentDetails(section(`**finished** (action run ${runId})`, promotions.map((p) => `- ${p.model} v${p.version}: ${p.phase}${p.reason ? ` (${p.reason})` : ''}`)));
   return { actionWorkflowId, runId, promotions };
 
   async function trainedCandidate(model: RegisteredModelRef, value: number | undefined) {

@@ -34,7 +34,7 @@ describe('static summary and details', () => {
   it('a scenario: one line of design, site, task, model, version; details with its essentials and links', () => {
     const { staticSummary, staticDetails } = scenarioMetadata(sweepScenario, { links });
     expect(staticSummary).toBe('sweep train · donghwa-entec/busan-plant1/welding · ppe · yolov8n · v2');
-    expect(staticDetails).toContain('**sweep train** · task `ppe` (helmet, vest) at `donghwa-entec/busan-plant1/welding` · version `v2`');
+    expect(staticDetails).toContain('**sweep train** · task `ppe` (helmet, vest) at `donghwa-entec/busan-plant1/welding` · version `v2`\n\n- model `yolov8n.yaml`');
     expect(staticDetails).toContain('- dataset `/data/ppe/data.yaml` · version `v1.2`');
     expect(staticDetails).toContain('- sweep: grid over learning_rate, batch_size · at most 4 runs, 2 at a time · `det.mAP50` (maximize)');
     expect(staticDetails).toContain('- fleet page: [donghwa-entec · ppe](http://fleet.test:8300/?customer=donghwa-entec&task=ppe)');
@@ -119,7 +119,7 @@ describe('current details', () => {
   });
 
   it('a pipeline: the stage and each finished stage’s result', () => {
-    expect(pipelineCurrentDetails({ phase: 'quantizing' }, [{ stage: 'train', result: 'run r1 · `det.mAP50` = 0.8' }])).toBe('**stage: quantizing**\n- train: run r1 · `det.mAP50` = 0.8');
+    expect(pipelineCurrentDetails({ phase: 'quantizing', runId: 'p1' }, [{ stage: 'train', result: 'run r1 · `det.mAP50` = 0.8' }])).toBe('**stage: quantizing**\n\n- train: run r1 · `det.mAP50` = 0.8\n\nparent run: `p1`');
   });
 
   it('an optimizer check: counts, started decisions first, at most 20 listed', () => {
@@ -142,7 +142,7 @@ describe('current details', () => {
     const text = optimizerCurrentDetails('finished', many, { experimentId: '3', runId: 'chk' }, links);
     const lines = text.split('\n');
     expect(lines[0]).toBe('**finished** · 31 decisions: 30 cooldown · 1 started');
-    expect(lines[1]).toBe('- r · c/r-p/z99 · ppe: **started** (`det.mAP50` 0.5 < 0.75) → `gf/optimizer/r/z99/1`');
+    expect(lines[2]).toBe('- r · c/r-p/z99 · ppe: **started** (`det.mAP50` 0.5 < 0.75) → `gf/optimizer/r/z99/1`');
     expect(lines).toContain('- … 11 more in the check run\'s decisions.json');
     expect(lines.at(-1)).toBe('check run: [chk](http://mlflow.test:5000/#/experiments/3/runs/chk)');
   });
