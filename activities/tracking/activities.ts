@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { asTrackingActivity } from './failures';
 import { invalidKeys, splitLogBatch, toKeyValues, toMetrics, type LogBatch } from './log-batch';
 import { filterLiteral, RunStatus, type MlflowClient } from './mlflow-client';
-import { missingTags, versionTags } from './version-tags';
+import { benchmarkTags, missingTags, versionTags } from './version-tags';
 
 export interface TrackingDeps {
   mlflow: MlflowClient;
@@ -92,6 +92,14 @@ export function createTrackingActivities({ mlflow }: TrackingDeps) {
         }
         await mlflow.setAlias(input.name, input.alias, version.version);
         return { name: input.name, version: version.version, alias: input.alias };
+      });
+    },
+
+    /** Tags a registered version with what its benchmark run measured (`benchmarkTags`); setting a tag again is a no-op, so it is safe to retry. */
+    async tagBenchmarkedVersion(input: { name: string; version: string; runId: string }): Promise<void> {
+      return asTrackingActivity(async () => {
+        const tags = benchmarkTags(await mlflow.getRun(input.runId));
+        for (const [key, value] of Object.entries(tags)) await mlflow.setModelVersionTag(input.name, input.version, key, value);
       });
     },
 

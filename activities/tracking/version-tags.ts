@@ -77,6 +77,19 @@ export function versionTags(run: Run): Record<string, string> {
   return out;
 }
 
+/**
+ * What a benchmark of one registered version (`models:/<name>/<version>`, as a pipeline's champion
+ * benchmarks name theirs) adds to that version: its latency p95 on the site's data, known only now
+ * for a trained model, and the run that measured it. Nothing when the run measured no p95.
+ */
+export function benchmarkTags(run: Run): Record<string, string> {
+  const p95 = run.data.metrics?.find((m) => m.key === VersionTag.latencyP95 && Number.isFinite(m.value));
+  return p95 ? { [VersionTag.latencyP95]: String(p95.value), [BENCHMARK_RUN_TAG]: run.info.run_id } : {};
+}
+
+/** The benchmark run a version's `sys.latency_ms_p95` comes from. */
+export const BENCHMARK_RUN_TAG = 'benchmark.run_id';
+
 /** The tags of `wanted` a version lacks or holds with another value: what a retry still has to set. */
 export function missingTags(wanted: Record<string, string>, present: { key: string; value: string }[] | undefined): Record<string, string> {
   const have = pairs(present);

@@ -20,6 +20,8 @@ let stack: Stack;
 let dir: string;
 let dataYaml: string;
 let bundle: Awaited<ReturnType<typeof workflowBundle>>;
+/** The version the training registered. */
+let version: string;
 
 beforeAll(async () => {
   stack = await connectStack();
@@ -70,7 +72,7 @@ dataset: { path: ${dataYaml}, version: synthetic-3 }
 training: { epochs: 1, batch_size: 8, learning_rate: 0.01, plots: false }
 `,
     );
-    const version = /model:\s+bench-co\.ci-lab\.dock\.ppe@candidate \(version (\d+)\)/.exec(output)![1];
+    version = /model:\s+bench-co\.ci-lab\.dock\.ppe@candidate \(version (\d+)\)/.exec(output)![1];
     const run = await stack.mlflow.getRun(runIdIn(output));
     const tags = Object.fromEntries(((await stack.mlflow.getModelVersion(MODEL, version))?.tags ?? []).map((t) => [t.key, t.value]));
     expect(tags).toEqual(
@@ -89,7 +91,7 @@ training: { epochs: 1, batch_size: 8, learning_rate: 0.01, plots: false }
     );
   });
 
-  it('per batch size: pre-process, inference and post-process; the best batch size and its throughput, printed by gflow run', async () => {
+  it('per batch size: pre-process, inference and post-process; the best batch size and its throughput, printed by gflow run; the version gets its latency p95', async () => {
     const output = await gflowRun(
       'infer',
       `
@@ -97,7 +99,7 @@ name: bench-infer
 version: bi1
 type: infer
 ${COMMON}
-model: { architecture: yolov8n.yaml, input_size: 64, weights: 'models:/${MODEL}@candidate' }
+model: { architecture: yolov8n.yaml, input_size: 64, weights: 'models:/${MODEL}/${version}' }
 dataset: { path: ${dataYaml}, version: synthetic-3 }
 benchmark: { batch_sizes: [1, 4], warmup_runs: 1, benchmark_runs: 5, latency_budget_ms: 60000 }
 `,
@@ -119,6 +121,10 @@ benchmark: { batch_sizes: [1, 4], warmup_runs: 1, benchmark_runs: 5, latency_bud
     const answer = tagsOf(run)['sys.batch_size_answer'];
     expect(answer).toMatch(new RegExp(`^${best}: \\d+\\.\\d images/s, p95 [\\d.]+ ms \\(within the 60000 ms budget\\)$`));
     expect(output).toContain(`best batch size: ${answer}`);
+
+    // a benchmark of a registered version tells the registry its latency (a training could not)
+    const tags = Object.fromEntries(((await stack.mlflow.getModelVersion(MODEL, version))?.tags ?? []).map((t) => [t.key, t.value]));
+    expect(tags).toEqual(expect.objectContaining({ 'sys.latency_ms_p95': String(m['sys.latency_ms_p95']), 'benchmark.run_id': run.info.run_id }));
   });
 
   it('no batch size within the latency budget: none is picked, the tag and the CLI say so', async () => {

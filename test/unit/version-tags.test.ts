@@ -1,4 +1,4 @@
-import { missingTags, versionTags } from '../../activities/tracking/version-tags';
+import { benchmarkTags, missingTags, versionTags } from '../../activities/tracking/version-tags';
 import type { Run } from '../../activities/tracking/mlflow-responses';
 
 const kv = (record: Record<string, string>) => Object.entries(record).map(([key, value]) => ({ key, value }));
@@ -63,6 +63,11 @@ describe('version tags', () => {
   it('leaves out what the run never recorded and values that are not finite', () => {
     const wrapped = run({ 'wrap.epochs': '3' }, { 'task.type': 'fall' }, { 'det.mAP50': Number.NaN, 'det.mAP50_95': 0.3 });
     expect(versionTags(wrapped)).toEqual({ 'task.type': 'fall', 'det.mAP50_95': '0.3' });
+  });
+
+  it('a benchmark of a version adds its latency p95 and the run that measured it; nothing without a p95', () => {
+    expect(benchmarkTags(run({}, {}, { 'sys.latency_ms_p95': 21.5, 'sys.fps': 60 }))).toEqual({ 'sys.latency_ms_p95': '21.5', 'benchmark.run_id': 'r'.repeat(32) });
+    expect(benchmarkTags(run({}, {}, { 'sys.fps': 60, 'sys.latency_ms_p95': Number.POSITIVE_INFINITY }))).toEqual({});
   });
 
   it('a retry sets only the tags the version lacks or holds with another value', () => {

@@ -1,4 +1,6 @@
+import { patched } from '@temporalio/workflow';
 import { RunPhase } from '../../common/contract';
+import { parseModelReference } from '../../scenarios/model-reference';
 import type { Scenario } from '../../scenarios/schema';
 import { bestBatchSize } from '../best-batch-size';
 import { gpuJobs, tracking } from '../proxies';
@@ -26,7 +28,24 @@ export async function benchmarkStage(ctx: StageContext, model: string): Promise<
   const metrics = { ...measured.metrics, ...answer?.metrics };
   await tracking.logBatch.executeWithOptions({ summary: `record ${label}'s benchmark (${Object.keys(metrics).length} metrics)` }, [{ runId: run.runId, metrics, tags: answer?.tags }]);
   await uploadFromHost(measured.hostQueue, run.artifactUri, measured.files, hostUploadWait);
+  const version = registeredVersion(model);
+  if (version && metrics['sys.latency_ms_p95'] !== undefined && patched(VERSION_LATENCY_PATCH)) {
+    await tracking.tagBenchmarkedVersion.executeWithOptions({ summary: `tag ${version.name} v${version.version} with ${label}'s latency p95` }, [{ ...version, runId: run.runId }]);
+  }
   return { metrics, ...(answer && { batchSizeAnswer: answer.summary }) };
+}
+
+/**
+ * A benchmark of one registered version (`models:/<name>/<version>`: a pipeline's champion
+ * benchmarks) tags that version with its latency p95, which a trained model's registration could
+ * not know. Benchmarks started before this change did not: they replay without the command.
+ */
+const VERSION_LATENCY_PATCH = 'benchmark-tags-version-latency';
+
+/** The version a `models:/<name>/<version>` reference names; an alias or a path names none the workflow knows. */
+function registeredVersion(model: string): { name: string; version: string } | undefined {
+  const ref = parseModelReference(model);
+  return 'kind' in ref && ref.kind === 'registered' && ref.version !== undefined ? { name: ref.name, version: ref.version } : undefined;
 }
 
 /** `benchmark arm 2 · models:/acme.ppe/3 · bs 1,8 · pool default`: what a benchmark job measures, and on which pool. */
