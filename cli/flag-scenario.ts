@@ -237,7 +237,7 @@ export function checkFlagScenario(input: Record<string, unknown>, sites: SiteCat
   const prepared = resolveScenarioSite(input, sites);
   const checked = checkScenario(prepared.input);
   if (checked.ok && prepared.issues.length === 0) return checked.scenario;
-  const refused = new Set(prepared.issues.map((i) => i.path));
+  const refused = new Set([...prepared.issues.map((i) => i.path), ...(prepared.covers ?? [])]);
   const schemaIssues = checked.ok ? [] : checked.issues.filter((i) => !refused.has(i.path));
   const issues = flagIssues([...prepared.issues, ...schemaIssues], type).map((i) => {
     if (!i.message.startsWith('required')) return i;

@@ -75,7 +75,7 @@ export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, fail
   const checked = checkAgainst(schema, prepared.input);
   if (checked.ok && prepared.issues.length === 0) return checked.value;
   // a site name that was not found also fails the schema (`site: expected a mapping`): its own issue says why
-  const refused = new Set(prepared.issues.map((i) => i.path));
+  const refused = new Set([...prepared.issues.map((i) => i.path), ...(prepared.covers ?? [])]);
   const schemaIssues = checked.ok ? [] : checked.issues.filter((i) => !refused.has(i.path));
   const withLines = [...prepared.issues, ...schemaIssues].map((issue) => {
     const node = nearestNode(doc, issue.path);

@@ -70,6 +70,8 @@ export type SiteCatalogueFile = z.infer<typeof SiteCatalogueSchema>;
 export interface PreparedInput {
   input: unknown;
   issues: ScenarioIssue[];
+  /** Fields the refused names would have filled: the schema's "required" for them would only repeat the refusal. */
+  covers?: string[];
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -84,7 +86,7 @@ export const siteBlock = ({ customer, region, plant, zone }: CatalogueSite) => (
 export function resolveScenarioSite(input: unknown, catalogue: SiteCatalogue): PreparedInput {
   if (!isRecord(input) || typeof input.site !== 'string') return { input, issues: [] };
   const found = catalogue.lookup(input.site);
-  if ('error' in found) return { input, issues: [{ path: 'site', message: found.error }] };
+  if ('error' in found) return { input, issues: [{ path: 'site', message: found.error }], covers: input.dataset === undefined ? ['dataset'] : [] };
   const dataset = input.dataset === undefined && found.site.dataset ? { dataset: { ...found.site.dataset } } : {};
   return { input: { ...input, site: siteBlock(found.site), ...dataset }, issues: [] };
 }

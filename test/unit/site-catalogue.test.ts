@@ -61,7 +61,10 @@ describe('site catalogue in a scenario', () => {
 
   it('a name with no catalogue says where it looked and how to point elsewhere', () => {
     const missing = path.join(dir, 'none.yaml');
-    expect(messageOf(() => parseScenarioText(scenario('x'), 's.yaml', siteCatalogue(missing)))).toContain(`site "x" is a site name, but there is no site catalogue ${missing} (set GF_SITES_FILE or --sites FILE`);
+    const message = messageOf(() => parseScenarioText(scenario('x'), 's.yaml', siteCatalogue(missing)));
+    expect(message).toContain(`site "x" is a site name, but there is no site catalogue ${missing} (set GF_SITES_FILE or --sites FILE`);
+    // the dataset the site would have given is not reported missing as well
+    expect(message).not.toContain('dataset');
   });
 
   it('a bad catalogue is named with its own file, field and line', async () => {
