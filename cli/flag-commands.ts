@@ -66,7 +66,8 @@ export function benchmarkOptions(command: Command): Command {
     .option('--arch <arch>', 'the model’s architecture, for its run name (default: a local .pt model itself)')
     .option('--batch-sizes <1,4,8>', `batch sizes to benchmark (default ${SEED_DEFAULTS.batchSizes})`)
     .option('--warmup <n>', 'warm-up runs per batch size')
-    .option('--runs <n>', 'timed runs per batch size');
+    .option('--runs <n>', 'timed runs per batch size')
+    .option('--latency-budget <ms>', 'the p95 latency per batch call the best batch size must fit (benchmark.latency_budget_ms)');
 }
 
 /** `--save FILE`: a new file only (an existing scenario is never overwritten). */

@@ -51,6 +51,7 @@ export interface InferFlags {
   batchSizes?: string;
   warmup?: string;
   runs?: string;
+  latencyBudget?: string;
 }
 
 export interface QuantFlags {
@@ -92,6 +93,7 @@ const FLAG_OF: Record<string, string> = {
   'benchmark.batch_sizes': '--batch-sizes',
   'benchmark.warmup_runs': '--warmup',
   'benchmark.benchmark_runs': '--runs',
+  'benchmark.latency_budget_ms': '--latency-budget',
   'quantization.source_run_id': '-s/--source-run',
   'quantization.calibration_size': '--calibration',
   'quantization.variants': '--backend/--precision',
@@ -189,6 +191,7 @@ function typeBlock(type: ExperimentType, flags: AllFlags): Record<string, unknow
       batch_sizes: list(flags.batchSizes ?? SEED_DEFAULTS.batchSizes)?.map((n) => wholeNumber('--batch-sizes', n)),
       warmup_runs: wholeNumber('--warmup', flags.warmup),
       benchmark_runs: wholeNumber('--runs', flags.runs),
+      latency_budget_ms: decimal('--latency-budget', flags.latencyBudget),
     }),
   };
   if (type === 'infer') return benchmark;

@@ -1,3 +1,8 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { checkFlagScenario, scenarioInputFromFlags, type AllFlags } from '../../cli/flag-scenario';
+import { siteCatalogue } from '../../scenarios/site-catalogue-loader';
 import { BATCH_SIZE_ANSWER_TAG, bestBatchSize } from '../../workflows/best-batch-size';
 import { defaultGoal, isKnownMetric, MetricSource } from '../../scenarios/metric-keys';
 import { ScenarioSchema } from '../../scenarios/schema';
@@ -85,5 +90,30 @@ describe('benchmark.latency_budget_ms', () => {
     const refused = ScenarioSchema.safeParse(scenario(0));
     expect(refused.success).toBe(false);
     expect(refused.error?.issues[0].path).toEqual(['benchmark', 'latency_budget_ms']);
+  });
+});
+
+describe('gflow infer --latency-budget', () => {
+  const sites = siteCatalogue(path.join(__dirname, '../../sites.yaml'));
+  let data: string;
+  beforeAll(async () => {
+    data = path.join(await mkdtemp(path.join(os.tmpdir(), 'gflow-budget-')), 'data.yaml');
+    await writeFile(data, 'path: .\ntrain: images/train\nval: images/val\nnames: { 0: helmet }\n');
+  });
+  const infer = (flags: Partial<AllFlags>) => checkFlagScenario(scenarioInputFromFlags('infer', { model: 'w/best.pt', data, customer: 'a', region: 'r', task: 'ppe', ...flags }, sites), sites);
+  const refusal = (flags: Partial<AllFlags>) => {
+    try {
+      infer(flags);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('not refused');
+  };
+
+  it('sets benchmark.latency_budget_ms; a bad value is refused naming the flag', () => {
+    expect(infer({ latencyBudget: '25.5', batchSizes: '1,8' }).benchmark).toEqual(expect.objectContaining({ batch_sizes: [1, 8], latency_budget_ms: 25.5 }));
+    expect(infer({}).benchmark?.latency_budget_ms).toBeUndefined();
+    expect(refusal({ latencyBudget: 'fast' })).toContain('--latency-budget: expected a number, got "fast"');
+    expect(refusal({ latencyBudget: '0' })).toContain('--latency-budget (benchmark.latency_budget_ms)');
   });
 });
