@@ -135,7 +135,11 @@ it('sweep: summaries on the sweep and each trial, job summaries, current details
     // the plain Temporal CLI shows the same
     const described = await temporalCli(stack.settings, ['workflow', 'describe', '--workflow-id', id]);
     expect(described.code).toBe(0);
-    expect(described.stdout).toContain(`sweep train · ${SITE} · ppe · yolov8n · sw1`);
+    expect(described.stdout).toContain(`StaticSummary  "sweep train · ${SITE} · ppe · yolov8n · sw1"`);
+    expect(described.stdout).toMatch(/StaticDetails +".*- sweep: grid over learning_rate, batch_size · every combination/);
+    // current details: the metadata query, which the worker answers
+    const current = await temporalCli(stack.settings, ['workflow', 'metadata', '--workflow-id', id]);
+    expect([current.code, current.stdout]).toEqual([0, expect.stringContaining('4 of 4 trials started: 4 done')]);
   });
 });
 
