@@ -9,6 +9,7 @@ import type { Scenario } from '../scenarios/schema';
 import { registerBatchCommands } from './batch-commands';
 import { CliError } from './cli-error';
 import { serverError } from './server-errors';
+import { datasetManifestIssues, registerDataCommands } from './data-commands';
 import { registerDevCommands } from './dev-commands';
 import { registerLegacyCommands, scriptOutputLines } from './legacy-commands';
 import { benchmarkOptions, flagScenario, registerFlagCommands, siteAndDataOptions, trainOptions, type BuildFlags } from './flag-commands';
@@ -50,6 +51,9 @@ async function scenarioFrom(
   try {
     const scenario = override((await loadScenarioFile(file, { checkFiles: false })).scenario);
     if (checkFiles) await checkScenarioFiles(scenario, file);
+    // an s3:// dataset is there when its manifest is (gflow data push writes it last)
+    const missing = checkFiles ? await datasetManifestIssues(settings, scenario) : [];
+    if (missing.length > 0) throw new ScenarioFileError(file, missing);
     workflowFor(scenario);
     return scenario;
   } catch (err) {
@@ -100,7 +104,7 @@ export function buildProgram(settings = loadSettings()): Command {
     if (sites !== undefined) process.env.GF_SITES_FILE = path.resolve(sites);
   });
     .action(async (file: string, opts: { checkFiles: boolean }) => {
-      const s = await scenarioFrom(file, opts.checkFiles);
+      const s = await scenarioFrom(settings, file, opts.checkFiles);
       console.log(`${file}: valid`);
       console.log(`  experiment: ${experimentName(s)}\n  run:        ${runName(s)}\n  model:      ${registeredModelName(s)}\n  workflow:   ${workflowId(s)}`);
       if (s.sweep) console.log(`  sweep:      ${sweepPlan(s.sweep)}`);
@@ -111,7 +115,7 @@ export function buildProgram(settings = loadSettings()): Command {
     .description('print the workflow input JSON, for `temporal workflow start --input-file`')
     .option('--no-check-files', 'do not require the dataset and weights files on this machine')
     .action(async (file: string, opts: { checkFiles: boolean }) => {
-      const scenario = await scenarioFrom(file, opts.checkFiles);
+      const scenario = await scenarioFrom(settings, file, opts.checkFiles);
       console.log(JSON.stringify({ scenario }, null, 2));
       console.error(`start it with: temporal workflow start --type ${workflowFor(scenario)} --task-queue ${CONTROL_QUEUE} --workflow-id '${workflowId(scenario)}' --input-file <this output>`);
     });
@@ -230,6 +234,7 @@ export function buildProgram(settings = loadSettings()): Command {
   registerServeCommand(program, settings);
   registerOptimizeCommands(program, settings);
   registerPromotionCommands(program, settings);
+  registerDataCommands(program, settings);
   return program;
 }
 

@@ -55,6 +55,10 @@ export interface Settings {
     slots: number;
     workDir: string;
     yoloConfigDir: string;
+    /** `GF_DATA_CACHE`: object-store datasets on this host, one folder per version (default `{workDir}/data-cache`). */
+    dataCache: string;
+    /** `GF_DATA_CACHE_MAX_GB` in bytes (default 100 GB): least recently used versions not in use are removed to stay under it. */
+    dataCacheMaxBytes: number;
   };
 }
 
@@ -129,6 +133,7 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
       workDir: path.resolve(textFrom(env, 'GF_WORK_DIR', path.join(stateDir, 'work'))),
       /** ultralytics' settings and the fonts it would otherwise download (scripts/setup.sh fills it). */
       yoloConfigDir: path.resolve(textFrom(env, 'GF_YOLO_CONFIG_DIR', path.join(stateDir, 'ultralytics'))),
+      ...dataCache(env, path.resolve(textFrom(env, 'GF_WORK_DIR', path.join(stateDir, 'work')))),
     },
   };
 }
@@ -147,6 +152,14 @@ function mlflowAuthorization(env: Env): { authorization?: Secret } {
     throw new SettingsError(`${username === undefined ? 'MLFLOW_TRACKING_PASSWORD' : 'MLFLOW_TRACKING_USERNAME'} is set without ${username === undefined ? 'MLFLOW_TRACKING_USERNAME' : 'MLFLOW_TRACKING_PASSWORD'}: basic auth needs both`);
   }
   return { authorization: new Secret(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`) };
+}
+
+/** `GF_DATA_CACHE` (default inside the work folder) and `GF_DATA_CACHE_MAX_GB` (a positive number, fractions allowed). */
+function dataCache(env: Env, workDir: string): { dataCache: string; dataCacheMaxBytes: number } {
+  const raw = textFrom(env, 'GF_DATA_CACHE_MAX_GB');
+  const gb = raw === undefined ? 100 : Number(raw);
+  if (!Number.isFinite(gb) || gb <= 0) throw new SettingsError(`GF_DATA_CACHE_MAX_GB: expected a positive number of gigabytes, got "${raw}"`);
+  return { dataCache: path.resolve(textFrom(env, 'GF_DATA_CACHE', path.join(workDir, 'data-cache'))), dataCacheMaxBytes: Math.round(gb * 1e9) };
 }
 
 /** `GF_GPU_DEVICES`: `cpu`, or distinct GPU indices separated by commas. */

@@ -2,11 +2,13 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createGpuActivities, type GpuDeps } from '../activities/gpu/activities';
+import { DatasetCache, s3ObjectSource } from '../activities/gpu/dataset-cache';
 import { detectGpus, DeviceSlots, hostDevices } from '../activities/gpu/devices';
 import { createLegacyActivities } from '../activities/legacy/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { logSteps } from '../activities/tracking/activities';
+import { recordDataset } from '../activities/tracking/dataset-input';
 import { toKeyValues } from '../activities/tracking/log-batch';
 import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
@@ -65,6 +67,10 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     devices,
     hostId,
     tagRun: (runId, tags) => mlflow.logBatch(runId, { tags: toKeyValues(tags) }),
+    datasets: {
+      cache: new DatasetCache({ source: s3ObjectSource(s3), root: settings.gpu.dataCache, maxBytes: settings.gpu.dataCacheMaxBytes, log: (message) => console.log(message) }),
+      record: (runId, dataset, context) => recordDataset(mlflow, runId, dataset, context),
+    },
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     env: opts.env,
   });

@@ -13,6 +13,11 @@ import { onDevice, type DeviceSlots } from './devices';
 import { runFolder, superviseJob, type JobDeps } from './executor-job';
 import { MetricStream } from './metric-stream';
 import { fetchModel, ModelReferenceError, type ModelSourceDeps } from './model-source';
+import { isObjectStoreDataset } from '../../scenarios/dataset-uri';
+import { InvalidDatasetError } from '../storage/dataset-manifest';
+import { DatasetContext, type UsedDataset } from '../tracking/dataset-input';
+import { asTrackingActivity } from '../tracking/failures';
+import type { CachedDataset, DatasetCache } from './dataset-cache';
 import { isCheckpoint, isEpoch, ResultSchemas } from './protocol';
 
 export interface GpuDeps extends JobDeps {
@@ -31,6 +36,11 @@ export interface GpuDeps extends JobDeps {
   hostId: string;
   /** Tags on a run (`sys.gpu_index`, `sys.gpu_name`, `sys.host`): where its job ran. */
   tagRun: (runId: string, tags: Record<string, string>) => Promise<void>;
+  /**
+   * `s3://` datasets: this host's cache, and how a run records the one it read (`data.uri`,
+   * `data.sha256`, MLflow's dataset input). Without it a job on an `s3://` dataset fails InvalidDataset.
+   */
+  datasets?: { cache: DatasetCache; record: (runId: string, dataset: UsedDataset, context: DatasetContext) => Promise<void> };
 }
 
 export interface TrainInput {
@@ -98,6 +108,36 @@ export function createGpuActivities(deps: GpuDeps) {
     });
 
   /**
+   * Runs `job` with the scenario's dataset as a local data .yaml: a local path as it is, an `s3://`
+   * one from this host's cache (downloaded and checked once per host and version, heartbeating
+   * `beat` meanwhile), held until the job ends and recorded on the run.
+   */
+  const withDataset = async <T>(runId: string, dataPath: string, context: DatasetContext, beat: unknown, job: (localPath: string) => Promise<T>): Promise<T> => {
+    if (!isObjectStoreDataset(dataPath)) return job(dataPath);
+    const ctx = Context.current();
+    if (!deps.datasets) throw ApplicationFailure.create({ message: `dataset.path ${dataPath}: this GPU worker has no dataset cache for s3:// datasets`, type: FailureType.InvalidDataset, nonRetryable: true });
+    const timer = setInterval(() => ctx.heartbeat(beat), deps.heartbeatIntervalMs ?? 5000);
+    let cached: CachedDataset;
+    try {
+      ctx.heartbeat(beat);
+      cached = await deps.datasets.cache.materialise(dataPath, ctx.cancellationSignal);
+    } catch (err) {
+      if (err instanceof InvalidDatasetError) throw ApplicationFailure.create({ message: err.message, type: FailureType.InvalidDataset, nonRetryable: true, cause: err });
+      throw err;
+    } finally {
+      clearInterval(timer);
+    }
+    try {
+      const { manifest } = cached;
+      const record = deps.datasets.record;
+      await asTrackingActivity(() => record(runId, { uri: cached.uri, sha256: cached.sha256, name: manifest.name, version: manifest.version, files: cached.files, bytes: cached.bytes }, context));
+      return await job(cached.dataYaml);
+    } finally {
+      await cached.release();
+    }
+  };
+
+  /**
    * Where a retried training resumes: the previous attempt's checkpoint when it is on this host,
    * else the one it uploaded (the host died, the retry landed elsewhere), else the start.
    */
@@ -152,7 +192,7 @@ export function createGpuActivities(deps: GpuDeps) {
       const { weights } = input.scenario.model;
       const startWeights = weights === null || resumeFrom ? null : await modelOnHost(weights, runDir);
 
-      const { result, files } = await onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
+      const { result, files } = await withDataset(input.runId, input.scenario.dataset.path, DatasetContext.training, previous ?? { epoch: 0 }, (dataPath) => onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
         runDir,
         env,
         executor: deps.executors.train,
@@ -160,7 +200,7 @@ export function createGpuActivities(deps: GpuDeps) {
         heartbeat: previous ?? { epoch: 0 },
         spec: {
           model: { ...input.scenario.model, weights: startWeights },
-          dataset: { path: input.scenario.dataset.path },
+          dataset: { path: dataPath },
           classes: input.scenario.task.classes,
           training: { ...training, batch_size: input.batchSize ?? training.batch_size },
           augmentation: input.scenario.augmentation ?? {},
@@ -186,7 +226,7 @@ export function createGpuActivities(deps: GpuDeps) {
           return { ...beat, epoch: event.epoch };
         },
         current: (beat) => (uploadedEpoch === undefined ? beat : { ...beat, uploadedEpoch }),
-      }).finally(() => checkpoints.flush()));
+      }).finally(() => checkpoints.flush())));
       await stream.close();
       return { hostQueue: deps.hostQueue, epochsCompleted: result.epochs_completed, batchSize: result.batch_size, metrics: result.metrics, files, uploadedCheckpointEpoch: uploadedEpoch };
     },
@@ -194,7 +234,7 @@ export function createGpuActivities(deps: GpuDeps) {
     async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {
       const runDir = await runFolder(deps.workDir, input.runId);
       const modelPath = await modelOnHost(input.model, runDir);
-      const { result, files } = await onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
+      const { result, files } = await withDataset(input.runId, input.scenario.dataset.path, DatasetContext.evaluation, null, (dataPath) => onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
         runDir,
         env,
         executor: deps.executors.benchmark,
@@ -204,20 +244,20 @@ export function createGpuActivities(deps: GpuDeps) {
         spec: {
           model_path: modelPath,
           input_size: input.scenario.model.input_size,
-          dataset: { path: input.scenario.dataset.path },
+          dataset: { path: dataPath },
           classes: input.scenario.task.classes,
           benchmark: input.scenario.benchmark ?? {},
           environment,
           tracking: input.scenario.benchmark?.tracking ?? null,
         },
-      }));
+      })));
       return { hostQueue: deps.hostQueue, metrics: result.metrics, files };
     },
 
     async exportModel(input: ExportInput): Promise<ExportResult> {
       const runDir = await runFolder(deps.workDir, input.runId);
       const weights = await modelOnHost(input.weights, runDir);
-      const { result, files } = await onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
+      const { result, files } = await withDataset(input.runId, input.scenario.dataset.path, DatasetContext.calibration, null, (dataPath) => onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
         runDir,
         env,
         executor: deps.executors.export,
@@ -227,13 +267,13 @@ export function createGpuActivities(deps: GpuDeps) {
         spec: {
           weights,
           input_size: input.scenario.model.input_size,
-          dataset: { path: input.scenario.dataset.path },
+          dataset: { path: dataPath },
           classes: input.scenario.task.classes,
           variants: input.variants,
           calibration_size: input.scenario.quantization?.calibration_size ?? 300,
           environment,
         },
-      }));
+      })));
       const exports = result.exports.map((e) => {
         const variant = input.variants.find((v) => v.backend === e.backend && v.precision === e.precision);
         if (!variant) throw protocolViolation(`executor exported an unrequested variant ${e.backend}/${e.precision}`);

@@ -44,6 +44,13 @@ export class MlflowUnreachableError extends Error {
 
 export { RunStatus, type Experiment, type KeyValue, type Metric, type ModelVersion, type RegisteredModel, type Run, type RunInfo } from './mlflow-responses';
 
+/** One dataset input of `runs/log-inputs`: MLflow keeps `digest` to 36 characters, `source` to 64 KB. */
+export interface DatasetInput {
+  dataset: { name: string; digest: string; source_type: string; source: string; schema?: string; profile?: string };
+  /** `mlflow.data.context`: training, evaluation, … */
+  tags: KeyValue[];
+}
+
 /** Which runs or experiments a search sees: deleted ones are left out unless asked. */
 export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
 
@@ -162,6 +169,11 @@ export class MlflowClient {
 
   async logBatch(runId: string, batch: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): Promise<void> {
     await this.call(Responses.empty, 'POST', 'runs/log-batch', { run_id: runId, metrics: batch.metrics ?? [], params: batch.params ?? [], tags: batch.tags ?? [] });
+  }
+
+  /** MLflow's dataset inputs of a run (`runs/log-inputs`), shown in its UI; logging the same dataset again changes nothing. */
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    await this.call(Responses.empty, 'POST', 'runs/log-inputs', { run_id: runId, datasets });
   }
 
   async setTag(runId: string, key: string, value: string): Promise<void> {
