@@ -192,6 +192,7 @@ export class DatasetCache {
         await mkdir(path.dirname(trash), { recursive: true });
         await rename(path.join(this.opts.root, e.name), trash);
         await rm(trash, { recursive: true, force: true });
+        await rm(path.join(this.opts.root, `${e.name}.leases`), { recursive: true, force: true });
         total -= e.bytes;
         this.opts.log?.(`dataset cache: evicted ${e.name} (${(e.bytes / 1e6).toFixed(1)} MB, least recently used)`);
       } finally {
@@ -286,7 +287,15 @@ async function tryLock(lockFile: string): Promise<boolean> {
   const holder = Number(await readFile(lockFile, 'utf8').catch(() => ''));
   // an empty file is a lock being written this moment: not stale
   if (!holder || isAlive(holder)) return false;
-  await rm(lockFile, { force: true });
+  // taken over by renaming it away: of two processes that saw it stale only one rename succeeds, and a
+  // fresh lock renamed by mistake (its holder took over first) goes back
+  const stale = `${lockFile}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+  if (!(await rename(lockFile, stale).then(() => true, () => false))) return false;
+  if (Number(await readFile(stale, 'utf8').catch(() => '')) !== holder) {
+    await rename(stale, lockFile);
+    return false;
+  }
+  await rm(stale, { force: true });
   return tryLock(lockFile);
 }
 

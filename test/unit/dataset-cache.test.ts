@@ -151,6 +151,7 @@ describe('least recently used eviction', () => {
     const third = await c.materialise(v3);
     expect(existsSync(a.dataYaml)).toBe(true);
     expect(existsSync(b.dataYaml)).toBe(false);
+    expect(existsSync(`${path.dirname(b.dataYaml)}.leases`)).toBe(false);
     expect(existsSync(third.dataYaml)).toBe(true);
     expect(await downloads()).toHaveLength(3);
   });
