@@ -103,7 +103,11 @@ export async function pushDataset(
   });
   const manifest: DatasetManifest = { format: 1, name: args.name, version: args.version, pushed_at: new Date().toISOString(), data_yaml: DATA_YAML, files: uploaded };
   const bytes = manifestBytes(manifest);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey(location), Body: bytes, ContentLength: bytes.length, ContentType: 'application/json' }));
+  // only if absent: of two pushes of one version at once, the one whose manifest lands second is refused
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey(location), Body: bytes, ContentLength: bytes.length, ContentType: 'application/json', IfNoneMatch: '*' })).catch((err: unknown) => {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) throw new DatasetPushError(`${datasetUri(location)} was pushed by someone else meanwhile: a version is immutable; push a new --version`);
+    throw err;
+  });
   return summary(location, manifest, sha256Hex(bytes));
 }
 

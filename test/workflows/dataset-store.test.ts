@@ -5,6 +5,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { DOWNLOAD_LOG } from '../../activities/gpu/dataset-cache';
+import { DatasetPushError, pushDataset } from '../../activities/storage/dataset-store';
 import { createS3Client } from '../../activities/storage/s3-client';
 import { CONTROL_QUEUE, WorkflowType } from '../../common/contract';
 import type { Settings } from '../../common/settings';
@@ -107,6 +108,14 @@ it('gflow data push refuses to overwrite a version, and gflow data list shows it
   // 6 + 2 images and their labels, and data.yaml
   expect(entry).toMatchObject({ name: 'test-co/ppe', version, files: 17, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   expect((await gflow(stack.settings, ['data', 'list'])).stdout).toMatch(new RegExp(`test-co/ppe +${version} +17 +[\\d.]+ +\\S+ +${uri.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+});
+
+it('of two pushes of one version at once, one wins and the other is refused', async () => {
+  const s3 = createS3Client(stack.settings.s3);
+  const both = await Promise.allSettled([1, 2].map(() => pushDataset(s3, stack.settings.s3.bucket, { folder: path.join(dir, 'shapes'), name: 'test-co/ppe', version: `${version}-race` })));
+  s3.destroy();
+  expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+  expect((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(DatasetPushError);
 });
 
 it('a scenario naming a dataset version nobody pushed is refused before it starts, naming the field', async () => {
