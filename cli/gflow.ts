@@ -11,9 +11,9 @@ import { CliError } from './cli-error';
 import { serverError } from './server-errors';
 import { datasetManifestIssues, registerDataCommands } from './data-commands';
 import { registerDevCommands } from './dev-commands';
-import { registerLegacyCommands, scriptOutputLines } from './legacy-commands';
 import { benchmarkOptions, flagScenario, registerFlagCommands, siteAndDataOptions, trainOptions, type BuildFlags } from './flag-commands';
 import { refuseWithFile } from './flag-scenario';
+import { registerLegacyCommands, scriptOutputLines } from './legacy-commands';
 import { registerMetricsCommands } from './metrics-commands';
 import { registerOptimizeCommands } from './optimize-commands';
 import { promotionLines, registerPromotionCommands } from './promotion-commands';
@@ -49,7 +49,7 @@ async function scenarioFrom(
   load = async () => (await loadScenarioFile(file, { checkFiles: false })).scenario,
 ): Promise<Scenario> {
   try {
-    const scenario = override((await loadScenarioFile(file, { checkFiles: false })).scenario);
+    const scenario = override(await load());
     if (checkFiles) await checkScenarioFiles(scenario, file);
     // an s3:// dataset is there when its manifest is (gflow data push writes it last)
     const missing = checkFiles ? await datasetManifestIssues(settings, scenario) : [];
@@ -93,16 +93,16 @@ const launchOptions = (command: Command) =>
 /** Builds the `gflow` command tree; exported so tests can drive it without a subprocess. */
 export function buildProgram(settings = loadSettings()): Command {
   const program = new Command('gflow').description('GuardianFlow: durable, recorded YOLO experiments').showHelpAfterError();
-
-  program
-    .command('validate <scenario>')
-    .description('check a scenario file and show the names it gets')
-    .option('--no-check-files', 'do not require the dataset and weights files on this machine')
   // the site catalogue of every command that reads site names (scenarios, experiments.yaml, policies)
   program.option('--sites <file>', 'the site catalogue (default: GF_SITES_FILE, else ./sites.yaml)').hook('preAction', () => {
     const sites = program.opts<{ sites?: string }>().sites;
     if (sites !== undefined) process.env.GF_SITES_FILE = path.resolve(sites);
   });
+
+  program
+    .command('validate <scenario>')
+    .description('check a scenario file and show the names it gets')
+    .option('--no-check-files', 'do not require the dataset and weights files on this machine')
     .action(async (file: string, opts: { checkFiles: boolean }) => {
       const s = await scenarioFrom(settings, file, opts.checkFiles);
       console.log(`${file}: valid`);
@@ -224,13 +224,13 @@ export function buildProgram(settings = loadSettings()): Command {
       }
     });
 
+  registerFlagCommands(program, launchOptions, (where, flags, load) => launchFile(settings, where, flags, undefined, load));
   registerBatchCommands(program, settings);
   registerRegistryCommands(program, settings);
   registerLegacyCommands(program, settings);
   registerDevCommands(program, settings);
   registerReportCommands(program, settings);
   registerMetricsCommands(program, settings);
-  registerFlagCommands(program, launchOptions, (where, flags, load) => launchFile(settings, where, flags, undefined, load));
   registerServeCommand(program, settings);
   registerOptimizeCommands(program, settings);
   registerPromotionCommands(program, settings);
