@@ -18,8 +18,10 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { wrapRequest } from '../../cli/legacy-commands';
 import { startScenario } from '../../cli/start-run';
-import { approveUpdate, batchProgressQuery, CONTROL_QUEUE, progressQuery, promotionProgressQuery, PromotionPhase } from '../../common/contract';
+import { legacyWorkflowId } from '../../legacy/wrap-request';
+import { approveUpdate, batchProgressQuery, CONTROL_QUEUE, WorkflowType, progressQuery, promotionProgressQuery, PromotionPhase } from '../../common/contract';
 import { loadSettings, type Settings } from '../../common/settings';
 import { connectTemporal } from '../../common/temporal-unreachable';
 import { MlflowClient } from '../../activities/tracking/mlflow-client';
@@ -129,7 +131,29 @@ async function recordAll(client: Client): Promise<Recording> {
   out.set('comparison', await history(workflowId(compared)));
 
   await recordPromotions(client, out, history, piped.trained.model!.name);
+  await recordLegacyRun(client, out, history);
   return out;
+}
+
+/** A site's script wrapped unmodified (`gflow wrap`): it prints a metric and writes weights, which the run collects and registers. */
+async function recordLegacyRun(client: Client, out: Recording, history: (id: string) => Promise<{ workflowId: string; history: History }>): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-replay-legacy-'));
+  const folder = path.join(dir, 'replay-co-ppe');
+  await mkdir(folder);
+  await writeFile(
+    path.join(folder, 'train_site.py'),
+    'import os, sys\nos.makedirs("weights", exist_ok=True)\nopen("weights/best.pt", "wb").write(b"weights")\nprint("epochs", sys.argv[1:])\nprint("mAP50: 0.61")\n',
+  );
+  const registry = path.join(dir, 'experiments.yaml');
+  await writeFile(
+    registry,
+    `experiments:\n  replay-co-ppe:\n    path: ${JSON.stringify(folder)}\n    site: { customer: replay-co, region: ci, plant: lab, zone: legacy }\n    task: { type: ppe }\n    entry_points:\n      train: { default: train_site.py, args_template: "--epochs {epochs}" }\n`,
+  );
+  const request = await wrapRequest('replay-co-ppe', { type: 'train', param: ['epochs=2'], registry, version: 'replay' });
+  const id = legacyWorkflowId(request);
+  await client.workflow.execute(WorkflowType.legacyRun, { taskQueue: CONTROL_QUEUE, workflowId: id, args: [request] });
+  out.set('legacy-run', await history(id));
+  await rm(dir, { recursive: true, force: true });
 }
 
 /**

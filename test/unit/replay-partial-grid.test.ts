@@ -20,8 +20,8 @@ beforeAll(() => {
 });
 
 it('a grid sweep started before grids ran whole, with max_runs below its grid, replays', async () => {
-  const history = historyFromJSON(readFileSync(path.join(DIR, 'sweep-run-1.json'), 'utf8'));
-  // a history recorded after the change carries its marker and would take the new path: keep the old one as sweep-run-1-before-whole-grid.json and read that here
+  const history = historyFromJSON(readFileSync(path.join(DIR, 'sweep-run-1-before-whole-grid.json'), 'utf8'));
+  // a history recorded after the change carries its marker and would take the new path: hence this older one
   const markers = history.events.map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data).filter((d) => d !== undefined && d !== null);
   expect(markers.map((d) => (JSON.parse(Buffer.from(d).toString('utf8')) as { id: string }).id)).not.toContain('sweep-whole-grid');
   const payload = history.events[0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
@@ -30,5 +30,5 @@ it('a grid sweep started before grids ran whole, with max_runs below its grid, r
   // 4 of 5: this run still launches trials 0 and 1 and continues as new, as the recorded one did
   input.scenario.sweep.max_runs = 4;
   payload.data = Buffer.from(JSON.stringify(input), 'utf8');
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: 'replay-partial-grid' }, history, IDS['sweep-run-1'])).resolves.toBeUndefined();
+  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: 'replay-partial-grid' }, history, IDS['sweep-run-1-before-whole-grid'])).resolves.toBeUndefined();
 });
