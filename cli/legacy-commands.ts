@@ -10,7 +10,8 @@ import type { Settings } from '../common/settings';
 import { defaultRegistryFile, expandPath, loadRegistryFile, RegistryFileError } from '../legacy/loader';
 import { mergeDrafts, type ScannedFolder } from '../legacy/scan';
 import { LEGACY_TYPES, type LegacyRegistry } from '../legacy/schema';
-import { legacyExperimentName, legacyRunName, legacyWorkflowId, planWrap, WrapRequestSchema, type WrapRequest } from '../legacy/wrap-request';
+import { namedPython, pythonProblem } from '../activities/legacy/python';
+import { legacyExperimentName, legacyWorkflowId, planWrap, WrapRequestSchema, wrappedRunName, type WrapRequest } from '../legacy/wrap-request';
 import type { LegacyRunResult } from '../workflows/legacy-run';
 import { CliError } from './cli-error';
 import { legacyMetadata } from '../common/workflow-metadata';
@@ -25,6 +26,10 @@ interface WrapFlags {
   version?: string;
   registry?: string;
   wait?: boolean;
+  /** `--name`: the MLflow run name. */
+  name?: string;
+  /** False with `--no-register`. */
+  register?: boolean;
 }
 
 const collectParam = (value: string, previous: string[] = []) => [...previous, value];
@@ -81,8 +86,13 @@ export function registerLegacyCommands(program: Command, settings: Settings): vo
     .option('--version <version>', 'ends the run name and workflow id (default: the time, wYYYYMMDDhhmmss)')
     .option('-r, --registry <file>', 'the registry (default ./experiments.yaml)')
     .option('-w, --wait', 'wait for the script to end and print the result')
+    .option('--name <run name>', 'the MLflow run name (default {entry}-{type}-{version})')
+    .option('--no-register', 'register no model (the run still records everything)')
     .action(async (name: string, flags: WrapFlags) => {
       const request = await wrapRequest(name, flags);
+      if (request.type !== 'train' && request.params.source_run === undefined) {
+        request.sourceRunId = (await lastWrappedRun(mlflowClientFor(settings), name, legacyExperimentName(request.entry), "and tags.`exp.type` = 'train' and attributes.status = 'FINISHED'"))?.id;
+      }
       const id = legacyWorkflowId(request);
       const { client, close } = await connect(settings);
       try {
@@ -90,7 +100,8 @@ export function registerLegacyCommands(program: Command, settings: Settings): vo
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`${id} already ran or is running; see: gflow status '${id}' (or pass another --version)`, 1, { cause: err });
           throw err;
         });
-        console.log(`started ${id}\n  run:      ${legacyRunName(request)}\n  Temporal: ${temporalWorkflowUrl(settings, id)}`);
+        console.log(`started ${id}\n  run:      ${wrappedRunName(request)}\n  Temporal: ${temporalWorkflowUrl(settings, id)}`);
+        if (request.sourceRunId) console.log(`  exports from: run ${request.sourceRunId} (the entry's last wrapped train run; -p source_run=… names another)`);
         if (flags.wait) await waitForWrap(client, settings, id);
       } finally {
         await close();
@@ -136,12 +147,22 @@ export async function wrapRequest(name: string, flags: WrapFlags): Promise<WrapR
     if (eq <= 0) throw new CliError(`-p ${p}: expected key=value`, 2);
     params[p.slice(0, eq)] = p.slice(eq + 1);
   }
-  const checked = WrapRequestSchema.safeParse({ name, entry, type: flags.type, params, script: flags.script, version: flags.version ?? timeVersion(new Date()) });
-  if (!checked.success) throw new CliError(`invalid wrap request: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 2);
+  const checked = WrapRequestSchema.safeParse({ name, entry, type: flags.type, params, script: flags.script, version: flags.version ?? timeVersion(new Date()), runName: flags.name, register: flags.register ?? true });
+  if (!checked.success) throw new CliError(`invalid wrap request: ${checked.error.issues.map((i) => `${flagOf(i.path)}: ${i.message}`).join('; ')}`, 2);
   const planned = planWrap(checked.data);
   if (!planned.ok) throw new CliError(`${file}: cannot wrap ${name}\n${planned.issues.map((i) => `  - experiments.${name}.${i.path}: ${i.message}`).join('\n')}`, 2);
   if (flags.script) await refuseEscape(entry.path, flags.script);
+  const python = entry.python === undefined ? undefined : await pythonProblem(namedPython(entry.path, entry.python));
+  if (python) throw new CliError(`${file}: cannot wrap ${name}\n  - experiments.${name}.python: ${python}`, 2);
   return checked.data;
+}
+
+/** The flag a wrap request field came from, for its error (`--name: expected …`, `-p precision: …`). */
+function flagOf(issuePath: PropertyKey[]): string {
+  const [field, key] = issuePath;
+  if (field === 'params') return `-p ${String(key)}`;
+  const flags: Record<string, string> = { runName: '--name', version: '--version', script: '--script' };
+  return flags[String(field)] ?? issuePath.map(String).join('.');
 }
 
 /** `--script` must stay in the folder (symlinks resolved); the GPU host checks again before running it. */
@@ -159,12 +180,13 @@ export function timeVersion(now: Date): string {
   return `w${now.toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase()}`;
 }
 
-async function lastWrappedRun(mlflow: MlflowClient, name: string, experiment: string) {
+/** The entry's last wrapped run (`alsoFilter`: more MLflow filter clauses, `and …`). */
+async function lastWrappedRun(mlflow: MlflowClient, name: string, experiment: string, alsoFilter = '') {
   const exp = await mlflow.getExperimentByName(experiment).catch(() => undefined);
   if (!exp) return undefined;
-  const [run] = await mlflow.searchRuns({ experimentIds: [exp.experiment_id], filter: `tags.\`source.wrapped\` = 'true' and tags.\`exp.name\` = ${filterLiteral(name)}`, orderBy: ['attributes.start_time DESC'], maxResults: 1 });
+  const [run] = await mlflow.searchRuns({ experimentIds: [exp.experiment_id], filter: `tags.\`source.wrapped\` = 'true' and tags.\`exp.name\` = ${filterLiteral(name)} ${alsoFilter}`, orderBy: ['attributes.start_time DESC'], maxResults: 1 });
   if (!run) return undefined;
-  return { name: run.info.run_name ?? run.info.run_id, status: run.info.status, started: new Date(Number(run.info.start_time)).toISOString().slice(0, 16).replace('T', ' ') };
+  return { id: run.info.run_id, name: run.info.run_name ?? run.info.run_id, status: run.info.status, started: new Date(Number(run.info.start_time)).toISOString().slice(0, 16).replace('T', ' ') };
 }
 
 async function waitForWrap(client: Client, settings: Settings, id: string): Promise<void> {
@@ -174,6 +196,7 @@ async function waitForWrap(client: Client, settings: Settings, id: string): Prom
     const metrics = Object.entries(r.metrics).map(([k, v]) => `${k}=${Number(v.toFixed(4))}`);
     if (metrics.length > 0) console.log(`  metrics:  ${metrics.join(' ')}`);
     if (r.model) console.log(`  model:    ${r.model.name}@${r.model.alias} (version ${r.model.version})`);
+    for (const v of r.variants ?? []) console.log(`  variant:  ${v.model.name}@${v.model.alias} (version ${v.model.version})`);
     if (r.notUploaded.length > 0) console.log(`  over the size cap (listed in collected.json, not uploaded): ${r.notUploaded.join(', ')}`);
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;

@@ -39,7 +39,7 @@ export function expandPath(p: string, baseDir: string): string {
 }
 
 /**
- * Reads and checks a registry file: schema, every entry's folder made absolute and checked to
+ * Reads and checks a registry file: schema, every entry's folder (and `python:`, from the folder) made absolute, the folder checked to
  * exist, and no entry's folder inside (or equal to) another's, so a wrapped run can never run or
  * collect another entry's files. `check: false` skips the folder checks (`gflow list` of a registry
  * written on another host).
@@ -50,7 +50,10 @@ export async function loadRegistryFile(file: string, options: { check?: boolean 
   });
   const registry = parseRegistryText(text, file);
   const baseDir = path.dirname(path.resolve(file));
-  for (const entry of Object.values(registry.experiments)) entry.path = expandPath(entry.path, baseDir);
+  for (const entry of Object.values(registry.experiments)) {
+    entry.path = expandPath(entry.path, baseDir);
+    if (entry.python !== undefined) entry.python = expandPath(entry.python, entry.path);
+  }
   if (options.check ?? true) {
     const issues = await folderIssues(registry);
     if (issues.length > 0) throw new RegistryFileError(file, issues);

@@ -79,6 +79,8 @@ export const LegacyEntrySchema = z.strictObject({
   task: LegacyTaskSchema,
   entry_points: EntryPointsSchema,
   gpu_pool: z.string().regex(ENTRY_NAME).default('default'),
+  /** The entry's own interpreter: absolute, or relative to its folder (`~` expanded); else the folder's `.venv`/`venv`, else `GF_PYTHON` (`activities/legacy/python.ts`). */
+  python: pathText.optional(),
   collect: CollectSchema.default({ globs: DEFAULT_COLLECT_GLOBS, max_file_mb: DEFAULT_MAX_FILE_MB }),
   /** Metrics from stdout lines; `false` turns it off. */
   stdout_metrics: z.union([regexText, z.literal(false)]).default(DEFAULT_STDOUT_METRICS),

@@ -1,12 +1,25 @@
 import { z } from 'zod';
 import { experimentName, registeredModelName } from '../scenarios/naming';
-import { ExperimentType, TaskType } from '../scenarios/schema';
+import { ExperimentType, TaskType, type QuantVariant } from '../scenarios/schema';
 import type { ScenarioIssue } from '../scenarios/validate';
 import { ArgsTemplateError, buildArgv } from './args';
+import { PRECISIONS } from './exports';
 import { LegacyEntrySchema, UNKNOWN_TASK, type LegacyEntry } from './schema';
 
 /** A `-p` name: it becomes the MLflow param `wrap.{name}`. */
 const PARAM_NAME = /^[A-Za-z_][\w.-]*$/;
+
+/** An MLflow run id (`-p source_run=…`). */
+const RUN_ID = /^[0-9a-f]{32}$/;
+
+/** `--name`: MLflow shows it everywhere, so one line of printable characters, and not too long to read. */
+export const RUN_NAME_MAX = 250;
+const RunNameSchema = z
+  .string()
+  .max(RUN_NAME_MAX, { error: `expected a run name of at most ${RUN_NAME_MAX} characters` })
+  .refine((n) => n.trim() !== '', { error: 'expected a non-empty run name' })
+  // eslint-disable-next-line no-control-regex
+  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), { error: 'expected a run name without control characters (newlines, tabs)' });
 
 /**
  * What `gflow wrap` sends to the `legacyRun` workflow (and what `temporal workflow start --type
@@ -25,12 +38,22 @@ export const WrapRequestSchema = z.strictObject({
       for (const key of Object.keys(params)) {
         if (!PARAM_NAME.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `expected a parameter name of letters, digits, '_', '.' or '-', got ${JSON.stringify(key)}` });
       }
+      if (params.precision !== undefined && !(PRECISIONS as string[]).includes(params.precision)) {
+        ctx.addIssue({ code: 'custom', path: ['precision'], message: `expected ${PRECISIONS.join('|')}, got ${JSON.stringify(params.precision)}` });
+      }
+      if (params.source_run !== undefined && !RUN_ID.test(params.source_run)) ctx.addIssue({ code: 'custom', path: ['source_run'], message: `expected an MLflow run id (32 hex digits), got ${JSON.stringify(params.source_run)}` });
     })
     .default({}),
   /** `--script`: another script of the folder instead of the entry point's. */
   script: z.string().min(1).optional(),
   /** Keeps runs of one entry and type apart: the run name and workflow id end with it. */
   version: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: 'expected a version of lowercase letters, digits, ".", "-" or "_"' }),
+  /** `--name`: the MLflow run name instead of `{entry}-{type}-{version}` (the workflow id keeps the version). */
+  runName: RunNameSchema.optional(),
+  /** `--no-register`: false registers nothing (the run still records everything). */
+  register: z.boolean().default(true),
+  /** The training run exported files come from when `-p source_run` does not say (`gflow wrap` looks up the entry's last wrapped train run). */
+  sourceRunId: z.string().regex(RUN_ID).optional(),
   /** How long the script may go without a heartbeat before its host counts as lost (default 2m). */
   gpuHeartbeatTimeout: z.string().optional(),
 });
@@ -85,9 +108,19 @@ export function legacyModelName(entry: LegacyEntry): string {
   return registeredModelName(siteTask(entry));
 }
 
-/** `{entry}-{type}-{version}`. */
+/** The registered model of an exported variant: the quantize stage's `…__{backend}_{precision}`. */
+export function legacyVariantModelName(entry: LegacyEntry, variant: QuantVariant): string {
+  return registeredModelName(siteTask(entry), variant);
+}
+
+/** `{entry}-{type}-{version}`: the workflow id's last part, and the run name unless `--name` gives one. */
 export function legacyRunName(r: Pick<WrapRequest, 'name' | 'type' | 'version'>): string {
   return `${r.name}-${r.type}-${r.version}`;
+}
+
+/** The MLflow run name: `--name`, else `{entry}-{type}-{version}`. */
+export function wrappedRunName(r: Pick<WrapRequest, 'name' | 'type' | 'version' | 'runName'>): string {
+  return r.runName ?? legacyRunName(r);
 }
 
 /** `gf/legacy/{experiment}/{run name}`: deterministic, so the same wrap is not started twice. */

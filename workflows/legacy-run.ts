@@ -1,10 +1,12 @@
-import { ActivityCancellationType, ApplicationFailure, isCancellation, proxyActivities, upsertSearchAttributes, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, isCancellation, patched, proxyActivities, upsertSearchAttributes, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { createLegacyActivities, LegacyScriptResult } from '../activities/legacy/activities';
 import { LegacyPhase, SearchAttr, gpuPoolQueue, legacyProgressQuery, type LegacyRunProgress, type RegisteredModelRef } from '../common/contract';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../common/failure-types';
 import { Alias } from '../common/registry';
-import { legacyExperimentName, legacyModelName, legacyRunName, planWrap, WrapRequestSchema, type WrapPlan } from '../legacy/wrap-request';
+import { exportedModels } from '../legacy/exports';
+import { legacyExperimentName, legacyModelName, legacyVariantModelName, planWrap, WrapRequestSchema, wrappedRunName, type WrapPlan, type WrapRequest } from '../legacy/wrap-request';
+import type { QuantVariant } from '../scenarios/schema';
 import { runKey } from '../scenarios/naming';
 import { checkAgainst, type ScenarioIssue } from '../scenarios/validate';
 import { hostStorage, tracking } from './proxies';
@@ -20,7 +22,12 @@ export interface LegacyRunResult {
   /** Collected files not uploaded: over the entry's size cap. */
   notUploaded: string[];
   model?: RegisteredModelRef;
+  /** Exported files registered as `…__{backend}_{precision}` (none with `--no-register`). */
+  variants?: { variant: QuantVariant; model: RegisteredModelRef }[];
 }
+
+/** Registering the exported files as variants added commands after the weights' registration: histories from before lack them. */
+const LEGACY_VARIANTS_PATCH = 'legacy-variants';
 
 /** The design word of wrapped runs (tag `exp.design`, search attribute `GfDesign`). */
 const LEGACY_DESIGN = 'legacy';
@@ -59,7 +66,8 @@ export async function legacyRun(input: unknown): Promise<LegacyRunResult> {
   ]);
 
   const info = workflowInfo();
-  const name = legacyRunName(request);
+  const name = wrappedRunName(request);
+  const sourceRunId = request.params.source_run ?? request.sourceRunId;
   try {
     const experimentId = await tracking.ensureExperiment({ name: legacyExperimentName(entry) });
     const run = await tracking.createRun({
@@ -80,6 +88,7 @@ export async function legacyRun(input: unknown): Promise<LegacyRunResult> {
         'exp.version': request.version,
         'source.wrapped': 'true',
         'legacy.path': entry.path,
+        ...(sourceRunId && { 'source.run_id': sourceRunId }),
         'gf.workflow_id': info.workflowId,
         'gf.temporal_run_id': info.firstExecutionRunId,
       },
@@ -102,22 +111,37 @@ export async function legacyRun(input: unknown): Promise<LegacyRunResult> {
           'legacy.script': ran.script,
           'legacy.argv': clipped(JSON.stringify(ran.args)),
           'legacy.exit': ran.exitCode === null ? `signal ${ran.signal}` : String(ran.exitCode),
+          ...(ran.python && { 'legacy.python': ran.python.path, 'legacy.python_source': ran.python.source }),
         },
       });
       if (ran.exitCode !== 0) throw scriptFailed(ran);
 
       const base = { experimentId, runId: run.runId, runName: name, script: ran.script, exitCode: ran.exitCode, metrics: ran.metrics, notUploaded };
-      if (!ran.model) return base;
+      const exports = exportedModels(ran.collected, request.params.precision as QuantVariant['precision'] | undefined);
+      if (!request.register || (!ran.model && exports.length === 0)) return base;
       progress.phase = LegacyPhase.registering;
-      const model = await tracking.registerModel({
-        name: legacyModelName(entry),
-        runId: run.runId,
-        source: `${run.artifactUri}/${ran.model}`,
-        alias: Alias.candidate,
-        tags: { 'exp.type': request.type, 'source.wrapped': 'true', 'legacy.entry': request.name },
-      });
-      progress.model = model;
-      return { ...base, model };
+      const versionTags = { 'exp.type': request.type, 'source.wrapped': 'true', 'legacy.entry': request.name };
+      let model: RegisteredModelRef | undefined;
+      if (ran.model) {
+        model = await tracking.registerModel({ name: legacyModelName(entry), runId: run.runId, source: `${run.artifactUri}/${ran.model}`, alias: Alias.candidate, tags: versionTags });
+        progress.model = model;
+      }
+      if (exports.length === 0 || !patched(LEGACY_VARIANTS_PATCH)) return { ...base, model };
+      // lineage as the quantize stage writes it: the training run the exports come from, this run when it trained
+      const lineage = variantLineage(request, sourceRunId, run.runId, ran.model);
+      const variants = [];
+      for (const exported of exports) {
+        const { variant } = exported;
+        const registered = await tracking.registerModel({
+          name: legacyVariantModelName(entry, variant),
+          runId: run.runId,
+          source: `${run.artifactUri}/${exported.artifactPath}`,
+          alias: Alias.candidate,
+          tags: { ...versionTags, ...lineage, 'quant.backend': variant.backend, 'quant.precision': variant.precision },
+        });
+        variants.push({ variant, model: registered });
+      }
+      return { ...base, model, variants };
     });
     progress.phase = LegacyPhase.finished;
     return result;
@@ -126,6 +150,17 @@ export async function legacyRun(input: unknown): Promise<LegacyRunResult> {
     progress.error = err instanceof Error ? err.message : String(err);
     throw err;
   }
+}
+
+/**
+ * The quantize stage's lineage tags (`source.run_id`, `source.model`) for the exports of a wrapped
+ * run: `-p source_run` or the run `gflow wrap` found, else this run itself when it trained (its
+ * weights are the source); nothing when unknown.
+ */
+function variantLineage(request: WrapRequest, sourceRunId: string | undefined, runId: string, weights: string | undefined): Record<string, string> {
+  if (sourceRunId) return { 'source.run_id': sourceRunId };
+  if (request.type !== 'train') return {};
+  return { 'source.run_id': runId, ...(weights && { 'source.model': `runs:/${runId}/${weights}` }) };
 }
 
 /** The input checked as the CLI checks it: a bad entry fails here, before any run or process exists. */

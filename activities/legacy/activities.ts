@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { finalMetrics, parseResultsCsv, StdoutMetrics, type MetricStep } from '../../legacy/metrics';
+import { choosePython, PythonChoiceError, type ChosenPython } from './python';
 import { legacyExperimentName, type WrapPlan } from '../../legacy/wrap-request';
 import { onDevice, type DeviceSlots } from '../gpu/devices';
 import { runExecutor } from '../gpu/executor-process';
@@ -14,6 +15,7 @@ import { scriptEnvironment } from './script-env';
 import { realFolder, refused, scriptByPatterns, fileInFolder, snapshot, writtenFiles, type FileState } from './folder';
 
 export interface LegacyDeps {
+  /** `GF_PYTHON`: for entries that name no Python and have no `.venv`/`venv` of their own. */
   python: string;
   /** Each wrapped run keeps its log and copies of collected files in `{workDir}/{runId}`. */
   workDir: string;
@@ -47,6 +49,8 @@ export interface LegacyScriptResult {
   hostQueue: string;
   /** The script as run, relative to the folder, and its argv after it. */
   script: string;
+  /** The interpreter it ran with (the entry's, the folder's venv or `GF_PYTHON`); absent from results recorded before entries could name one. */
+  python?: ChosenPython;
   args: string[];
   exitCode: number | null;
   signal: string | null;
@@ -76,6 +80,9 @@ export function createLegacyActivities(deps: LegacyDeps) {
       const { entry } = input.plan.request;
       const folder = await realFolder(entry.path);
       const script = input.plan.script === undefined ? await scriptByPatterns(folder, input.plan.patterns) : await fileInFolder(folder, input.plan.script);
+      const python = await choosePython(folder, entry.python, deps.python).catch((err: unknown) => {
+        throw err instanceof PythonChoiceError ? refused(err.message) : err;
+      });
       const runDir = await runFolder(deps.workDir, input.runId);
       const logFile: ArtifactFile = { localPath: path.join(runDir, `${LOG_NAME}.log`), artifactPath: `logs/${LOG_NAME}.log` };
       const before = await snapshot(folder, entry.collect.globs);
@@ -100,7 +107,7 @@ export function createLegacyActivities(deps: LegacyDeps) {
       try {
         heartbeat();
         const exit = await runExecutor({
-          command: deps.python,
+          command: python.path,
           args: [script, ...input.plan.args],
           protocol: false,
           cwd: folder,
@@ -140,6 +147,7 @@ export function createLegacyActivities(deps: LegacyDeps) {
         return {
           hostQueue: deps.hostQueue,
           script: path.relative(folder, script).split(path.sep).join('/'),
+          python,
           args: input.plan.args,
           exitCode: exit.code,
           signal: exit.signal,
