@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ExperimentType, SiteSchema, TaskType } from '../scenarios/schema';
+import { PRECISIONS } from './exports';
 
 /**
  * The `experiments.yaml` schema: the one source of the legacy registry's types (`z.infer`).
@@ -44,6 +45,8 @@ const EntryPointSchema = z
     patterns: z.array(pathText).optional(),
     default: scriptName.optional(),
     args_template: ArgsTemplateSchema.optional(),
+    /** The precision of the models this script exports when their file names do not say (`-p precision` overrides it). */
+    precision: z.enum(PRECISIONS).optional(),
   })
   .refine((e) => e.default !== undefined || (e.patterns?.length ?? 0) > 0, { error: 'expected a default script or patterns' });
 

@@ -117,7 +117,7 @@ export async function legacyRun(input: unknown): Promise<LegacyRunResult> {
       if (ran.exitCode !== 0) throw scriptFailed(ran);
 
       const base = { experimentId, runId: run.runId, runName: name, script: ran.script, exitCode: ran.exitCode, metrics: ran.metrics, notUploaded };
-      const exports = exportedModels(ran.collected, request.params.precision as QuantVariant['precision'] | undefined);
+      const exports = exportedModels(ran.collected, (request.params.precision as QuantVariant['precision'] | undefined) ?? entry.entry_points[request.type]?.precision);
       if (!request.register || (!ran.model && exports.length === 0)) return base;
       progress.phase = LegacyPhase.registering;
       const versionTags = { 'exp.type': request.type, 'source.wrapped': 'true', 'legacy.entry': request.name };

@@ -36,6 +36,12 @@ describe('exported models among a wrapped script’s files', () => {
     const { experiments } = parseRegistryText('experiments:\n  acme-ppe:\n    path: /x\n    site: { customer: acme, region: ci, plant: p1, zone: z }\n    task: { type: ppe }\n    entry_points: { quant: { default: q.py } }\n');
     expect(legacyVariantModelName(experiments['acme-ppe'], { backend: 'openvino', precision: 'int8' })).toBe('acme.ci-p1.z.ppe__openvino_int8');
   });
+
+  it('takes an entry point’s precision: and refuses one that is no precision, naming the field', () => {
+    const yaml = (precision: string) => `experiments:\n  acme-ppe:\n    path: /x\n    site: { customer: acme, region: ci, plant: p1, zone: z }\n    task: { type: ppe }\n    entry_points: { quant: { default: q.py, precision: ${precision} } }\n`;
+    expect(parseRegistryText(yaml('int8')).experiments['acme-ppe'].entry_points.quant?.precision).toBe('int8');
+    expect(() => parseRegistryText(yaml('int4'))).toThrow(/experiments\.acme-ppe\.entry_points\.quant\.precision: .*(fp32|int8)/);
+  });
 });
 
 describe('the reserved -p names and the wrap request’s new fields', () => {

@@ -103,7 +103,7 @@ beforeAll(async () => {
     task: { type: ppe }
     entry_points:
       train: { default: train_site.py }
-      quant: { default: export_site.py }
+      quant: { default: export_site.py, precision: fp16 }
   vario-fire:
     path: experiments/vario-fire
     python: tools/py.sh
@@ -138,29 +138,30 @@ describe('exports of a wrapped script', () => {
       const t1 = runIdOf(await gflow('wrap', 'vario-ppe', '--type', 'train', '--version', 't1', '-r', registry, '--wait'));
       const q1 = await gflow('wrap', 'vario-ppe', '--type', 'quant', '--version', 'q1', '-r', registry, '--wait');
       const t2 = runIdOf(await gflow('wrap', 'vario-ppe', '--type', 'train', '--version', 't2', '-r', registry, '--wait'));
-      const q2 = await gflow('wrap', 'vario-ppe', '--type', 'quant', '--version', 'q2', '-p', 'precision=fp16', '-p', `source_run=${t1}`, '-r', registry, '--wait');
+      const q2 = await gflow('wrap', 'vario-ppe', '--type', 'quant', '--version', 'q2', '-p', 'precision=fp32', '-p', `source_run=${t1}`, '-r', registry, '--wait');
       return { train1: t1, quant1: q1, train2: t2, quant2: q2 };
     });
     expect(quant1).toContain(`exports from: run ${train1}`);
-    expect(quant1).toContain('variant:  vario.ci-p1.weld.ppe__onnx_fp32@candidate');
+    // the .onnx's name says no precision: the entry point's precision: fp16; the OpenVINO pair's says int8
+    expect(quant1).toContain('variant:  vario.ci-p1.weld.ppe__onnx_fp16@candidate');
     expect(quant1).toContain('variant:  vario.ci-p1.weld.ppe__openvino_int8@candidate');
     const q1 = await stack.mlflow.getRun(runIdOf(quant1));
-    const onnx = await stack.mlflow.getModelVersionByAlias('vario.ci-p1.weld.ppe__onnx_fp32', 'candidate');
+    const onnx = await stack.mlflow.getModelVersionByAlias('vario.ci-p1.weld.ppe__onnx_fp16', 'candidate');
     expect(onnx).toMatchObject({ run_id: q1.info.run_id, source: `${q1.info.artifact_uri}/outputs/weights/best.onnx` });
-    expect(versionTagsOf(onnx)).toMatchObject({ 'source.run_id': train1, 'quant.backend': 'onnx', 'quant.precision': 'fp32', 'source.wrapped': 'true', 'exp.type': 'quant', 'legacy.entry': 'vario-ppe' });
+    expect(versionTagsOf(onnx)).toMatchObject({ 'source.run_id': train1, 'quant.backend': 'onnx', 'quant.precision': 'fp16', 'source.wrapped': 'true', 'exp.type': 'quant', 'legacy.entry': 'vario-ppe' });
     // q2 wrote the int8 pair again and took the alias: q1's version is found by its run
     const [openvino] = await stack.mlflow.searchModelVersions(`name='vario.ci-p1.weld.ppe__openvino_int8' and run_id='${q1.info.run_id}'`);
     expect(openvino).toMatchObject({ source: `${q1.info.artifact_uri}/outputs/openvino/site_model_int8.xml` });
     expect(versionTagsOf(openvino)).toMatchObject({ 'source.run_id': train1, 'quant.backend': 'openvino', 'quant.precision': 'int8' });
     expect(tagsOf(q1)).toMatchObject({ 'source.run_id': train1 });
 
-    // -p precision sets what the name does not say; -p source_run names the training run over the latest one
+    // -p precision overrides the entry point's; -p source_run names the training run over the latest one
     expect(train2).not.toBe(train1);
-    const fp16 = await stack.mlflow.getModelVersionByAlias('vario.ci-p1.weld.ppe__onnx_fp16', 'candidate');
-    expect(fp16).toMatchObject({ run_id: runIdOf(quant2) });
-    expect(versionTagsOf(fp16)).toMatchObject({ 'source.run_id': train1, 'quant.precision': 'fp16' });
+    const fp32 = await stack.mlflow.getModelVersionByAlias('vario.ci-p1.weld.ppe__onnx_fp32', 'candidate');
+    expect(fp32).toMatchObject({ run_id: runIdOf(quant2) });
+    expect(versionTagsOf(fp32)).toMatchObject({ 'source.run_id': train1, 'quant.precision': 'fp32' });
     expect(versionTagsOf(await stack.mlflow.getModelVersionByAlias('vario.ci-p1.weld.ppe__openvino_int8', 'candidate'))).toMatchObject({ 'source.run_id': train1 });
-    expect(paramsOf(await stack.mlflow.getRun(runIdOf(quant2)))).toMatchObject({ 'wrap.precision': 'fp16', 'wrap.source_run': train1 });
+    expect(paramsOf(await stack.mlflow.getRun(runIdOf(quant2)))).toMatchObject({ 'wrap.precision': 'fp32', 'wrap.source_run': train1 });
   });
 });
 
