@@ -25,6 +25,7 @@ const SCRIPTS = {
 import os
 os.makedirs("weights", exist_ok=True)
 open("weights/best.pt", "wb").write(b"weights")
+open("weights/best.onnx", "wb").write(b"onnx of the trained weights")
 print("mAP50: 0.64")
 `,
   'vario-ppe/export_site.py': `
@@ -154,6 +155,9 @@ describe('exports of a wrapped script', () => {
     expect(openvino).toMatchObject({ source: `${q1.info.artifact_uri}/outputs/openvino/site_model_int8.xml` });
     expect(versionTagsOf(openvino)).toMatchObject({ 'source.run_id': train1, 'quant.backend': 'openvino', 'quant.precision': 'int8' });
     expect(tagsOf(q1)).toMatchObject({ 'source.run_id': train1 });
+    // a training script exporting its own weights: the lineage is its own run and weights
+    const [selfExport] = await stack.mlflow.searchModelVersions(`name='vario.ci-p1.weld.ppe__onnx_fp32' and run_id='${train1}'`);
+    expect(versionTagsOf(selfExport)).toMatchObject({ 'source.run_id': train1, 'source.model': `runs:/${train1}/outputs/weights/best.pt`, 'exp.type': 'train' });
 
     // -p precision overrides the entry point's; -p source_run names the training run over the latest one
     expect(train2).not.toBe(train1);
