@@ -81,7 +81,7 @@ export function registerLegacyCommands(program: Command, settings: Settings): vo
     .command('wrap <name>')
     .description('run an experiments.yaml entry’s script unmodified on its GPU pool, recorded as an MLflow run')
     .requiredOption('-t, --type <type>', `experiment type: ${LEGACY_TYPES.join('|')}`)
-    .option('-p, --param <key=value>', 'fills {key} in the args template (one argv element; repeatable)', collectParam, [])
+    .option('-p, --param <key=value>', 'fills {key} in the args template (one argv element; repeatable); precision= and source_run= also give exported models their precision and training run', collectParam, [])
     .option('--script <file>', 'another script of the folder instead of the entry point’s')
     .option('--version <version>', 'ends the run name and workflow id (default: the time, wYYYYMMDDhhmmss)')
     .option('-r, --registry <file>', 'the registry (default ./experiments.yaml)')
