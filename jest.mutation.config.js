@@ -24,6 +24,7 @@ const SUBJECTS = [
   'scenario-references',
   'schema',
   'schema-fields',
+  'site-catalogue',
   'sweep-search-schema',
   'sweep-space',
   'sweep-trials',
