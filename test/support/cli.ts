@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { CliError } from '../../cli/cli-error';
 import { buildProgram } from '../../cli/gflow';
 import type { Settings } from '../../common/settings';
 import { REPO } from './harness';
@@ -62,11 +63,21 @@ export function gflowInProcess(settings: Settings, ...args: string[]): Promise<u
 /** `gflow <args>` run in this process (errors propagate); resolves with the lines it printed with console.log, joined. */
 export async function gflowPrinted(settings: Settings, ...args: string[]): Promise<string> {
   const printed: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+  const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void printed.push(parts.join(' ')));
   try {
     await buildProgram(settings).parseAsync(['node', 'gflow', ...args]);
   } finally {
     log.mockRestore();
   }
   return printed.join('\n');
+}
+
+/** `gflow <args>` run in this process, expected to be refused: the CliError it threw (its message and exit code). */
+export async function gflowRefusal(settings: Settings, ...args: string[]): Promise<CliError> {
+  const err = await gflowPrinted(settings, ...args).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CliError);
+  return err as CliError;
 }

@@ -4,12 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { buildProgram } from '../../cli/gflow';
-import { CliError } from '../../cli/cli-error';
 import { CONTROL_QUEUE, WorkflowType } from '../../common/contract';
 import { loadRegistryFile } from '../../legacy/loader';
 import { applicationFailureOf } from '../../cli/temporal';
-import { temporalCli } from '../support/cli';
+import { gflowPrinted, gflowRefusal, temporalCli } from '../support/cli';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
 import { artifactKeys, connectStack, eventually, isAlive, metricsOf, paramsOf, syntheticDataset, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
@@ -78,26 +76,8 @@ let home: string;
 let registry: string;
 let dataYaml: string;
 
-/** Runs `gflow …` in-process and returns what it printed. */
-async function gflow(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
-  try {
-    await buildProgram(stack.settings).parseAsync(['node', 'gflow', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return printed.join('\n');
-}
-
-async function refusal(...args: string[]): Promise<CliError> {
-  const err = await gflow(...args).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CliError);
-  return err as CliError;
-}
+const gflow = (...args: string[]) => gflowPrinted(stack.settings, ...args);
+const refusal = (...args: string[]) => gflowRefusal(stack.settings, ...args);
 
 const runIdOf = (output: string) => /run id:\s+([0-9a-f]{32})/.exec(output)?.[1];
 

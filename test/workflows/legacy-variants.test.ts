@@ -2,13 +2,12 @@ import { chmod, mkdir, mkdtemp, readFile, realpath, symlink, writeFile } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
-import { buildProgram } from '../../cli/gflow';
-import { CliError } from '../../cli/cli-error';
 import { applicationFailureOf } from '../../cli/temporal';
 import { CONTROL_QUEUE, WorkflowType } from '../../common/contract';
 import { loadRegistryFile } from '../../legacy/loader';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
+import { gflowPrinted, gflowRefusal } from '../support/cli';
 import { connectStack, paramsOf, tagsOf, withWorkers, workflowBundle, type Stack } from '../support/harness';
 
 jest.setTimeout(10 * 60_000);
@@ -52,25 +51,8 @@ let bundle: Awaited<ReturnType<typeof workflowBundle>>;
 let root: string;
 let registry: string;
 
-async function gflow(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
-  try {
-    await buildProgram(stack.settings).parseAsync(['node', 'gflow', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return printed.join('\n');
-}
-
-async function refusal(...args: string[]): Promise<CliError> {
-  const err = await gflow(...args).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CliError);
-  return err as CliError;
-}
+const gflow = (...args: string[]) => gflowPrinted(stack.settings, ...args);
+const refusal = (...args: string[]) => gflowRefusal(stack.settings, ...args);
 
 const runIdOf = (output: string) => /run id:\s+([0-9a-f]{32})/.exec(output)?.[1] ?? '';
 const versionTagsOf = (v: { tags?: { key: string; value: string }[] } | undefined) => Object.fromEntries((v?.tags ?? []).map((t) => [t.key, t.value]));
