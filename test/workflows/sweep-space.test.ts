@@ -1,6 +1,9 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { startScenario } from '../../cli/start-run';
 import { parseScenarioText } from '../../scenarios/loader';
+import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import type { sweep } from '../../workflows/sweep';
 import { childRuns, connectStack, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
@@ -39,6 +42,30 @@ environment: { device: cpu, workers: 0 }
 training: { epochs: 1, batch_size: 16, learning_rate: 0.01 }
 sweep: ${sweepBlock}
 `);
+}
+
+type History = temporal.api.history.v1.IHistory;
+type Event = temporal.api.history.v1.IHistoryEvent;
+
+/** The patch id a `core_patch` marker event records, if it is one. */
+function patchIdOf(e: Event): string | undefined {
+  const data = e.markerRecordedEventAttributes?.markerName === 'core_patch' ? e.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id : undefined;
+}
+
+const patchIds = (history: History) => (history.events ?? []).flatMap((e) => patchIdOf(e) ?? []);
+
+/** The history with one patch's markers naming another, deprecated change: event ids and everything else unchanged. */
+function withPatchRenamed(history: History, from: string, to: string): History {
+  const events = (history.events ?? []).map((e) => {
+    if (patchIdOf(e) !== from) return e;
+    const copy = structuredClone(e);
+    const payload = copy.markerRecordedEventAttributes!.details!['patch-data'].payloads![0];
+    // deprecated: core skips a marker of a change the code no longer asks about, as if it were absent
+    payload.data = Buffer.from(JSON.stringify({ id: to, deprecated: true }));
+    return copy;
+  });
+  return { ...history, events };
 }
 
 const start = (s: Scenario) => startScenario(stack.client, s) as unknown as Promise<WorkflowHandle<typeof sweep>>;
@@ -97,5 +124,16 @@ describe('sweep spaces (real Temporal, MLflow, S3; stand-in executor)', () => {
       // the trial's scenario carries them too: train.* and aug.* params
       expect(paramsOf(child)).toEqual(expect.objectContaining({ ...drawn, 'train.learning_rate': drawn.learning_rate, 'aug.mosaic': drawn['augmentation.mosaic'] }));
     }
+
+    // its history took patched('sweep-mixed-seeding') and replays; so does the same history with
+    // that marker made one of another, deprecated change, which core skips: a sweep started
+    // before the change, whose history has none, replays through the old draws
+    const id = workflowId(scenario);
+    const history = await stack.client.workflow.getHandle(id).fetchHistory();
+    expect(patchIds(history)).toContain('sweep-mixed-seeding');
+    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'ranges-mixed' }, history, id);
+    const before = withPatchRenamed(history, 'sweep-mixed-seeding', 'not-this-change');
+    expect(patchIds(before)).not.toContain('sweep-mixed-seeding');
+    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'ranges-split' }, before, id);
   });
 });
