@@ -1,6 +1,6 @@
 import path from 'node:path';
 import os from 'node:os';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { startScenario } from '../../cli/start-run';
@@ -12,6 +12,7 @@ import type { Scenario } from '../../scenarios/schema';
 import type { sweep } from '../../workflows/sweep';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorkers } from '../../workers/gpu';
+import { gflow } from '../support/cli';
 import { connectStack, eventually, FAKE_EXECUTOR, withWorkers, workflowBundle, type Stack } from '../support/harness';
 
 /**
@@ -36,9 +37,13 @@ afterAll(async () => {
 
 const TRIALS = 3;
 
-function scenario(opts: { customer: string; version: string; pool: string; design: 'sweep' | 'single'; priority?: string }): Scenario {
+type ScenarioOptions = { customer: string; version: string; pool: string; design: 'sweep' | 'single'; priority?: string };
+
+const scenario = (opts: ScenarioOptions): Scenario => parseScenarioText(scenarioYaml(opts));
+
+function scenarioYaml(opts: ScenarioOptions): string {
   const lrs = Array.from({ length: TRIALS }, (_, i) => 0.001 * (i + 1));
-  return parseScenarioText(`
+  return `
 name: fair-${opts.customer}
 version: ${opts.version}
 type: train
@@ -52,7 +57,7 @@ training: { epochs: 1, batch_size: 16, learning_rate: 0.01 }
 register: false
 ${opts.priority ? `priority: ${opts.priority}` : ''}
 ${opts.design === 'sweep' ? `sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, parallel: ${TRIALS} }` : ''}
-`);
+`;
 }
 
 /** The workflow's train activity, once it waits on the pool's queue. */
@@ -112,4 +117,32 @@ test('an urgent job runs first, then two customers’ queued sweeps take turns o
   const order = started.sort((x, y) => x.at - y.at).map(({ id }) => customerOf.get(id)).join('');
   // urgent first, then one job of each customer in turn (first come, first served would run AAA before BBB)
   expect(order).toMatch(/^C(AB|BA){3}$/);
+});
+
+test('gflow sweep --priority starts at that priority key, with the customer’s weight from the pool policy; a bad level or pool.yaml exits 2 before starting', async () => {
+  const version = `c${Date.now()}`;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-fair-cli-'));
+  const file = path.join(dir, 'sweep.yaml');
+  const pool = path.join(dir, 'pool.yaml');
+  const opts: ScenarioOptions = { customer: 'fair-cli', version, pool: `fair-${version}`, design: 'sweep', priority: 'urgent' };
+  const s = scenario(opts);
+  await writeFile(file, scenarioYaml(opts));
+  await writeFile(pool, 'weights: { fair-cli: 2.5 }\n');
+
+  const bad = await gflow(stack.settings, ['sweep', file, '--no-check-files', '--priority', 'asap']);
+  expect([bad.code, bad.stderr.trim()]).toEqual([2, `gflow: ${file}: --priority: expected urgent, normal, background, got "asap"`]);
+  await writeFile(path.join(dir, 'bad-pool.yaml'), 'weights: { fair-cli: 0 }\n');
+  const badPool = await gflow(stack.settings, ['--pool-policy', path.join(dir, 'bad-pool.yaml'), 'sweep', file, '--no-check-files']);
+  expect(badPool.code).toBe(2);
+  expect(badPool.stderr).toMatch(/bad-pool\.yaml: invalid pool policy[\s\S]*weights\.fair-cli: expected a weight of at least 0\.001/);
+
+  // the flag wins over the file's priority: urgent
+  const started = await gflow(stack.settings, ['--pool-policy', pool, 'sweep', file, '--no-check-files', '--priority', 'background']);
+  expect(started.code).toBe(0);
+  const handle = stack.client.workflow.getHandle(workflowId(s));
+  try {
+    expect((await handle.describe()).priority).toEqual({ priorityKey: 5, fairnessKey: 'fair-cli', fairnessWeight: 2.5 });
+  } finally {
+    await handle.terminate('test done: no workers for it');
+  }
 });
