@@ -28,6 +28,7 @@ import { comparePatch, FlagError, sweepPatch, withDesign, type CompareFlags, typ
 import { startScenario, UnsupportedScenarioError, workflowFor } from './start-run';
 import { sweepPlan } from './sweep-plan';
 import { connect } from './temporal';
+import { registerVersionCommands } from './version-commands';
 
 interface LaunchFlags {
   wait?: boolean;
@@ -235,6 +236,7 @@ export function buildProgram(settings = loadSettings()): Command {
   registerOptimizeCommands(program, settings);
   registerPromotionCommands(program, settings);
   registerDataCommands(program, settings);
+  registerVersionCommands(program, settings);
   return program;
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal as proto } from '@temporalio/proto';
 import { SettingsError } from './settings-error';
 import type { Settings } from './settings';
@@ -111,4 +112,67 @@ export async function describeDeploymentInfo(service: WorkflowService, namespace
   }
 }
 
-export const VersionStatus = proto.api.enums.v1.WorkerDeploymentVersionStatus;
+/** One version of the deployment as `gflow version` shows it. */
+export interface VersionView {
+  buildId: string;
+  /** The server's word: current, ramping, draining (pinned workflows still run on it), drained, inactive. */
+  status: string;
+  createdAt?: string;
+  /** Open workflow executions on this version (visibility: `TemporalWorkerDeploymentVersion`). */
+  running: number;
+}
+
+export interface DeploymentView {
+  deployment: string;
+  current?: string;
+  ramping?: string;
+  versions: VersionView[];
+  /** Open executions on no version: started before the workers were versioned, or by unversioned workers. */
+  unversionedRunning: number;
+}
+
+/** The enum's name without its prefix, in lower case (`WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING` → `draining`). */
+function enumWord<E extends Record<string, string | number>>(values: E, value: number | null | undefined, prefix: string): string {
+  const name = Object.entries(values).find(([, v]) => v === value)?.[0] ?? 'UNSPECIFIED';
+  return name.replace(prefix, '').toLowerCase();
+}
+
+/**
+ * The deployment, its current and ramping versions, and how many open workflows each version
+ * (and no version) runs; undefined when no worker of the deployment ever polled this server.
+ */
+export async function deploymentView(service: WorkflowService, namespace: string, deploymentName: string): Promise<DeploymentView | undefined> {
+  const info = await describeDeploymentInfo(service, namespace, deploymentName);
+  if (!info) return undefined;
+  const running = async (versionClause: string) =>
+    (await service.countWorkflowExecutions({ namespace, query: `${versionClause} AND ExecutionStatus = 'Running'` })).count?.toNumber() ?? 0;
+  const versions = await Promise.all(
+    (info.versionSummaries ?? []).map(async (v): Promise<VersionView> => {
+      const buildId = v.deploymentVersion?.buildId ?? '';
+      const createdMs = optionalTsToMs(v.createTime);
+      return {
+        buildId,
+        status: enumWord(proto.api.enums.v1.WorkerDeploymentVersionStatus, v.status, 'WORKER_DEPLOYMENT_VERSION_STATUS_'),
+        ...(createdMs !== undefined && { createdAt: new Date(createdMs).toISOString() }),
+        running: await running(`${VERSION_SEARCH_ATTRIBUTE} = '${versionString({ deploymentName, buildId })}'`),
+      };
+    }),
+  );
+  versions.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+  const routing = info.routingConfig;
+  return {
+    deployment: deploymentName,
+    ...(routing?.currentDeploymentVersion?.buildId && { current: routing.currentDeploymentVersion.buildId }),
+    ...(routing?.rampingDeploymentVersion?.buildId && { ramping: routing.rampingDeploymentVersion.buildId }),
+    versions,
+    unversionedRunning: await running(`${VERSION_SEARCH_ATTRIBUTE} IS NULL`),
+  };
+}
+
+/** The visibility attribute the server keeps on each execution: its deployment version. */
+export const VERSION_SEARCH_ATTRIBUTE = 'TemporalWorkerDeploymentVersion';
+
+/** A version as the server writes it in `TemporalWorkerDeploymentVersion`. */
+export function versionString(version: WorkerDeploymentVersion): string {
+  return `${version.deploymentName}:${version.buildId}`;
+}
