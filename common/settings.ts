@@ -170,15 +170,16 @@ function dataCache(env: Env, workDir: string): { dataCache: string; dataCacheMax
 }
 
 /**
- * `GF_DEPLOYMENT_NAME` and `GF_BUILD_ID`: Temporal writes a version as `{deployment}.{build id}`,
- * so the name has no dot; both stay short words a shell and the Web UI show as they are.
+ * `GF_DEPLOYMENT_NAME` and `GF_BUILD_ID`: Temporal joins them into one version string
+ * (`{deployment}.{build id}` in the SDK, `{deployment}:{build id}` in visibility), so the name has
+ * neither separator; both stay short words a shell and the Web UI show as they are.
  */
 function deploymentFrom(env: Env): Settings['deployment'] {
   const name = textFrom(env, 'GF_DEPLOYMENT_NAME', 'guardianflow');
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(name)) throw new SettingsError(`GF_DEPLOYMENT_NAME: expected letters, digits, - and _ (no dot), got "${name}"`);
   const buildId = textFrom(env, 'GF_BUILD_ID');
-  if (buildId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/.test(buildId)) {
-    throw new SettingsError(`GF_BUILD_ID: expected letters, digits, '.', '_', '+' and '-' (up to 100), got "${buildId}"`);
+  if (buildId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(buildId)) {
+    throw new SettingsError(`GF_BUILD_ID: expected letters, digits, '.', '_' and '-' (up to 100), got "${buildId}"`);
   }
   return { name, ...(buildId !== undefined && { buildId }) };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import type { Settings } from '../common/settings';
+import { urlHost, type Settings } from '../common/settings';
 import { temporalConnectionOptions } from '../common/temporal-connection';
 import { deploymentVersion, setCurrentVersion } from '../common/worker-deployment';
 import { PortInUseError, ServerMissingError, ServerStartError } from './errors';
@@ -74,6 +74,11 @@ export async function devStatus(settings: Settings): Promise<ServerStatus[]> {
   );
 }
 
+/** Whether the workers' Temporal is the dev stack's own server: a profile or TEMPORAL_ADDRESS naming another (shared, production) one is never re-routed by `dev up`. */
+export function isDevStackTemporal(settings: Settings): boolean {
+  return settings.temporal.address === `${urlHost(settings.host)}:${settings.temporal.port}`;
+}
+
 /**
  * Makes this checkout's build the current version of the workers' deployment, so new workflows go
  * to the workers just started (or, without `workers`, to those a test or bench starts later with
@@ -81,6 +86,10 @@ export async function devStatus(settings: Settings): Promise<ServerStatus[]> {
  */
 async function makeBuildCurrent(settings: Settings, opts: DevOptions): Promise<void> {
   const version = deploymentVersion(settings);
+  if (!isDevStackTemporal(settings)) {
+    opts.log(`worker deployment ${version.deploymentName}: Temporal at ${settings.temporal.address} is not this dev stack's, its current version is left as it is (gflow version set-current)`);
+    return;
+  }
   const connection = await Connection.connect(temporalConnectionOptions(settings.temporal));
   try {
     const changed = await setCurrentVersion(connection.workflowService, settings.temporal.namespace, version, { allowNoPollers: !opts.workers, ignoreMissingTaskQueues: true });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { versionLines } from '../../cli/version-commands';
 import { loadSettings, SettingsError } from '../../common/settings';
+import { isDevStackTemporal } from '../../stack/dev-stack';
 import { BUILD_COMMIT_FILE, BuildIdUnknownError, buildIdOf, workerDeploymentOptions } from '../../common/worker-deployment';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -63,6 +64,14 @@ describe('deployment settings', () => {
       useWorkerVersioning: true,
       defaultVersioningBehavior: 'PINNED',
     });
+  });
+});
+
+describe('gflow dev up', () => {
+  it("sets the current version on its own Temporal only, never on one a profile or TEMPORAL_ADDRESS names", () => {
+    expect(isDevStackTemporal(loadSettings({ TEMPORAL_CONFIG_FILE: '/nonexistent.toml' }, REPO))).toBe(true);
+    expect(isDevStackTemporal(loadSettings({ TEMPORAL_CONFIG_FILE: '/nonexistent.toml', GF_TEMPORAL_PORT: '27300' }, REPO))).toBe(true);
+    expect(isDevStackTemporal(loadSettings({ TEMPORAL_CONFIG_FILE: '/nonexistent.toml', TEMPORAL_ADDRESS: 'temporal.prod.internal:7233' }, REPO))).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { CONTROL_QUEUE } from '../../common/contract';
 import type { Settings } from '../../common/settings';
 import { connectTemporal } from '../../common/temporal-unreachable';
-import { buildIdOf, setCurrentVersion, type DeploymentView } from '../../common/worker-deployment';
+import { buildIdOf, currentBuildId, setCurrentVersion, type DeploymentView } from '../../common/worker-deployment';
 import { mlflowClientFor, type MlflowClient } from '../../activities/tracking/mlflow-client';
 import { parseScenarioText } from '../../scenarios/loader';
 import { workflowId } from '../../scenarios/naming';
@@ -34,10 +34,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // the later test files' workers are of the stack's build: make it current again
-  await setCurrentVersion(stack.client.workflowService, stack.settings.temporal.namespace, { deploymentName: stack.settings.deployment.name, buildId: buildIdOf(stack.settings) }, { allowNoPollers: true, ignoreMissingTaskQueues: true });
   await stack?.close();
 });
+
+/** The later test files' workers are of the stack's build (global setup made it current): make it current again. */
+async function restoreStackBuild(): Promise<void> {
+  const { namespace } = stack.settings.temporal;
+  const version = { deploymentName: stack.settings.deployment.name, buildId: buildIdOf(stack.settings) };
+  await setCurrentVersion(stack.client.workflowService, namespace, version, { allowNoPollers: true, ignoreMissingTaskQueues: true });
+  expect(await currentBuildId(stack.client.workflowService, namespace, version.deploymentName)).toBe(version.buildId);
+}
 
 const sweepScenario = (version: string) =>
   parseScenarioText(`
@@ -164,5 +170,6 @@ it('a pinned sweep finishes its run on build A, continues as new on build B, and
     });
   } finally {
     await connectionB.close();
+    await restoreStackBuild();
   }
 });
