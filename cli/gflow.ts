@@ -28,6 +28,7 @@ import { comparePatch, FlagError, sweepPatch, withDesign, withPriority, type Com
 import { cliPoolPolicy, startScenario, UnsupportedScenarioError, workflowFor } from './start-run';
 import { sweepPlan } from './sweep-plan';
 import { connect } from './temporal';
+import { registerVersionCommands } from './version-commands';
 
 interface LaunchFlags {
   wait?: boolean;
@@ -246,6 +247,7 @@ export function buildProgram(settings = loadSettings()): Command {
   registerOptimizeCommands(program, settings);
   registerPromotionCommands(program, settings);
   registerDataCommands(program, settings);
+  registerVersionCommands(program, settings);
   return program;
 }
 

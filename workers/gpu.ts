@@ -14,6 +14,7 @@ import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
+import { deploymentVersion, workerDeploymentOptions } from '../common/worker-deployment';
 
 /** The Python executors shipped with this repo (the GPU host runs them from here). */
 export const EXECUTORS_DIR = path.resolve(__dirname, '..', ...(__dirname.split(path.sep).includes('dist') ? ['..'] : []), 'executors');
@@ -93,8 +94,14 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     env: opts.env,
   });
-  // the identity names the host, so the Web UI and histories show where each job ran
-  const common = { connection, namespace: settings.temporal.namespace, identity: `${process.pid}@${hostId}` };
+  // the identity names the host, so the Web UI and histories show where each job ran; a pinned
+  // workflow's jobs go to the GPU workers of its own build (same deployment version)
+  const common = {
+    connection,
+    namespace: settings.temporal.namespace,
+    identity: `${process.pid}@${hostId}`,
+    workerDeploymentOptions: workerDeploymentOptions(deploymentVersion(settings)),
+  };
   return Promise.all([
     Worker.create({
       ...common,
@@ -119,7 +126,7 @@ async function main(): Promise<void> {
   const workers = await createGpuWorkers({ settings, connection, client, devices });
   const { pool, hostId } = settings.gpu;
   const shown = devices.devices.map((d) => (d.index === 'cpu' ? 'cpu' : `${d.index} (${d.name})`)).join(', ');
-  console.log(`GPU worker ${hostId}: pool ${pool}, ${devices.slots} slot(s) on ${shown}, queues ${gpuPoolQueue(pool)} and ${gpuHostQueue(pool, hostId)}`);
+  console.log(`GPU worker ${hostId}: pool ${pool}, ${devices.slots} slot(s) on ${shown}, queues ${gpuPoolQueue(pool)} and ${gpuHostQueue(pool, hostId)}, build ${deploymentVersion(settings).buildId}`);
   await Promise.all(workers.map((w) => w.run()));
   await clientConnection.close();
   await connection.close();

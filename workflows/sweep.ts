@@ -3,9 +3,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  makeContinueAsNewFunc,
   ParentClosePolicy,
   patched,
   setCurrentDetails,
@@ -143,6 +143,13 @@ function sweepScenario(input: SweepInput): Scenario {
 
 /** Trials started by one workflow run; then the sweep drains and continues as new, so its history stays short. */
 export const TRIALS_PER_RUN = 200;
+
+/**
+ * A sweep is pinned to the build it runs on (the workers' default); its next run starts on the
+ * deployment's current version, so a sweep of days moves to new code at its next continue-as-new
+ * while the run in flight finishes on the code that began it (docs/architecture.md).
+ */
+const continueOnCurrentVersion = makeContinueAsNewFunc<typeof sweep>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
 
 /**
  * A hyper-parameter sweep: grid or seeded-random trials, at most `parallel` GPU jobs at once, each a
@@ -400,7 +407,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   await condition(() => allHandlersFinished() && (!zeroGap || signalsInFlight === 0));
   if (remaining()) {
     const handed = [...running.keys()].map((index): OpenTrialState => ({ index, params: running.get(index)!.params, slot: gpu.busy.has(index) ? 'busy' : 'waiting' }));
-    return continueAsNew<typeof sweep>({ ...input, state: { ...state, ...(zeroGap && { open: handed }) } });
+    return continueOnCurrentVersion({ ...input, state: { ...state, ...(zeroGap && { open: handed }) } });
   }
   closed ??= 'has started all its trials';
   phase = BatchPhase.summarizing;
