@@ -4,7 +4,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { startScenario } from '../../cli/start-run';
-import { CONTROL_QUEUE } from '../../common/contract';
+import { temporal } from '@temporalio/proto';
+import { CONTROL_QUEUE, gpuPoolQueue } from '../../common/contract';
 import { parseScenarioText } from '../../scenarios/loader';
 import { workflowId } from '../../scenarios/naming';
 import { DEFAULT_POOL_POLICY, scenarioPriority } from '../../scenarios/pool-policy';
@@ -66,6 +67,16 @@ async function trainScheduled(stack: Stack, id: string): Promise<boolean> {
   return (raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'train');
 }
 
+/** How many workers poll the pool's GPU queue. */
+async function poolPollers(stack: Stack, pool: string): Promise<number> {
+  const { pollers } = await stack.client.workflowService.describeTaskQueue({
+    namespace: stack.client.options.namespace,
+    taskQueue: { name: gpuPoolQueue(pool) },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+  });
+  return pollers?.length ?? 0;
+}
+
 /** When the workflow's train activity started (ms). */
 async function trainStarted(stack: Stack, id: string): Promise<number> {
   const events = (await stack.client.workflow.getHandle(id).fetchHistory()).events!;
@@ -83,6 +94,11 @@ test('an urgent job runs first, then two customers’ queued sweeps take turns o
   const urgent = scenario({ customer: 'fair-c', version, pool, design: 'single', priority: 'urgent' });
   const control = await createControlWorker({ settings, connection: stack.nativeConnection, workflowBundle: bundle });
   const trialIds = (s: Scenario) => Array.from({ length: TRIALS }, (_, i) => `${workflowId(s)}/trial-${i}`);
+
+  // the pool's host has polled once before, as in a running pool: its queue is known to the
+  // worker deployment's version, so every job below is queued in that version's backlog
+  const warm = await createGpuWorkers({ settings, connection: stack.nativeConnection, client: stack.client, executors: { train: FAKE_EXECUTOR } });
+  await withWorkers(warm, () => eventually(async () => ((await poolPollers(stack, pool)) > 0 ? true : undefined), 60_000, 'the pool host polling'));
 
   const sweepA = (await startScenario(stack.client, a)) as unknown as WorkflowHandle<typeof sweep>;
   // B continues as new after every trial: the trials its later runs start must carry B's priority too
