@@ -23,6 +23,10 @@ COPY executors executors
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/package.json package.json
+# the commit of this build (no .git in the image): with the package version, the workers' build id
+# in the Worker Deployment (docs/architecture.md); `docker compose build` passes it from GIT_COMMIT
+ARG GIT_COMMIT=
+RUN if [ -n "$GIT_COMMIT" ]; then echo "$GIT_COMMIT" > BUILD_COMMIT; fi
 # the fleet page `gflow serve` serves at / (static files, not compiled)
 COPY --from=build /app/server/public server/public
 USER node

@@ -20,7 +20,7 @@ export default tseslint.config(
   {
     // scenarios/ and legacy/ run inside workflows (validation, naming, sweep trials, wrap plans); only their loaders read files
     files: ['workflows/**/*.ts', 'common/contract.ts', 'common/failure-types.ts', 'scenarios/**/*.ts', 'legacy/**/*.ts'],
-    ignores: ['scenarios/loader.ts', 'scenarios/site-catalogue-loader.ts', 'legacy/loader.ts'],
+    ignores: ['scenarios/loader.ts', 'scenarios/site-catalogue-loader.ts', 'scenarios/pool-policy-loader.ts', 'legacy/loader.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code must be deterministic: no Node built-ins' })) }],
     },

@@ -1,6 +1,9 @@
 const ESM_ONLY = ['cookie', 'content-disposition'];
 
 /** @type {import('jest').Config} */
+// tsconfig.json's `isolatedModules` makes ts-jest transpile each file on its own instead of building
+// a type-checking program per test process (25 s → 1 s to load a unit test file here); types are
+// checked once for the whole project by `tsc --noEmit` in scripts/test.sh.
 const base = {
   testEnvironment: 'node',
   transform: {

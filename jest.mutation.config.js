@@ -19,6 +19,7 @@ const SUBJECTS = [
   'model-reference',
   'naming',
   'oom-halving',
+  'pool-policy',
   'promotion',
   'scenario-input',
   'scenario-references',

@@ -20,6 +20,8 @@ export interface LaunchFlags {
   wait?: boolean;
   rerun?: boolean;
   checkFiles: boolean;
+  /** `--priority`: applied to the built scenario like to a file's. */
+  priority?: string;
 }
 
 /** How gflow.ts starts a scenario: where it came from (for messages), the launch flags, and how to get it. */

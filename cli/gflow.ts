@@ -25,15 +25,17 @@ import { batchSummary, metricSummary, settledTrials, textBar } from './progress-
 import { registerRegistryCommands } from './registry-commands';
 import { registerReportCommands } from './report-commands';
 import { registerServeCommand } from './serve-command';
-import { comparePatch, FlagError, sweepPatch, withDesign, type CompareFlags, type SweepFlags } from './scenario-overrides';
-import { startScenario, UnsupportedScenarioError, workflowFor } from './start-run';
+import { comparePatch, FlagError, sweepPatch, withDesign, withPriority, type CompareFlags, type SweepFlags } from './scenario-overrides';
+import { cliPoolPolicy, startScenario, UnsupportedScenarioError, workflowFor } from './start-run';
 import { sweepPlan } from './sweep-plan';
 import { connect } from './temporal';
+import { registerVersionCommands } from './version-commands';
 
 interface LaunchFlags {
   wait?: boolean;
   rerun?: boolean;
   checkFiles: boolean;
+  priority?: string;
 }
 
 /**
@@ -64,12 +66,16 @@ async function scenarioFrom(
   }
 }
 
-/** The one path of run, sweep and compare: load, apply the flags, validate, start (refused twice unless --rerun), maybe wait. */
-async function launchFile(settings: Settings, file: string, flags: LaunchFlags, override?: (s: Scenario) => Scenario, load?: () => Promise<Scenario>): Promise<void> {
-  const scenario = await scenarioFrom(settings, file, flags.checkFiles, override, load);
+/**
+ * The one path of run, sweep and compare: load, apply the flags (`--priority` last), validate,
+ * read the pool policy, start (refused twice unless --rerun), maybe wait.
+ */
+async function launchFile(settings: Settings, file: string, flags: LaunchFlags, override: (s: Scenario) => Scenario = (s) => s, load?: () => Promise<Scenario>): Promise<void> {
+  const scenario = await scenarioFrom(settings, file, flags.checkFiles, (s) => withPriority(override(s), flags.priority), load);
+  const pool = await cliPoolPolicy();
   const { client, close } = await connect(settings);
   try {
-    const handle = await startScenario(client, scenario, { rerun: flags.rerun, links: uiLinks(settings) }).catch((err: unknown) => {
+    const handle = await startScenario(client, scenario, { rerun: flags.rerun, links: uiLinks(settings), pool }).catch((err: unknown) => {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         throw new CliError(`${workflowId(scenario)} already ran or is running; see: gflow status '${workflowId(scenario)}' (or pass --rerun)`, 1, { cause: err });
       }
@@ -89,7 +95,8 @@ const launchOptions = (command: Command) =>
   command
     .option('-w, --wait', 'wait for the result, showing progress')
     .option('--rerun', 'start again even if this scenario already ran (a new MLflow run)')
-    .option('--no-check-files', 'do not require the dataset and weights files on this machine');
+    .option('--no-check-files', 'do not require the dataset and weights files on this machine')
+    .option('--priority <urgent|normal|background>', 'where its GPU jobs queue on a busy pool (default: the scenario’s priority:, else normal)');
 
 /** Builds the `gflow` command tree; exported so tests can drive it without a subprocess. */
 export function buildProgram(settings = loadSettings()): Command {
@@ -98,6 +105,11 @@ export function buildProgram(settings = loadSettings()): Command {
   program.option('--sites <file>', 'the site catalogue (default: GF_SITES_FILE, else ./sites.yaml)').hook('preAction', () => {
     const sites = program.opts<{ sites?: string }>().sites;
     if (sites !== undefined) process.env.GF_SITES_FILE = path.resolve(sites);
+  });
+  // the GPU pool's fair shares of every command that starts work (pool.yaml: weights per customer)
+  program.option('--pool-policy <file>', 'the GPU pool policy (default: GF_POOL_FILE, else ./pool.yaml if there, else equal shares by customer)').hook('preAction', () => {
+    const pool = program.opts<{ poolPolicy?: string }>().poolPolicy;
+    if (pool !== undefined) process.env.GF_POOL_FILE = path.resolve(pool);
   });
 
   program
@@ -236,6 +248,7 @@ export function buildProgram(settings = loadSettings()): Command {
   registerOptimizeCommands(program, settings);
   registerPromotionCommands(program, settings);
   registerDataCommands(program, settings);
+  registerVersionCommands(program, settings);
   registerPoolCommands(program, settings);
   return program;
 }

@@ -13,7 +13,10 @@ import { LEGACY_TYPES, type LegacyRegistry } from '../legacy/schema';
 import { namedPython, pythonProblem } from '../activities/legacy/python';
 import { legacyExperimentName, legacyWorkflowId, planWrap, WrapRequestSchema, wrappedRunName, type WrapRequest } from '../legacy/wrap-request';
 import type { LegacyRunResult } from '../workflows/legacy-run';
+import { poolPriority } from '../scenarios/pool-policy';
 import { CliError } from './cli-error';
+import { FlagError, priorityFlag } from './scenario-overrides';
+import { cliPoolPolicy } from './start-run';
 import { legacyMetadata } from '../common/workflow-metadata';
 import { mlflowRunUrl, temporalWorkflowUrl, uiLinks } from './links';
 import { formatTable } from './table';
@@ -30,6 +33,8 @@ interface WrapFlags {
   name?: string;
   /** False with `--no-register`. */
   register?: boolean;
+  /** `--priority urgent|normal|background`. */
+  priority?: string;
 }
 
 const collectParam = (value: string, previous: string[] = []) => [...previous, value];
@@ -88,15 +93,17 @@ export function registerLegacyCommands(program: Command, settings: Settings): vo
     .option('-w, --wait', 'wait for the script to end and print the result')
     .option('--name <run name>', 'the MLflow run name (default {entry}-{type}-{version})')
     .option('--no-register', 'register no model (the run still records everything)')
+    .option('--priority <urgent|normal|background>', 'where its GPU job queues on a busy pool (default normal)')
     .action(async (name: string, flags: WrapFlags) => {
       const request = await wrapRequest(name, flags);
+      const priority = poolPriority(request.entry.site, wrapPriority(flags.priority), await cliPoolPolicy());
       if (request.type !== 'train' && request.params.source_run === undefined) {
         request.sourceRunId = (await lastWrappedRun(mlflowClientFor(settings), name, legacyExperimentName(request.entry), "and tags.`exp.type` = 'train' and attributes.status = 'FINISHED'"))?.id;
       }
       const id = legacyWorkflowId(request);
       const { client, close } = await connect(settings);
       try {
-        await client.workflow.start(WorkflowType.legacyRun, { taskQueue: CONTROL_QUEUE, workflowId: id, args: [request], ...legacyMetadata(request, uiLinks(settings)) }).catch((err: unknown) => {
+        await client.workflow.start(WorkflowType.legacyRun, { taskQueue: CONTROL_QUEUE, workflowId: id, args: [request], priority, ...legacyMetadata(request, uiLinks(settings)) }).catch((err: unknown) => {
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`${id} already ran or is running; see: gflow status '${id}' (or pass another --version)`, 1, { cause: err });
           throw err;
         });
@@ -107,6 +114,16 @@ export function registerLegacyCommands(program: Command, settings: Settings): vo
         await close();
       }
     });
+}
+
+/** `--priority` of `gflow wrap`; a bad level exits 2 naming the flag. */
+function wrapPriority(flag: string | undefined) {
+  try {
+    return priorityFlag(flag);
+  } catch (err) {
+    if (err instanceof FlagError) throw new CliError(err.message, 2, { cause: err });
+    throw err;
+  }
 }
 
 /** The folders directly in `dir` with the files directly in each (what the seeds' scan looks at). */

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptionsAction } from '@temporalio/client';
+import type { Priority } from '@temporalio/common';
 import type { Command } from 'commander';
 import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID, WorkflowType } from '../common/contract';
@@ -9,6 +10,7 @@ import { readOptimizerState } from '../activities/fleet/activities';
 import { decide, type RuleDecision } from '../optimizer/decide';
 import { loadPolicyFile, PolicyFileError } from '../optimizer/policy-loader';
 import { DurationSchema, durationMs, type OptimizerPolicy } from '../optimizer/policy-schema';
+import { OPTIMIZER_CHECK_PRIORITY } from '../scenarios/pool-policy';
 import type { OptimizerInput } from '../workflows/optimizer';
 import { CliError } from './cli-error';
 import { uiLinks } from './links';
@@ -116,12 +118,14 @@ export function registerOptimizeCommands(program: Command, settings: Settings): 
 export async function upsertSchedule(client: Client, opts: { every: string; policyFile: string; scheduleId?: string; links?: UiLinks }): Promise<'created' | 'updated'> {
   const scheduleId = opts.scheduleId ?? OPTIMIZER_SCHEDULE_ID;
   const input: OptimizerInput = { policyFile: opts.policyFile, ...(opts.links && { links: opts.links }) };
-  const action: ScheduleOptionsAction = {
+  // the client compiles an action's `priority` (SDK 1.24) though its options type leaves it out
+  const action: ScheduleOptionsAction & { priority: Priority } = {
     type: 'startWorkflow',
     workflowType: WorkflowType.optimizer,
     workflowId: `${scheduleId}-check`,
     taskQueue: CONTROL_QUEUE,
     args: [input],
+    priority: OPTIMIZER_CHECK_PRIORITY,
     // every check the schedule starts carries them, so the Web UI says what each one is
     ...optimizerMetadata({ policyFile: opts.policyFile, every: opts.every }),
   };

@@ -1,16 +1,17 @@
 import { effectiveHostState, HostState, type DrainMode, type HostRecord } from '../common/hosts';
+import { PRIORITY_KEYS } from '../scenarios/pool-policy';
 
 /**
  * The pool view (`gflow pool`, `/api/pool`): hosts, what runs on each, what waits and why. Pure:
  * cli/pool.ts reads Temporal and hands the pieces to `poolView`; `whyWaiting` explains one workflow.
  */
 
-/** Temporal's priority keys as GuardianFlow names them (`--priority`); unset is the default, 3. */
-export const PRIORITY_NAMES: Record<number, string> = { 1: 'urgent', 3: 'normal', 5: 'background' };
-export const DEFAULT_PRIORITY = 3;
+/** The priority key of a job that carries none (Temporal's default, `normal`). */
+export const DEFAULT_PRIORITY = PRIORITY_KEYS.normal;
 
+/** A priority key as `--priority` names it (scenarios/pool-policy.ts), or the bare key. */
 export function priorityName(key: number): string {
-  return PRIORITY_NAMES[key] ?? `priority ${key}`;
+  return Object.entries(PRIORITY_KEYS).find(([, k]) => k === key)?.[0] ?? `priority ${key}`;
 }
 
 /** One GPU job (an activity on the pool's queue): running on a host, or waiting for a slot. */
@@ -89,12 +90,6 @@ export interface PoolParts {
   jobs: PoolJob[];
   held: SweepHold[];
   backlog?: PoolView['backlog'];
-}
-
-/** The host of a worker identity `{pid}@{host}`. */
-export function hostOfIdentity(identity: string): string {
-  const at = identity.indexOf('@');
-  return at >= 0 ? identity.slice(at + 1) : identity;
 }
 
 /** Waiting jobs in the order the queue hands them out: priority first, then arrival. */

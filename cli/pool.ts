@@ -4,8 +4,8 @@ import type { createGpuActivities } from '../activities/gpu/activities';
 import type { createLegacyActivities } from '../activities/legacy/activities';
 import { batchProgressQuery, gpuPoolQueue, SearchAttr, WorkflowType } from '../common/contract';
 import { HOST_WORKFLOW_TYPE, hostQuery, type HostRecord } from '../common/hosts';
-import { timestampMs } from './gpu-jobs';
-import { DEFAULT_PRIORITY, hostOfIdentity, poolView, type PoolJob, type PoolPoller, type PoolView, type SweepHold } from './pool-view';
+import { hostOf, timestampMs } from './gpu-jobs';
+import { DEFAULT_PRIORITY, poolView, type PoolJob, type PoolPoller, type PoolView, type SweepHold } from './pool-view';
 
 /** The activities that are GPU jobs (they run on the pool's queue and hold a slot). */
 const GPU_JOB_ACTIVITIES: ReadonlySet<string> = new Set<keyof ReturnType<typeof createGpuActivities> | keyof ReturnType<typeof createLegacyActivities>>(['train', 'benchmark', 'exportModel', 'runLegacyScript']);
@@ -37,7 +37,7 @@ async function describePoolQueue(client: Client, queue: string): Promise<{ polle
     taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     reportStats: true,
   });
-  const pollers = (described.pollers ?? []).map((p) => ({ identity: p.identity ?? '', host: hostOfIdentity(p.identity ?? ''), lastAccess: p.lastAccessTime ? iso(p.lastAccessTime) : undefined }));
+  const pollers = (described.pollers ?? []).map((p) => ({ identity: p.identity ?? '', host: hostOf(p.identity ?? ''), lastAccess: p.lastAccessTime ? iso(p.lastAccessTime) : undefined }));
   const stats = described.stats;
   if (!stats) return { pollers };
   const byPriority = Object.fromEntries(Object.entries(described.statsByPriorityKey ?? {}).map(([key, s]) => [key, Number(String(s.approximateBacklogCount ?? 0))]));
@@ -79,7 +79,7 @@ async function workflowJobs(client: Client, workflowId: string, queue: string): 
       priority: priority?.priorityKey || DEFAULT_PRIORITY,
       ...(priority?.fairnessKey ? { fairnessKey: priority.fairnessKey } : {}),
       state: running ? 'running' : 'waiting',
-      ...(running ? { identity: p.lastWorkerIdentity ?? '', host: hostOfIdentity(p.lastWorkerIdentity ?? '') } : {}),
+      ...(running ? { identity: p.lastWorkerIdentity ?? '', host: hostOf(p.lastWorkerIdentity ?? '') } : {}),
       since: iso(running ? p.lastStartedTime : (p.lastAttemptCompleteTime ?? p.scheduledTime)),
       ...(lastFailure && !running ? { lastFailure } : {}),
     });

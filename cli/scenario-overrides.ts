@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parse } from 'yaml';
 import { isLocalArchitecture, isRemoteReference } from '../scenarios/model-reference';
-import type { Scenario } from '../scenarios/schema';
+import { PriorityLevel, type Scenario } from '../scenarios/schema';
 import { checkScenario, formatIssues } from '../scenarios/validate';
 
 /** A command-line flag that cannot be read; names the flag. */
@@ -137,4 +137,18 @@ export function withDesign(scenario: Scenario, design: 'sweep' | 'comparison', f
   const checked = checkScenario({ ...scenario, design, [design]: { ...kept, ...fields } });
   if (!checked.ok) throw new FlagError(`the scenario with these flags is not valid:\n${formatIssues(checked.issues)}`);
   return checked.scenario;
+}
+
+/** `--priority urgent|normal|background`, or a FlagError naming the flag and the levels. */
+export function priorityFlag(flag: string | undefined): PriorityLevel | undefined {
+  if (flag === undefined) return undefined;
+  const levels: string[] = Object.values(PriorityLevel);
+  if (!levels.includes(flag)) throw new FlagError(`--priority: expected ${levels.join(', ')}, got ${JSON.stringify(flag)}`);
+  return flag as PriorityLevel;
+}
+
+/** The scenario at the `--priority` level, when the flag is given (it wins over the file's `priority:`). */
+export function withPriority(scenario: Scenario, flag: string | undefined): Scenario {
+  const priority = priorityFlag(flag);
+  return priority === undefined ? scenario : { ...scenario, priority };
 }

@@ -46,6 +46,12 @@ export interface Settings {
     volumePort: number;
     filerPort: number;
   };
+  /**
+   * Worker Versioning: the Worker Deployment both workers join (`GF_DEPLOYMENT_NAME`, default
+   * `guardianflow`) and this build's id (`GF_BUILD_ID`; unset: the package version and git commit,
+   * resolved by common/worker-deployment.ts only where a worker or the CLI needs it).
+   */
+  deployment: { name: string; buildId?: string };
   gpu: {
     pool: string;
     hostId: string;
@@ -125,6 +131,7 @@ export function loadSettings(env: Env = process.env, repoRoot = path.resolve(__d
       volumePort: intFrom(env, 'GF_WEED_VOLUME_PORT', 8080),
       filerPort: intFrom(env, 'GF_WEED_FILER_PORT', 8888),
     },
+    deployment: deploymentFrom(env),
     gpu: {
       pool: textFrom(env, 'GF_GPU_POOL', 'default'),
       hostId: textFrom(env, 'GF_GPU_HOST_ID', os.hostname()),
@@ -160,6 +167,21 @@ function dataCache(env: Env, workDir: string): { dataCache: string; dataCacheMax
   const gb = raw === undefined ? 100 : Number(raw);
   if (!Number.isFinite(gb) || gb <= 0) throw new SettingsError(`GF_DATA_CACHE_MAX_GB: expected a positive number of gigabytes, got "${raw}"`);
   return { dataCache: path.resolve(textFrom(env, 'GF_DATA_CACHE', path.join(workDir, 'data-cache'))), dataCacheMaxBytes: Math.round(gb * 1e9) };
+}
+
+/**
+ * `GF_DEPLOYMENT_NAME` and `GF_BUILD_ID`: Temporal joins them into one version string
+ * (`{deployment}.{build id}` in the SDK, `{deployment}:{build id}` in visibility), so the name has
+ * neither separator; both stay short words a shell and the Web UI show as they are.
+ */
+function deploymentFrom(env: Env): Settings['deployment'] {
+  const name = textFrom(env, 'GF_DEPLOYMENT_NAME', 'guardianflow');
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(name)) throw new SettingsError(`GF_DEPLOYMENT_NAME: expected letters, digits, - and _ (no dot), got "${name}"`);
+  const buildId = textFrom(env, 'GF_BUILD_ID');
+  if (buildId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(buildId)) {
+    throw new SettingsError(`GF_BUILD_ID: expected letters, digits, '.', '_' and '-' (up to 100), got "${buildId}"`);
+  }
+  return { name, ...(buildId !== undefined && { buildId }) };
 }
 
 /** `GF_GPU_DEVICES`: `cpu`, or distinct GPU indices separated by commas. */

@@ -1,4 +1,5 @@
-import { ScenarioSchema, type Scenario } from '../scenarios/schema';
+import type { Priority } from '@temporalio/common';
+import { ScenarioSchema, type PriorityLevel, type Scenario } from '../scenarios/schema';
 import { WorkflowType } from '../common/contract';
 import { ActionType, type OptimizerRule } from './policy-schema';
 
@@ -18,12 +19,16 @@ export interface ActionOrigin {
   checkRunId: string;
   /** The champion's training run: the base scenario's run, and the quantize action's source. */
   championRunId: string;
+  /** The GPU pool priority the policy names for the action (absent in checks recorded before priorities: the base's stays). */
+  priority?: PriorityLevel;
 }
 
 export interface PlannedAction {
   /** Which existing workflow runs it. */
   workflowType: typeof WorkflowType.sweep | typeof WorkflowType.singleRun;
   scenario: Scenario;
+  /** The Temporal priority its workflow starts with (its level, its site's share); absent in checks recorded before priorities. */
+  priority?: Priority;
 }
 
 /** Largest `training.batch_size` the scenario schema takes. */
@@ -45,6 +50,7 @@ export function planAction(base: Scenario, rule: OptimizerRule, origin: ActionOr
     // the base may come from a sweep trial or a comparison: only the action's own design blocks stay
     sweep: undefined,
     comparison: undefined,
+    ...(origin.priority && { priority: origin.priority }),
     tags: { ...base.tags, [OptimizerTag.rule]: rule.name, [OptimizerTag.checkRunId]: origin.checkRunId, [OptimizerTag.workflowId]: origin.workflowId },
   };
   const { action } = rule;

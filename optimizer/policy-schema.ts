@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FleetMetricKeySchema } from '../fleet/records';
 import { resolveMetricAlias } from '../scenarios/metric-keys';
-import { checkSweepParameters, PromotionSchema, QuantVariantSchema, SweepParametersSchema, SweepSchema, TaskType } from '../scenarios/schema';
+import { checkSweepParameters, PriorityLevel, PromotionSchema, QuantVariantSchema, SweepParametersSchema, SweepSchema, TaskType } from '../scenarios/schema';
 
 /**
  * The optimizer policy (`optimizer.yaml`): the single source of its types (`z.infer`). Each rule
@@ -12,6 +12,7 @@ import { checkSweepParameters, PromotionSchema, QuantVariantSchema, SweepParamet
  * ```yaml
  * max_concurrent: 2
  * dry_run: false
+ * priority: background            # the GPU pool priority of its actions (a rule may name its own)
  * schedule: { every: 6h }
  * rules:
  *   - name: low-accuracy-retrain
@@ -134,6 +135,8 @@ export const OptimizerRuleSchema = z.strictObject({
   /** Per rule × site × task: after an action starts, the next one waits this long. */
   cooldown: DurationSchema,
   promotion: RulePromotionSchema.prefault({}),
+  /** The GPU pool priority of this rule's actions (default: the policy's `priority`). */
+  priority: z.enum(PriorityLevel).optional(),
 });
 export type OptimizerRule = z.infer<typeof OptimizerRuleSchema>;
 
@@ -142,6 +145,8 @@ export const OptimizerPolicySchema = z.strictObject({
   max_concurrent: z.int().min(1).default(2),
   /** Decide and record, start nothing. */
   dry_run: z.boolean().default(false),
+  /** The GPU pool priority its actions run at (their fair share is their site's, pool.yaml): below people's work by default. */
+  priority: z.enum(PriorityLevel).default(PriorityLevel.background),
   schedule: z.strictObject({ every: DurationSchema.default('6h') }).prefault({}),
   rules: z
     .array(OptimizerRuleSchema)

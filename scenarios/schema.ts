@@ -18,6 +18,10 @@ export type Design = (typeof Design)[keyof typeof Design];
 export const TaskType = { ppe: 'ppe', fall: 'fall', fire: 'fire', collision: 'collision', stuck: 'stuck' } as const;
 export type TaskType = (typeof TaskType)[keyof typeof TaskType];
 
+/** How soon a scenario's jobs leave the GPU pool's queue (scenarios/priority.ts maps each to a Temporal priority key). */
+export const PriorityLevel = { urgent: 'urgent', normal: 'normal', background: 'background' } as const;
+export type PriorityLevel = (typeof PriorityLevel)[keyof typeof PriorityLevel];
+
 const SLUG = /^[a-z0-9][a-z0-9_-]*$/;
 /** The type and design words of run names: a version with one as a `-` part could be read two ways. */
 const NAME_WORDS: readonly string[] = [...Object.values(ExperimentType), ...Object.values(Design)];
@@ -644,6 +648,8 @@ export const ScenarioSchema = z
     sweep: z.preprocess<unknown, typeof SweepSchema, z.input<typeof SweepSchema>>(requireTpeBudget, SweepSchema).optional(),
     comparison: ComparisonSchema.optional(),
     promotion: PromotionSchema.optional(),
+    /** Where its GPU jobs queue on a busy pool: `urgent` before `normal` (the default) before `background`; `gflow … --priority` overrides it. */
+    priority: z.enum(PriorityLevel).optional(),
     /** False: nothing is registered (the seeds' `--no-register`): a one-off training or export stays a run, the registry untouched. */
     register: z.boolean().default(true),
     /** More MLflow tags on every run of the scenario (the optimizer traces its actions' runs with them); the product's own tags win. */

@@ -62,11 +62,29 @@ function mix32(word: number): number {
   return h ^ (h >>> 16);
 }
 
+/**
+ * How a trial's generator is seeded from the sweep's seed and the trial's index. `mixed`: every
+ * state word hashes all four words (seed and index) together. `split` (sweeps started before
+ * `patched('sweep-mixed-seeding')`): each state word came from one word alone, so every output
+ * bit of xoroshiro128+ that is linear in its state (its lowest bit, which picks between two list
+ * items) was a part from the index XOR a part from the seed: all seeds drew the same choices,
+ * or all the opposite ones.
+ */
+export const TrialSeeding = { split: 'split', mixed: 'mixed' } as const;
+export type TrialSeeding = (typeof TrialSeeding)[keyof typeof TrialSeeding];
+
+/** Distinct constants per state word keep (seed, index) and (index, seed) apart. */
+const SEEDING_CONSTANTS = [0x9e3779b9, 0x7f4a7c15, 0x85ebca6b, 0xc2b2ae35];
+
 /** The generator of one trial: all of the seed (up to 2^53) and the trial's index, nothing else. */
-function trialGenerator(seed: number, index: number): prand.RandomGenerator {
+function trialGenerator(seed: number, index: number, seeding: TrialSeeding): prand.RandomGenerator {
   const words = [seed % TWO_32, Math.floor(seed / TWO_32), index % TWO_32, Math.floor(index / TWO_32)];
-  // distinct constants per word keep (seed, index) and (index, seed) apart; a zero state is impossible after the mix of non-zero words
-  const state = words.map((word, i) => mix32(word ^ [0x9e3779b9, 0x7f4a7c15, 0x85ebca6b, 0xc2b2ae35][i]));
+  const state =
+    seeding === TrialSeeding.split
+      ? words.map((word, i) => mix32(word ^ SEEDING_CONSTANTS[i]))
+      : SEEDING_CONSTANTS.map((constant) => words.reduce((h, word) => mix32(h ^ word), constant));
+  // an all-zero state would stay zero; 2^-128 unlikely, but cheap to rule out
+  if (!state.some((word) => word !== 0)) state[0] = 1;
   const rng = prand.xoroshiro128plus.fromState(state);
   prand.unsafeSkipN(rng, WARM_UP);
   return rng;
@@ -93,8 +111,14 @@ function sampleRange(range: SearchRange, integer: boolean, rng: prand.RandomGene
  * Trial `index` of a random sweep with ranges: each parameter drawn independently (a list's items
  * uniformly, a range as sampleRange), from a generator of the sweep's seed and the index alone.
  */
-export function sampledTrial(parameters: Record<string, ParameterSpace>, isInteger: (name: string) => boolean, seed: number, index: number): Record<string, TrialValue> {
-  const rng = trialGenerator(seed, index);
+export function sampledTrial(
+  parameters: Record<string, ParameterSpace>,
+  isInteger: (name: string) => boolean,
+  seed: number,
+  index: number,
+  seeding: TrialSeeding = TrialSeeding.mixed,
+): Record<string, TrialValue> {
+  const rng = trialGenerator(seed, index, seeding);
   return Object.fromEntries(
     Object.entries(parameters).map(([name, space]) => [name, Array.isArray(space) ? space[prand.unsafeUniformIntDistribution(0, space.length - 1, rng)] : sampleRange(space, isInteger(name), rng)]),
   );

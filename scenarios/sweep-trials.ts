@@ -1,6 +1,6 @@
 import prand from 'pure-rand';
 import { isIntegerParameter, rangeParameters, ScenarioSchema, spaceCombinations, SWEEPABLE, SweepStrategy, type Scenario, type Sweep } from './schema';
-import { gridValue, sampledTrial, spacePoints } from './search-space';
+import { gridValue, sampledTrial, spacePoints, TrialSeeding } from './search-space';
 
 /**
  * The trials of a sweep, computed one index at a time so that a sweep of any size needs no
@@ -15,7 +15,7 @@ export function gridSize(sweep: Pick<Sweep, 'parameters'>): number {
 }
 
 /** A random sweep with a range draws each trial's values from its seed and index, rather than shuffling a grid. */
-function isSampled(sweep: Pick<Sweep, 'parameters' | 'strategy'>): boolean {
+export function isSampled(sweep: Pick<Sweep, 'parameters' | 'strategy'>): boolean {
   return sweep.strategy === SweepStrategy.random && rangeParameters(sweep.parameters).length > 0;
 }
 
@@ -100,11 +100,12 @@ function randomPosition(sweep: Pick<Sweep, 'parameters' | 'seed'>, index: number
 /**
  * The parameters of trial `index` (0-based) of a grid or seeded-random sweep (a `tpe` sweep asks
  * `suggestTrials`): a grid's combination in order; a random sweep's in a seeded shuffle of the grid
- * or, with a range, drawn from the seed and the index.
+ * or, with a range, drawn from the seed and the index (`seeding`: see TrialSeeding; `split` only for
+ * sweeps started before the change).
  */
-export function trialParams(sweep: Pick<Sweep, 'parameters' | 'strategy' | 'seed'>, index: number): TrialParams {
+export function trialParams(sweep: Pick<Sweep, 'parameters' | 'strategy' | 'seed'>, index: number, seeding: TrialSeeding = TrialSeeding.mixed): TrialParams {
   if (sweep.strategy === SweepStrategy.tpe) throw new Error('a tpe sweep takes its trials from the suggestTrials activity, not from an index');
-  if (isSampled(sweep)) return sampledTrial(sweep.parameters, isIntegerParameter, sweep.seed, index);
+  if (isSampled(sweep)) return sampledTrial(sweep.parameters, isIntegerParameter, sweep.seed, index, seeding);
   return gridPoint(sweep, sweep.strategy === SweepStrategy.grid ? index : randomPosition(sweep, index));
 }
 

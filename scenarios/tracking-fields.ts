@@ -21,6 +21,7 @@ export function scenarioTags(s: Scenario): Record<string, string> {
     'exp.type': s.type,
     'exp.design': s.design,
     'exp.version': s.version,
+    'exp.priority': s.priority,
   });
 }
 

@@ -4,7 +4,8 @@
 # with artifacts proxied to SeaweedFS (bucket made by deploy/seaweedfs/create-bucket.sh), Temporal
 # (search attributes registered by deploy/temporal/register-search-attributes.sh, not by the dev
 # server), the control worker, and two GPU hosts (own GF_GPU_HOST_ID and GF_WORK_DIR; stand-in
-# executors, test/support/stand-in-gpu-host.mjs). A pipeline and a sweep go through `gflow run
+# executors, test/support/stand-in-gpu-host.mjs), whose build `gflow version set-current` makes the
+# worker deployment's current version, as on a rollout. A pipeline and a sweep go through `gflow run
 # --wait`; then scripts/prod-check-verify.py reads MLflow, S3 and the registry back, and this
 # script asks Temporal and PostgreSQL. Run by scripts/test.sh (`npm test`) after set-up.
 #
@@ -164,6 +165,14 @@ for host in host-a host-b; do
   wait_for 60 log_has "$host" 'GPU worker'
 done
 
+gflow() { GF_STATE_DIR="$TMP/cli" node dist/cli/gflow.js "$@"; }
+
+# Worker Versioning: the workers joined the deployment as this checkout's build, which gets work once current
+step "this build made the current version of the worker deployment (gflow version set-current)" "$TMP/logs/set-current.log"
+gflow version set-current >"$LOG" 2>&1
+gflow version >>"$LOG" 2>&1
+grep -q "current $(node -p "require('./package.json').version")-" "$LOG" || { say "gflow version does not show this build as current"; exit 1; }
+
 scenario() {
   cat <<EOF
 name: prod-check-$1
@@ -187,7 +196,6 @@ sweep: { parameters: { learning_rate: [0.005, 0.01], batch_size: [8, 16] }, stra
 EOF
 
 # the dataset lives on the GPU hosts, not here: --no-check-files, as deploy/README.md says
-gflow() { GF_STATE_DIR="$TMP/cli" node dist/cli/gflow.js "$@"; }
 step "pipeline through gflow run --wait" "$TMP/logs/pipeline-run.log"
 gflow run "$TMP/pipeline.yaml" --wait --no-check-files >"$LOG" 2>&1
 step "sweep through gflow run --wait" "$TMP/logs/sweep-run.log"

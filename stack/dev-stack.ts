@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Settings } from '../common/settings';
+import { Connection } from '@temporalio/client';
+import { urlHost, type Settings } from '../common/settings';
+import { temporalConnectionOptions } from '../common/temporal-connection';
+import { deploymentVersion, setCurrentVersion } from '../common/worker-deployment';
 import { PortInUseError, ServerMissingError, ServerStartError } from './errors';
 import { isAlive, logFileOf, logTail, runningProcess, startDetached, stopProcess, type ProcessRecord } from './managed-process';
 import { isPortFree } from './ports';
@@ -36,6 +39,8 @@ export async function devUp(settings: Settings, opts: DevOptions): Promise<Serve
   try {
     await allOrFirstError(servers(settings).map((spec) => ensureRunning(settings, spec, started, opts.log)));
     if (opts.workers) await allOrFirstError(fromDist(settings).map((spec) => ensureRunning(settings, spec, started, opts.log)));
+    // workers found running may be of another build: their deployment's current version stays as it is
+    if (!opts.workers || started.some((r) => r.name === controlWorker(settings).name)) await makeBuildCurrent(settings, opts);
   } catch (err) {
     for (const record of started.reverse()) await stopProcess(settings.stateDir, record);
     throw err;
@@ -67,6 +72,31 @@ export async function devStatus(settings: Settings): Promise<ServerStatus[]> {
       };
     }),
   );
+}
+
+/** Whether the workers' Temporal is the dev stack's own server: a profile or TEMPORAL_ADDRESS naming another (shared, production) one is never re-routed by `dev up`. */
+export function isDevStackTemporal(settings: Settings): boolean {
+  return settings.temporal.address === `${urlHost(settings.host)}:${settings.temporal.port}`;
+}
+
+/**
+ * Makes this checkout's build the current version of the workers' deployment, so new workflows go
+ * to the workers just started (or, without `workers`, to those a test or bench starts later with
+ * the same build id). One machine's stack: task queues of an earlier build (another host id) may go.
+ */
+async function makeBuildCurrent(settings: Settings, opts: DevOptions): Promise<void> {
+  const version = deploymentVersion(settings);
+  if (!isDevStackTemporal(settings)) {
+    opts.log(`worker deployment ${version.deploymentName}: Temporal at ${settings.temporal.address} is not this dev stack's, its current version is left as it is (gflow version set-current)`);
+    return;
+  }
+  const connection = await Connection.connect(temporalConnectionOptions(settings.temporal));
+  try {
+    const changed = await setCurrentVersion(connection.workflowService, settings.temporal.namespace, version, { allowNoPollers: !opts.workers, ignoreMissingTaskQueues: true });
+    opts.log(`worker deployment ${version.deploymentName}: build ${version.buildId} ${changed ? 'is now' : 'was already'} the current version`);
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Waits for every start; rethrows the first failure only after all have settled (for rollback). */

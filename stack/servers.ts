@@ -60,6 +60,11 @@ export function temporalServer(settings: Settings): ServerSpec {
       '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
       // activities a workflow schedules on its own worker's queue start on that worker without a round trip
       '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+      // the GPU pool's backlog in priority order and, within a priority, in weighted turns per customer (scenarios/pool-policy.ts)
+      '--dynamic-config-value', 'matching.enableFairness=true',
+      // one partition per task queue: one backlog, so that order is exact (a single dev server gains nothing from more)
+      '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+      '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
       ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ],
     env: { ...process.env, TEMPORAL_TELEMETRY_DISABLED: '1' },

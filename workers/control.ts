@@ -12,6 +12,7 @@ import { MlflowClient, mlflowClientFor } from '../activities/tracking/mlflow-cli
 import { CONTROL_QUEUE } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
+import { deploymentVersion, workerDeploymentOptions } from '../common/worker-deployment';
 
 export interface ControlWorkerOptions {
   settings: Settings;
@@ -22,7 +23,8 @@ export interface ControlWorkerOptions {
   mlflow?: MlflowClient;
 }
 
-/** The control worker: every workflow, plus the MLflow, S3 and fleet (optimizer) activities that need no GPU host. */
+/**
+ * The control worker: every workflow (pinned to this build's deployment version: common/worker-deployment.ts), plus the MLflow, S3 and fleet (optimizer) activities that need no GPU host. */
 export async function createControlWorker({ settings, connection, workflowBundle, mlflow }: ControlWorkerOptions): Promise<Worker> {
   const client = mlflow ?? mlflowClientFor(settings);
   const tracking = createTrackingActivities({ mlflow: client });
@@ -38,6 +40,7 @@ export async function createControlWorker({ settings, connection, workflowBundle
     connection,
     namespace: settings.temporal.namespace,
     taskQueue: CONTROL_QUEUE,
+    workerDeploymentOptions: workerDeploymentOptions(deploymentVersion(settings)),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: { ...tracking, ...registry, ...storage, ...reports, ...fleet, ...search },
   });
@@ -47,7 +50,8 @@ async function main(): Promise<void> {
   const settings = loadSettings();
   const connection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const worker = await createControlWorker({ settings, connection });
-  console.log(`control worker polling ${CONTROL_QUEUE} on ${settings.temporal.address}`);
+  const { deploymentName, buildId } = deploymentVersion(settings);
+  console.log(`control worker polling ${CONTROL_QUEUE} on ${settings.temporal.address} as ${deploymentName} build ${buildId}`);
   await worker.run();
   await connection.close();
 }

@@ -16,6 +16,7 @@ import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/co
 import { DrainMode } from '../common/hosts';
 import { loadSettings, type Settings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
+import { deploymentVersion, workerDeploymentOptions } from '../common/worker-deployment';
 import { HostControl } from './host-control';
 
 /** The Python executors shipped with this repo (the GPU host runs them from here). */
@@ -104,8 +105,14 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     env: opts.env,
   });
-  // the identity names the host, so the Web UI and histories show where each job ran
-  const common = { connection, namespace: settings.temporal.namespace, identity: `${process.pid}@${hostId}` };
+  // the identity names the host, so the Web UI and histories show where each job ran; a pinned
+  // workflow's jobs go to the GPU workers of its own build (same deployment version)
+  const common = {
+    connection,
+    namespace: settings.temporal.namespace,
+    identity: `${process.pid}@${hostId}`,
+    workerDeploymentOptions: workerDeploymentOptions(deploymentVersion(settings)),
+  };
   return Promise.all([
     Worker.create({
       ...common,
@@ -156,7 +163,7 @@ export async function runGpuHost(opts: { executors?: Partial<GpuDeps['executors'
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const shown = devices.devices.map((d) => (d.index === 'cpu' ? 'cpu' : `${d.index} (${d.name})`)).join(', ');
-  console.log(`GPU worker ${hostId}${opts.label ?? ''}: pool ${settings.gpu.pool}, ${devices.slots} slot(s) on ${shown}, queues ${gpuPoolQueue(settings.gpu.pool)} and ${gpuHostQueue(settings.gpu.pool, hostId)}, work dir ${settings.gpu.workDir}`);
+  console.log(`GPU worker ${hostId}${opts.label ?? ''}: pool ${settings.gpu.pool}, ${devices.slots} slot(s) on ${shown}, queues ${gpuPoolQueue(settings.gpu.pool)} and ${gpuHostQueue(settings.gpu.pool, hostId)}, build ${deploymentVersion(settings).buildId}, work dir ${settings.gpu.workDir}`);
   await control.run();
   await clientConnection.close();
   await connection.close();

@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { DrainMode, drainHostUpdate, hostCheckInSignal, hostQuery, hostSeenSignal, HostState, hostStoppedSignal, type HostRecord } from '../common/hosts';
 
 export interface GpuHostInput {
@@ -53,3 +53,7 @@ export async function gpuHost(input: GpuHostInput): Promise<void> {
   await condition(allHandlersFinished);
   await continueAsNew<typeof gpuHost>({ pool: input.pool, hostId: input.hostId, record });
 }
+
+// a host's record lives as long as the host: it follows the current build (a pinned one would be
+// stranded once its build's control workers are gone)
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, gpuHost);

@@ -7,6 +7,7 @@ import { actionKey, Decision, type RuleDecision } from '../optimizer/decide';
 import type { PlannedAction } from '../optimizer/action-scenario';
 import type { OptimizerRule } from '../optimizer/policy-schema';
 import { runKey } from '../scenarios/naming';
+import type { PriorityLevel } from '../scenarios/schema';
 import { controlStorage, fleet, tracking } from './proxies';
 import { optimizerCurrentDetails } from './current-details';
 import { optimizerAction } from './optimizer-action';
@@ -93,7 +94,9 @@ export async function optimizer(input: OptimizerInput): Promise<OptimizerResult>
       showDetails('starting');
       const outcomes = new Map<RuleDecision, CheckedDecision>();
       for (const d of toStart) {
-        const outcome = await startAction(d, policy.rules.find((r) => r.name === d.rule)!, run.runId, input.links);
+        const rule = policy.rules.find((r) => r.name === d.rule)!;
+        // absent from policies read before priorities (in replayed histories): the base scenario's priority stays
+        const outcome = await startAction(d, rule, rule.priority ?? policy.priority, run.runId, input.links);
         outcomes.set(d, outcome);
         if (outcome.decision === Decision.started) progress.started.push(d.workflowId!);
       }
@@ -128,10 +131,10 @@ function startedTag(decisions: RuleDecision[], now: number): string {
 }
 
 /** Starts one action under its deterministic id; an id already used is `in_flight`, an unusable base scenario `failed`. */
-async function startAction(d: RuleDecision, rule: OptimizerRule, checkRunId: string, links: UiLinks | undefined): Promise<CheckedDecision> {
+async function startAction(d: RuleDecision, rule: OptimizerRule, priority: PriorityLevel | undefined, checkRunId: string, links: UiLinks | undefined): Promise<CheckedDecision> {
   let planned: PlannedAction;
   try {
-    planned = await fleet.actionScenario.executeWithOptions({ summary: `plan ${rule.action.type} for ${d.siteKey} · ${d.task} from its champion's scenario` }, [{ rule, decision: d, checkRunId }]);
+    planned = await fleet.actionScenario.executeWithOptions({ summary: `plan ${rule.action.type} for ${d.siteKey} · ${d.task} from its champion's scenario` }, [{ rule, decision: d, checkRunId, priority }]);
   } catch (err) {
     return { ...d, decision: Decision.failed, error: err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err) };
   }
@@ -139,6 +142,8 @@ async function startAction(d: RuleDecision, rule: OptimizerRule, checkRunId: str
     workflowId: d.workflowId!,
     parentClosePolicy: ParentClosePolicy.ABANDON,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    // the action is its site's work at the policy's priority, not the optimizer's: set, not inherited
+    ...(planned.priority && { priority: planned.priority }),
   };
   try {
     if (patched(GUARDED_ACTIONS_PATCH)) await startChild(optimizerAction, { ...options, ...optimizerActionMetadata(planned, rule, links), args: [{ planned, rule, links }] });

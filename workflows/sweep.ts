@@ -3,9 +3,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  makeContinueAsNewFunc,
   ParentClosePolicy,
   patched,
   setCurrentDetails,
@@ -34,7 +34,8 @@ import { FailureType } from '../common/failure-types';
 import { paramsLine, scenarioMetadata, type UiLinks } from '../common/workflow-metadata';
 import { experimentName, parentRunName, runName } from '../scenarios/naming';
 import { MAX_TPE_RUNS, SweepStrategy, type Scenario, type Sweep } from '../scenarios/schema';
-import { gridSize, plannedRuns, searchSpace, trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
+import { TrialSeeding } from '../scenarios/search-space';
+import { gridSize, isSampled, plannedRuns, searchSpace, trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
 import type { SearchTrial } from '../activities/search/activities';
 import { sweepCurrentDetails } from './current-details';
 import { recordCompleted, thresholds, type EpochValues } from './early-stopping';
@@ -120,6 +121,14 @@ const ZERO_GAP_PATCH = 'sweep-zero-gap';
  */
 const WHOLE_GRID_PATCH = 'sweep-whole-grid';
 
+/**
+ * A random sweep with ranges seeds each trial's generator from its seed and index hashed together
+ * (TrialSeeding.mixed). Such a sweep started before it keeps drawing its trials as it began, so
+ * a replay gives back the parameters its trials ran with; a run continued as new draws mixed.
+ * Only sampled sweeps ask, so no other sweep's history carries the marker.
+ */
+const MIXED_SEEDING_PATCH = 'sweep-mixed-seeding';
+
 /** The sweep's scenario, checked again; a partial grid passes only for a sweep started before WHOLE_GRID_PATCH. */
 function sweepScenario(input: SweepInput): Scenario {
   // a sweep started after the change cannot carry a partial grid into a continued run: it was refused at its start
@@ -134,6 +143,13 @@ function sweepScenario(input: SweepInput): Scenario {
 
 /** Trials started by one workflow run; then the sweep drains and continues as new, so its history stays short. */
 export const TRIALS_PER_RUN = 200;
+
+/**
+ * A sweep is pinned to the build it runs on (the workers' default); its next run starts on the
+ * deployment's current version, so a sweep of days moves to new code at its next continue-as-new
+ * while the run in flight finishes on the code that began it (docs/architecture.md).
+ */
+const continueOnCurrentVersion = makeContinueAsNewFunc<typeof sweep>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
 
 /**
  * A hyper-parameter sweep: grid or seeded-random trials, at most `parallel` GPU jobs at once, each a
@@ -153,6 +169,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   // being opened would otherwise be refused for want of a handler
   const state = input.state ?? newSweepState(spec);
   const zeroGap = patched(ZERO_GAP_PATCH);
+  const seeding = isSampled(spec) && !patched(MIXED_SEEDING_PATCH) ? TrialSeeding.split : TrialSeeding.mixed;
   /** Model-based search: a trial's parameters come from `suggestTrials`, asked with every trial so far (no sweep recorded before it is `tpe`). */
   const tpe = spec.strategy === SweepStrategy.tpe;
   /** `tpe`: parameters asked for trials about to launch (one ask for all the trials launchable at once). */
@@ -317,7 +334,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   };
 
   const launch = async (index: number) => {
-    const params = tpe ? await suggestion(index) : trialParams(spec, index);
+    const params = tpe ? await suggestion(index) : trialParams(spec, index, seeding);
     const trial = trialOf(scenario, params, index);
     const granted = !zeroGap || (!state.paused && gpu.busy.size < spec.parallel);
     if (zeroGap && granted) gpu.busy.add(index);
@@ -390,7 +407,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   await condition(() => allHandlersFinished() && (!zeroGap || signalsInFlight === 0));
   if (remaining()) {
     const handed = [...running.keys()].map((index): OpenTrialState => ({ index, params: running.get(index)!.params, slot: gpu.busy.has(index) ? 'busy' : 'waiting' }));
-    return continueAsNew<typeof sweep>({ ...input, state: { ...state, ...(zeroGap && { open: handed }) } });
+    return continueOnCurrentVersion({ ...input, state: { ...state, ...(zeroGap && { open: handed }) } });
   }
   closed ??= 'has started all its trials';
   phase = BatchPhase.summarizing;

@@ -11,6 +11,9 @@ import { versionSummaries } from '../../fleet/select';
 import { loadPolicyFile, PolicyFileError } from '../../optimizer/policy-loader';
 import { durationMs, type OptimizerPolicy, type OptimizerRule } from '../../optimizer/policy-schema';
 import { parseScenarioText, ScenarioFileError } from '../../scenarios/loader';
+import { scenarioPriority } from '../../scenarios/pool-policy';
+import { loadPoolPolicy, PoolPolicyError } from '../../scenarios/pool-policy-loader';
+import type { PriorityLevel } from '../../scenarios/schema';
 import { artifactKey, type ArtifactStore } from '../storage/artifact-location';
 import { asTrackingActivity } from '../tracking/failures';
 import type { MlflowClient } from '../tracking/mlflow-client';
@@ -74,8 +77,8 @@ export function createFleetActivities(deps: FleetDeps) {
       return Object.fromEntries(input.metrics.map((key) => [key, (metrics as Record<string, number | undefined>)[key] ?? null]));
     },
 
-    /** The scenario of a `started` decision: the champion's recorded scenario with the rule's changes. */
-    async actionScenario(input: { rule: OptimizerRule; decision: RuleDecision; checkRunId: string }): Promise<PlannedAction> {
+    /** The scenario of a `started` decision: the champion's recorded scenario with the rule's changes, and the Temporal priority it starts with (the pool policy of this host). */
+    async actionScenario(input: { rule: OptimizerRule; decision: RuleDecision; checkRunId: string; priority?: PriorityLevel }): Promise<PlannedAction> {
       const { decision } = input;
       const champion = decision.champion!;
       const version = await asTrackingActivity(() => mlflow.getModelVersion(champion.name, champion.version));
@@ -85,8 +88,13 @@ export function createFleetActivities(deps: FleetDeps) {
       const where = `runs:/${runId}/config/scenario.yaml`;
       const text = await readArtifact(deps, run.info.artifact_uri, 'config/scenario.yaml');
       if (text === undefined) throw refused(`champion ${champion.name} v${champion.version}: ${where} was not recorded, so there is no scenario to start the action from`);
+      const pool = await loadPoolPolicy().catch((err: unknown) => {
+        if (err instanceof PoolPolicyError) throw ApplicationFailure.create({ message: err.message, type: FailureType.InvalidPolicy, nonRetryable: true });
+        throw err;
+      });
       try {
-        return planAction(parseScenarioText(text, where), input.rule, { workflowId: decision.workflowId!, checkRunId: input.checkRunId, championRunId: runId });
+        const planned = planAction(parseScenarioText(text, where), input.rule, { workflowId: decision.workflowId!, checkRunId: input.checkRunId, championRunId: runId, priority: input.priority });
+        return { ...planned, priority: scenarioPriority(planned.scenario, pool) };
       } catch (err) {
         if (err instanceof ScenarioFileError) throw refused(err.message);
         throw refused(`${input.rule.name}: the action's scenario from ${where} is not valid: ${String(err)}`);

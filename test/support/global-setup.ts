@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { loadSettings } from '../../common/settings';
+import { buildIdOf } from '../../common/worker-deployment';
 import { devUp } from '../../stack/dev-stack';
 import { TEST_STACK_ENV } from './test-stack-env';
 
@@ -10,6 +11,8 @@ import { TEST_STACK_ENV } from './test-stack-env';
  */
 export default async function globalSetup(): Promise<void> {
   Object.assign(process.env, TEST_STACK_ENV);
+  // one build id for the whole run (a commit made meanwhile does not split the test files' workers)
+  process.env.GF_BUILD_ID ??= buildIdOf(loadSettings());
   const settings = loadSettings();
   execFileSync(settings.python, [path.join(__dirname, '../../executors/offline_setup.py'), settings.gpu.yoloConfigDir], { stdio: 'inherit' });
   await devUp(settings, { log: (line: string) => process.stderr.write(`[test stack] ${line}\n`) });

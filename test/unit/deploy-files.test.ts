@@ -116,8 +116,14 @@ describe('docker-compose.yml', () => {
   it('pins every image to a version, and builds only from files in the repository', () => {
     for (const [name, s] of services) {
       if (s.image) expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^[\w./-]+:v?\d+(\.\d+)*$/) });
-      else expect(typeof s.build === 'string' && existsSync(path.join(REPO, s.build, 'Dockerfile'))).toBe(true);
+      else {
+        // a folder, or { context, args } (the GuardianFlow image takes GIT_COMMIT, the build id's commit)
+        const context = typeof s.build === 'string' ? s.build : (s.build as { context?: unknown } | undefined)?.context;
+        expect({ name, context, dockerfile: typeof context === 'string' && existsSync(path.join(REPO, context, 'Dockerfile')) }).toEqual({ name, context, dockerfile: true });
+      }
     }
+    for (const name of ['control-worker', 'fleet-api']) expect(compose.services[name].build).toEqual({ context: '.', args: { GIT_COMMIT: '${GIT_COMMIT:-}' } });
+    for (const file of ['Dockerfile', 'deploy/gpu-host/Dockerfile']) expect(read(file)).toContain('ARG GIT_COMMIT=');
     expect(read('deploy/mlflow/Dockerfile')).toMatch(/^FROM ghcr\.io\/mlflow\/mlflow:v\d+\.\d+\.\d+$/m);
   });
 

@@ -7,6 +7,9 @@ import { exportFleet } from '../../fleet/export';
 import type { FleetRun, FleetSnapshot } from '../../fleet/records';
 import { loadSettings } from '../../common/settings';
 
+// pyarrow's import alone takes seconds on a loaded 2-core machine (jest's default is 5 s)
+jest.setTimeout(60_000);
+
 const { python } = loadSettings();
 const site = { customer: 'acme', region: 'north', plant: 'p1', zone: 'weld' };
 

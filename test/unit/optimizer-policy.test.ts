@@ -47,11 +47,12 @@ describe('optimizer policy', () => {
     expect(policy.rules[2].action).toEqual({ type: 'batch_up', factor: 2 });
   });
 
-  it('fills defaults: max_concurrent 2, no dry run, every 6h, all of the fleet, the scenario gate, no approval; the seeds’ mAP50 is det.mAP50', () => {
+  it('fills defaults: max_concurrent 2, no dry run, every 6h, background priority, all of the fleet, the scenario gate, no approval; the seeds’ mAP50 is det.mAP50', () => {
     const policy = parsePolicyText(`rules:\n${rule('r').replace('det.mAP50', 'mAP50')}`);
     expect(policy).toEqual({
       max_concurrent: 2,
       dry_run: false,
+      priority: 'background',
       schedule: { every: '6h' },
       rules: [
         {

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { sweepPlan } from '../../cli/sweep-plan';
 import { checkScenario } from '../../scenarios/validate';
 import { gridSize, plannedRuns, trialCount, trialParams, trialScenario } from '../../scenarios/sweep-trials';
+import { TrialSeeding } from '../../scenarios/search-space';
 import { scenarioParams } from '../../scenarios/tracking-fields';
 
 /**
@@ -116,6 +117,32 @@ describe('search spaces', () => {
     expect(new Set(trials.map((t) => t.learning_rate)).size).toBe(40);
     expect(trialCount(sweep, plannedRuns(sweep))).toBe(40);
     expect(sweepPlan(sweep)).toBe('40 trials of a continuous space (random, learning_rate, momentum, batch_size, epochs sampled with seed 11), 1 at a time');
+  });
+
+  it('random with ranges: the first trials of seed 11 are pinned (a running sweep must draw them again)', () => {
+    const sweep = scenarioOf(RANDOM).sweep!;
+    expect([0, 1, 2].map((i) => trialParams(sweep, i))).toEqual([
+      { learning_rate: 0.00013223478889350763, momentum: 0.8774363895915922, batch_size: 29, epochs: 1, optimizer: 'SGD' },
+      { learning_rate: 0.03459247235237415, momentum: 0.8187659584118171, batch_size: 46, epochs: 5, optimizer: 'SGD' },
+      { learning_rate: 0.0006287780121992628, momentum: 0.8319034833709529, batch_size: 41, epochs: 9, optimizer: 'AdamW' },
+    ]);
+    // a sweep started before patched('sweep-mixed-seeding') keeps drawing the old way
+    expect(trialParams(sweep, 0, TrialSeeding.split)).toEqual({ learning_rate: 0.00029955975945011583, momentum: 0.8451039493082777, batch_size: 55, epochs: 7, optimizer: 'SGD' });
+  });
+
+  it('random with ranges: a list\'s choices depend on the seed, not on the index alone (issue 16 #3)', () => {
+    // Before: each generator state word came from the seed or the index alone, so the lowest bit
+    // (which picks one of two items) was a part of the index XOR a part of the seed: every seed
+    // drew the same 16 choices or their opposite. 64 seeds of 2^16 sequences almost never meet.
+    const sweep = scenarioOf(RANDOM).sweep!;
+    const choices = (seed: number, seeding?: TrialSeeding) => Array.from({ length: 16 }, (_, i) => trialParams({ ...sweep, seed }, i, seeding).optimizer).join();
+    const seeds = Array.from({ length: 64 }, (_, seed) => seed);
+    expect(new Set(seeds.map((seed) => choices(seed, TrialSeeding.split))).size).toBe(2);
+    expect(new Set(seeds.map((seed) => choices(seed))).size).toBeGreaterThanOrEqual(62);
+    // a fair coin: the first 4 trials agree for about 1/8 of the seeds (125 of 1000, sd 10.5)
+    const agreeing = Array.from({ length: 1000 }, (_, seed) => new Set([0, 1, 2, 3].map((i) => trialParams({ ...sweep, seed }, i).optimizer)).size === 1).filter(Boolean).length;
+    expect(agreeing).toBeGreaterThan(90);
+    expect(agreeing).toBeLessThan(160);
   });
 
   it('validates ranges: min < max, log above 0, integer fields, numeric fields only, max_runs for random', () => {

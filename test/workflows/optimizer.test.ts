@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import { CONTROL_QUEUE, OPTIMIZER_SCHEDULE_ID } from '../../common/contract';
+import { OPTIMIZER_CHECK_PRIORITY } from '../../scenarios/pool-policy';
 import type { optimizer, OptimizerResult } from '../../workflows/optimizer';
 import type { OptimizerActionResult } from '../../workflows/optimizer-action';
 import type { SingleRunResult } from '../../workflows/single-run';
@@ -96,6 +97,10 @@ it('one check starts exactly one sweep retrain and one quantize, each from the c
     const [retrained, quantizedAction] = [(await retrain.result()) as OptimizerActionResult, (await quantize.result()) as OptimizerActionResult];
     const [retrainChild, quantizeChild] = [retrained, quantizedAction].map((a) => stack.client.workflow.getHandle(a.actionWorkflowId));
     expect([(await retrainChild.describe()).type, (await quantizeChild.describe()).type]).toEqual(['sweep', 'singleRun']);
+    // the policy names no priority: its actions and their children run at background (5), each in its own site's customer's share
+    for (const [h, site] of [[retrain, DOCK], [retrainChild, DOCK], [quantizeChild, PAINT]] as const) {
+      expect((await h.describe()).priority).toEqual({ priorityKey: 5, fairnessKey: site.split('/')[0], fairnessWeight: 1 });
+    }
     const swept = (await retrainChild.result()) as SweepResult;
     const quantized = (await quantizeChild.result()) as SingleRunResult;
     // one guarded promotion per new candidate, each ended by its gate and rule (no approval, no soak here), its state tagged on the version
@@ -173,6 +178,8 @@ it('the schedule skips a check while one runs, triggers checks on its interval, 
     return d.info.numActionsSkippedOverlap === before + 1 ? d : undefined;
   }, 20_000, 'the second trigger to be skipped');
   expect(described.policies.overlap).toBe('SKIP');
+  // (the description reads an unset weight back as 0)
+  expect(described.action.priority).toMatchObject(OPTIMIZER_CHECK_PRIORITY);
   expect(described.policies.catchupWindow).toBe(3_600_000);
   expect(await workflowIds(`WorkflowType = 'optimizer' AND WorkflowId STARTS_WITH '${OPTIMIZER_SCHEDULE_ID}-check'`)).toHaveLength(1);
 

@@ -28,7 +28,7 @@ afterAll(async () => {
  * 0.6 at 0.001 (test/fixtures/fake_executor.py); every benchmark of the trained weights reads
  * det.mAP50 0.7, the fp32 export 0.7 and the int8 export 0.67 (test/fixtures/fake_quant.py).
  */
-function pipelineScenario(customer: string, version: string, learningRate: number): Scenario {
+function pipelineScenario(customer: string, version: string, learningRate: number, gateMetric = 'det.mAP50'): Scenario {
   return parseScenarioText(`
 name: gate-${version}
 version: ${version}
@@ -41,7 +41,7 @@ dataset: { path: /nonexistent/data.yaml, version: synthetic-1 }
 environment: { device: cpu, workers: 0 }
 training: { epochs: 2, batch_size: 16, learning_rate: ${learningRate} }
 quantization: { variants: [ { backend: onnx, precision: fp32 }, { backend: openvino, precision: int8 } ], calibration_size: 8 }
-promotion: { metric: det.mAP50, min_improvement: 0.05, max_accuracy_drop: 0.01 }
+promotion: { metric: ${gateMetric}, min_improvement: 0.05, max_accuracy_drop: 0.01 }
 benchmark: { tracking: { sequence: /nonexistent/seq/img1, ground_truth: /nonexistent/seq/gt/gt.txt } }
 `);
 }
@@ -163,6 +163,27 @@ describe('pipeline promotion gate (real Temporal, MLflow, S3; stand-in executors
     expect(refused.rows[0].reason).toMatch(/det\.mAP50.*0\.6.*champion.*0\.8/);
     expect(refused.rows[1].reason).toBe('its source model was not promoted');
     expect(second.decisions[0]).toEqual(expect.objectContaining({ model: MODEL, promote: false, reason: refused.rows[0].reason }));
+  });
+
+  it('a champion without the gate\'s metric is not "no champion": nothing promoted, the reason names what it has (issue 16 #1)', async () => {
+    // champion v1 registered by hand from a run that logged det.mAP50 0.91 and no det.mAP50_95
+    const model = 'gate-lack-co.ci-lab.bench.ppe';
+    const experimentId = await stack.mlflow.ensureExperiment('gate-tests-hand-registered');
+    const hand = await stack.mlflow.createRun({ experimentId, runName: 'champion-without-map50-95', tags: [] });
+    await stack.mlflow.logBatch(hand.run_id, { metrics: [{ key: 'det.mAP50', value: 0.91, timestamp: Date.now(), step: 0 }] });
+    await stack.mlflow.ensureRegisteredModel(model);
+    const v1 = await stack.mlflow.createModelVersion({ name: model, source: `${hand.artifact_uri}/weights/best.pt`, runId: hand.run_id });
+    await stack.mlflow.setAlias(model, 'champion', v1.version);
+
+    const result = await withFakeGpu(stack, { bundle }, () => run(pipelineScenario('gate-lack-co', 'lacking', 0.01, 'det.mAP50_95')));
+    const runs = await recorded(result.runId);
+    expect(runs.parent.info.status).toBe('FINISHED');
+    expect(metricsOf(runs.train)['det.mAP50_95']).toBe(0.5);
+    expect(result.promoted).toEqual([]);
+    expect(result.decisions[0]).toEqual(
+      expect.objectContaining({ model, promote: false, reason: expect.stringMatching(/^champion v1 has no det\.mAP50_95 \(it has det\.mAP50\), so det\.mAP50_95=0\.5000 cannot be compared/) }),
+    );
+    expect((await aliasesOf(stack, model)).champion).toBe(v1.version);
   });
 
   it('a failed variant: its run FAILED, its sibling FINISHED, the quant stage and the pipeline FAILED, nothing promoted', async () => {

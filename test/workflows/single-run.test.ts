@@ -128,14 +128,14 @@ describe('singleRun on a real Temporal server, MLflow and S3 (stand-in executor)
     });
   });
 
-  it('stops halving at training.min_batch_size: OutOfMemory, run FAILED', async () => {
-    const scenario = trainScenario({ version: 'oomfloor', dataPath: NO_DATA, batch: 8, minBatch: 4 });
+  it('stops halving at training.min_batch_size, trying the floor itself: OutOfMemory, run FAILED (issue 16 #4: 48 → 24 → 16)', async () => {
+    const scenario = trainScenario({ version: 'oomfloor', dataPath: NO_DATA, batch: 48, minBatch: 16 });
     await withFakeGpu({ GF_FAKE_FAIL: 'oom', GF_FAKE_FAIL_AT_EPOCH: '2' }, async () => {
       const handle = await startScenario(stack.client, scenario);
       const cause = rootCause(await failureOf(handle.result()));
       expect((cause as ApplicationFailure).type).toBe('OutOfMemory');
       expect(cause.message).toContain('CUDA out of memory');
-      expect(trainBatchSizes(await handle.fetchHistory())).toEqual([8, 4]);
+      expect(trainBatchSizes(await handle.fetchHistory())).toEqual([48, 24, 16]);
       expect((await runOf(handle)).info.status).toBe('FAILED');
     });
   });

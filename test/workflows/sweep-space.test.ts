@@ -1,8 +1,10 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { startScenario } from '../../cli/start-run';
 import { parseScenarioText } from '../../scenarios/loader';
+import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
-import { trialParams } from '../../scenarios/sweep-trials';
 import type { sweep } from '../../workflows/sweep';
 import { childRuns, connectStack, paramsOf, tagsOf, withFakeGpu, workflowBundle, type Stack } from '../support/harness';
 
@@ -42,6 +44,30 @@ sweep: ${sweepBlock}
 `);
 }
 
+type History = temporal.api.history.v1.IHistory;
+type Event = temporal.api.history.v1.IHistoryEvent;
+
+/** The patch id a `core_patch` marker event records, if it is one. */
+function patchIdOf(e: Event): string | undefined {
+  const data = e.markerRecordedEventAttributes?.markerName === 'core_patch' ? e.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id : undefined;
+}
+
+const patchIds = (history: History) => (history.events ?? []).flatMap((e) => patchIdOf(e) ?? []);
+
+/** The history with one patch's markers naming another, deprecated change: event ids and everything else unchanged. */
+function withPatchRenamed(history: History, from: string, to: string): History {
+  const events = (history.events ?? []).map((e) => {
+    if (patchIdOf(e) !== from) return e;
+    const copy = structuredClone(e);
+    const payload = copy.markerRecordedEventAttributes!.details!['patch-data'].payloads![0];
+    // deprecated: core skips a marker of a change the code no longer asks about, as if it were absent
+    payload.data = Buffer.from(JSON.stringify({ id: to, deprecated: true }));
+    return copy;
+  });
+  return { ...history, events };
+}
+
 const start = (s: Scenario) => startScenario(stack.client, s) as unknown as Promise<WorkflowHandle<typeof sweep>>;
 
 describe('sweep spaces (real Temporal, MLflow, S3; stand-in executor)', () => {
@@ -67,7 +93,7 @@ describe('sweep spaces (real Temporal, MLflow, S3; stand-in executor)', () => {
     expect(combos.filter((c) => c.startsWith('0.1/'))).toHaveLength(27);
   });
 
-  it('random samples ranges with the sweep seed: each trial records the values trialParams gives for its index', async () => {
+  it('random samples ranges with the sweep seed: each trial records the values drawn for its index (pinned)', async () => {
     const scenario = sweepScenario(
       'ranges',
       '{ strategy: random, max_runs: 4, seed: 5, parallel: 4, parameters: { learning_rate: { min: 0.0001, max: 0.1, log: true }, batch_size: { int: [8, 32] }, augmentation.mosaic: { min: 0, max: 1 }, optimizer: [SGD, AdamW] } }',
@@ -86,20 +112,28 @@ describe('sweep spaces (real Temporal, MLflow, S3; stand-in executor)', () => {
 
     const children = (await childRuns(stack, result.runId)).sort((a, b) => Number(tagsOf(a)['sweep.index']) - Number(tagsOf(b)['sweep.index']));
     expect(children).toHaveLength(4);
+    // seed 5's draws, written out (not computed by the code under test)
+    const draws = [
+      { learning_rate: '0.0027594870627515432', batch_size: '14', 'augmentation.mosaic': '0.5901511159631921', optimizer: 'AdamW' },
+      { learning_rate: '0.011583078816844878', batch_size: '13', 'augmentation.mosaic': '0.9778527739267749', optimizer: 'AdamW' },
+      { learning_rate: '0.053869440004333115', batch_size: '23', 'augmentation.mosaic': '0.7393358967317246', optimizer: 'AdamW' },
+      { learning_rate: '0.004961319313867411', batch_size: '23', 'augmentation.mosaic': '0.7795319804128236', optimizer: 'SGD' },
+    ];
     for (const [i, child] of children.entries()) {
-      const drawn = trialParams(scenario.sweep!, i);
-      const params = paramsOf(child);
-      expect(params).toEqual(
-        expect.objectContaining({
-          learning_rate: String(drawn.learning_rate),
-          batch_size: String(drawn.batch_size),
-          'augmentation.mosaic': String(drawn['augmentation.mosaic']),
-          optimizer: String(drawn.optimizer),
-          // the trial's scenario carries them: train.* and aug.* params
-          'train.learning_rate': String(drawn.learning_rate),
-          'aug.mosaic': String(drawn['augmentation.mosaic']),
-        }),
-      );
+      const drawn = draws[i];
+      // the trial's scenario carries them too: train.* and aug.* params
+      expect(paramsOf(child)).toEqual(expect.objectContaining({ ...drawn, 'train.learning_rate': drawn.learning_rate, 'aug.mosaic': drawn['augmentation.mosaic'] }));
     }
+
+    // its history took patched('sweep-mixed-seeding') and replays; so does the same history with
+    // that marker made one of another, deprecated change, which core skips: a sweep started
+    // before the change, whose history has none, replays through the old draws
+    const id = workflowId(scenario);
+    const history = await stack.client.workflow.getHandle(id).fetchHistory();
+    expect(patchIds(history)).toContain('sweep-mixed-seeding');
+    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'ranges-mixed' }, history, id);
+    const before = withPatchRenamed(history, 'sweep-mixed-seeding', 'not-this-change');
+    expect(patchIds(before)).not.toContain('sweep-mixed-seeding');
+    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'ranges-split' }, before, id);
   });
 });
