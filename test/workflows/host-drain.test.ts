@@ -120,9 +120,10 @@ it('graceful drain: the running job finishes (uploads included), no new job is t
     const view = await poolJson(pool);
     return view.waiting.some((j) => j.workflowId === b.workflowId) ? view : undefined;
   }, 60_000, 'the second job waiting in gflow pool');
-  expect(waiting.waitingBy).toEqual([{ priority: 3, priorityName: 'normal', fairnessKey: null, jobs: 1 }]);
+  // every start carries its priority (normal by default) and fairness key (the customer)
+  expect(waiting.waitingBy).toEqual([{ priority: 3, priorityName: 'normal', fairnessKey: 'beta-co', jobs: 1 }]);
   const why = await gflow(stack.settings, ['pool', b.workflowId, '--pool', pool]);
-  expect(why.stdout).toMatch(new RegExp(`^${b.workflowId.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(train, normal\\) waits since .*: no active host in pool ${pool}`));
+  expect(why.stdout).toMatch(new RegExp(`^${b.workflowId.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(train, normal, customer beta-co\\) waits since .*: no active host in pool ${pool}`));
 
   // the running job finishes on the draining host, its files uploaded from there; then the worker exits
   const result = await a.result();
