@@ -16,6 +16,7 @@ import { refuseWithFile } from './flag-scenario';
 import { registerLegacyCommands, scriptOutputLines } from './legacy-commands';
 import { registerMetricsCommands } from './metrics-commands';
 import { registerOptimizeCommands } from './optimize-commands';
+import { registerPoolCommands } from './pool-commands';
 import { promotionLines, registerPromotionCommands } from './promotion-commands';
 import { followToEnd } from './follow';
 import { printResult, type ScenarioResult } from './result-report';
@@ -248,6 +249,7 @@ export function buildProgram(settings = loadSettings()): Command {
   registerPromotionCommands(program, settings);
   registerDataCommands(program, settings);
   registerVersionCommands(program, settings);
+  registerPoolCommands(program, settings);
   return program;
 }
 

@@ -9,6 +9,8 @@ import { buildFleetServer } from '../server/app';
 import { SnapshotCache } from '../server/snapshot-cache';
 import { CliError } from './cli-error';
 import { alertRulesFrom } from './metrics-commands';
+import { readPool } from './pool';
+import { connect } from './temporal';
 
 /**
  * `gflow serve`: the fleet HTTP API and page (server/app.ts) over the settings' MLflow, on
@@ -39,6 +41,17 @@ export function registerServeCommand(program: Command, settings: Settings): void
         rules,
         links: { mlflowUrl: settings.mlflow.uiUrl, temporalUiUrl: settings.temporal.uiUrl, namespace: settings.temporal.namespace },
         publicDir: path.join(settings.repoRoot, 'server', 'public'),
+        // one Temporal connection per request: the fleet answers even while Temporal is down
+        pool: async (pool) => {
+          const { client, close } = await connect(settings).catch((err: unknown) => {
+            throw Object.assign(new Error(err instanceof Error ? err.message : String(err), { cause: err }), { statusCode: 503 });
+          });
+          try {
+            return await readPool(client, pool ?? settings.gpu.pool);
+          } finally {
+            await close();
+          }
+        },
         logger: true,
       });
       await app.listen({ port, host }).catch((err: NodeJS.ErrnoException) => {

@@ -22,6 +22,12 @@ export const FailureType = {
   RegistryMoveRefused: 'RegistryMoveRefused',
   /** The GPU host that holds a job's files took no upload within the wait: it is gone, and so are the files only it had. */
   HostLost: 'HostLost',
+  /**
+   * The job's host is being drained at once (`gflow host drain --now`): the job was stopped and goes
+   * back to the pool, where the retry resumes it on another host (a training from its last uploaded
+   * checkpoint). Retryable, and not the job's fault.
+   */
+  HostDraining: 'HostDraining',
   /** A sweep with `fail_fast` stopped because one of its trials failed. */
   TrialFailed: 'TrialFailed',
   /** A wrapped legacy script that cannot run as its experiments.yaml entry says (no folder, a script outside it, a placeholder without a value). */

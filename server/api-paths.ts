@@ -11,6 +11,8 @@ export const ApiPath = {
   /** The MLflow and Temporal Web UI base URLs and the namespace, for the fleet page's links. */
   config: '/api/config',
   openapi: '/api/openapi.json',
+  /** The GPU pool: hosts, what runs where, what waits (the same view as `gflow pool --json`). */
+  pool: '/api/pool',
   prometheus: '/metrics',
 } as const;
 export type ApiPath = (typeof ApiPath)[keyof typeof ApiPath];

@@ -3,7 +3,8 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { z } from 'zod';
+import { z } from 'zod';
+import type { PoolView } from '../cli/pool-view';
 import { MlflowUnreachableError } from '../activities/tracking/mlflow-client';
 import { alerts, comparison, summary, trend, trendByDay, type AlertRulesFile, type FleetSnapshot } from '../fleet';
 import { AlertsQuery, ComparisonQuery, filterOf, parseQuery, QueryParamError, SummaryQuery, TrendQuery } from '../fleet/query-params';
@@ -35,7 +36,11 @@ export interface FleetServerOptions {
   now?: () => number;
   /** Fastify's request log (pino, to stdout); off by default. */
   logger?: boolean;
+  /** The GPU pool's view read from Temporal (`gflow pool --json`); left out: `/api/pool` answers 503. */
+  pool?: (pool?: string) => Promise<PoolView>;
 }
+
+const PoolQuery = z.strictObject({ pool: z.string().min(1).optional().describe('the GPU pool (default: the server’s GF_GPU_POOL)') });
 
 const errors = { 400: ErrorSchema, 503: ErrorSchema };
 
@@ -113,6 +118,11 @@ export async function buildFleetServer(options: FleetServerOptions): Promise<Fas
   api.get(ApiPath.prometheus, { schema: { summary: 'Per site × task gauges in the Prometheus text format', produces: ['text/plain'] } }, async (_request, reply) => {
     const text = await gauges.render(await options.snapshot(), options.rules, now());
     return reply.type(gauges.contentType).send(text);
+  });
+
+  api.get(ApiPath.pool, { schema: { summary: 'The GPU pool: hosts, their slots and devices, what runs on each, what waits by priority and customer', querystring: PoolQuery, response: { 200: z.record(z.string(), z.unknown()).describe('the view: pool, queue, readAt, hosts, slots, waiting, waitingBy, held, backlog'), 400: ErrorSchema, 503: ErrorSchema } } }, async (request, reply) => {
+    if (!options.pool) return reply.code(503).send({ error: 'this server reads no Temporal: the pool view is not available' });
+    return { ...(await options.pool(request.query.pool)) };
   });
 
   api.get(ApiPath.openapi, { schema: { summary: 'This document (OpenAPI 3)' } }, () => Promise.resolve(app.swagger()));

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createGpuActivities, type GpuDeps } from '../activities/gpu/activities';
 import { DatasetCache, s3ObjectSource } from '../activities/gpu/dataset-cache';
 import { detectGpus, DeviceSlots, hostDevices } from '../activities/gpu/devices';
@@ -12,9 +13,11 @@ import { recordDataset } from '../activities/tracking/dataset-input';
 import { toKeyValues } from '../activities/tracking/log-batch';
 import { mlflowClientFor } from '../activities/tracking/mlflow-client';
 import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
+import { DrainMode } from '../common/hosts';
 import { loadSettings, type Settings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
 import { deploymentVersion, workerDeploymentOptions } from '../common/worker-deployment';
+import { HostControl } from './host-control';
 
 /** The Python executors shipped with this repo (the GPU host runs them from here). */
 export const EXECUTORS_DIR = path.resolve(__dirname, '..', ...(__dirname.split(path.sep).includes('dist') ? ['..'] : []), 'executors');
@@ -30,6 +33,13 @@ export interface GpuWorkerOptions {
   heartbeatIntervalMs?: number;
   /** The host's devices and slots (default: hostDeviceSlots(settings)). */
   devices?: DeviceSlots;
+  /**
+   * How long the pool worker's shutdown lets running jobs go on (default 0: they are cancelled at
+   * once). A drainable host (runGpuHost) lets them finish: its shutdown is the graceful drain.
+   */
+  shutdownGraceTime?: Duration;
+  /** Aborted to hand every running GPU job back to the pool (`gflow host drain --now`): they fail HostDraining and resume elsewhere. */
+  handBack?: AbortSignal;
 }
 
 /** The devices of this host (GF_GPU_DEVICES, else what NVML sees, else the CPU) with GF_GPU_SLOTS_PER_DEVICE slots each. */
@@ -74,6 +84,7 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     },
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     env: opts.env,
+    handBack: opts.handBack,
   });
   const storage = createStorageActivities({
     s3,
@@ -112,29 +123,58 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
       // a cancel reaches an activity only with a heartbeat's response: flush them every second so it is killed within seconds
       maxHeartbeatThrottleInterval: '1s',
       defaultHeartbeatThrottleInterval: '1s',
+      shutdownGraceTime: opts.shutdownGraceTime ?? 0,
     }),
     Worker.create({ ...common, taskQueue: hostQueue, activities: storage }),
   ]);
 }
 
-async function main(): Promise<void> {
+/** As long as a GPU job may run (the pool's startToCloseTimeout): a graceful drain waits for running jobs this long at most. */
+const JOB_MAX_DURATION: Duration = '72h';
+/** After a stop signal: how long the upload worker must be idle before the process exits. */
+const SIGNAL_UPLOAD_QUIET_MS = 3000;
+
+/**
+ * A GPU host's worker process: the pool and host workers, its record in the pool (common/hosts.ts)
+ * and the drain it watches there; resolves once the host has drained and stopped. SIGINT and
+ * SIGTERM drain it at once (running trainings resume elsewhere); a second one exits.
+ * `executors`: the stand-in host of tests and scripts/prod-check.sh swaps them.
+ */
+export async function runGpuHost(opts: { executors?: Partial<GpuDeps['executors']>; label?: string } = {}): Promise<void> {
+  // the host handles its shutdown signals itself: a drain, not the SDK's cancel-everything
+  Runtime.install({ shutdownSignals: [] });
   const settings = loadSettings();
   const connection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const clientConnection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection: clientConnection, namespace: settings.temporal.namespace });
   const devices = await hostDeviceSlots(settings);
-  const workers = await createGpuWorkers({ settings, connection, client, devices });
-  const { pool, hostId } = settings.gpu;
+  const handBack = new AbortController();
+  const [pool, uploads] = await createGpuWorkers({ settings, connection, client, devices, executors: opts.executors, shutdownGraceTime: JOB_MAX_DURATION, handBack: handBack.signal });
+  const { hostId } = settings.gpu;
+  const control = new HostControl({ client, pool: settings.gpu.pool, hostId, devices, identity: `${process.pid}@${hostId}`, poolWorker: pool, uploadWorker: uploads, handBack, log: (line) => console.log(line) });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) process.exit(130);
+    console.log(`GPU worker ${hostId}: ${signal}: draining at once (again to exit now)`);
+    // whoever sent it (systemd, gflow dev down) waits seconds, not the usual wait for uploads
+    control.drain(DrainMode.now, SIGNAL_UPLOAD_QUIET_MS);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const shown = devices.devices.map((d) => (d.index === 'cpu' ? 'cpu' : `${d.index} (${d.name})`)).join(', ');
-  console.log(`GPU worker ${hostId}: pool ${pool}, ${devices.slots} slot(s) on ${shown}, queues ${gpuPoolQueue(pool)} and ${gpuHostQueue(pool, hostId)}, build ${deploymentVersion(settings).buildId}`);
-  await Promise.all(workers.map((w) => w.run()));
+  console.log(`GPU worker ${hostId}${opts.label ?? ''}: pool ${settings.gpu.pool}, ${devices.slots} slot(s) on ${shown}, queues ${gpuPoolQueue(settings.gpu.pool)} and ${gpuHostQueue(settings.gpu.pool, hostId)}, build ${deploymentVersion(settings).buildId}, work dir ${settings.gpu.workDir}`);
+  await control.run();
   await clientConnection.close();
   await connection.close();
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  runGpuHost().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -7,3 +7,4 @@ export { optimizer } from './optimizer';
 export { optimizerAction } from './optimizer-action';
 export { guardedPromotion } from './guarded-promotion';
 export { legacyRun } from './legacy-run';
+export { gpuHost } from './gpu-host';

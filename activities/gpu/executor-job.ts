@@ -17,6 +17,11 @@ export interface JobDeps {
   heartbeatIntervalMs?: number;
   /** Extra environment for executors (device masks, fault injection in tests). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Aborted when this host is drained at once (`gflow host drain --now`): each job stops its
+   * executor and fails HostDraining, so Temporal retries it on another host.
+   */
+  handBack?: AbortSignal;
 }
 
 export interface JobRequest<H, R> {
@@ -58,6 +63,8 @@ const ARTIFACT_FOLDER: Record<ArtifactKind, string> = {
 export async function superviseJob<H, R>(deps: JobDeps, req: JobRequest<H, R>): Promise<JobOutcome<R>> {
   const ctx = Context.current();
   const name = req.name ?? 'executor';
+  // a job that reached a host already draining at once (its poll was in flight) goes straight back
+  if (deps.handBack?.aborted) throw handedBack();
   let beat = req.heartbeat;
   const heartbeat = () => ctx.heartbeat(req.current ? req.current(beat) : beat);
   const timer = setInterval(heartbeat, deps.heartbeatIntervalMs ?? 5000);
@@ -73,7 +80,7 @@ export async function superviseJob<H, R>(deps: JobDeps, req: JobRequest<H, R>): 
       cwd: req.runDir,
       logFile: path.join(req.runDir, `${name}.log`),
       pidFile: path.join(req.runDir, `${name}.pid`),
-      signal: ctx.cancellationSignal,
+      signal: deps.handBack ? AbortSignal.any([ctx.cancellationSignal, deps.handBack]) : ctx.cancellationSignal,
       onEvent: (event) => {
         beat = req.onEvent?.(event, beat) ?? beat;
         if (isArtifact(event)) artifacts.push(event);
@@ -81,6 +88,7 @@ export async function superviseJob<H, R>(deps: JobDeps, req: JobRequest<H, R>): 
         heartbeat();
       },
     });
+    if (exit.cancelled && !ctx.cancellationSignal.aborted && deps.handBack?.aborted) throw handedBack(exit.pid);
     if (exit.cancelled) throw new CancelledFailure(`${name} cancelled; executor process group ${exit.pid} killed`);
     if (exit.violation || exit.code !== 0 || !result) throw executorFailure(exit);
     const files = (await Promise.all(artifacts.map((a) => artifactFiles(req.runDir, a)))).flat();
@@ -88,6 +96,12 @@ export async function superviseJob<H, R>(deps: JobDeps, req: JobRequest<H, R>): 
   } finally {
     clearInterval(timer);
   }
+}
+
+/** The retryable failure of a job stopped because its host is drained at once; the retry runs on another host. */
+function handedBack(pid?: number): ApplicationFailure {
+  const killed = pid === undefined ? '' : `; executor process group ${pid} killed`;
+  return ApplicationFailure.create({ message: `this host is being drained: the job goes back to the pool and resumes on another host${killed}`, type: FailureType.HostDraining, nonRetryable: false });
 }
 
 /** `{workDir}/{runId}`; the run id is checked so the folder cannot leave the work root. */

@@ -28,6 +28,7 @@ beforeAll(async () => {
     rules: NO_RULES_FILE,
     links: LINKS,
     now: () => NOW + 90_000,
+    pool: (pool) => Promise.resolve({ pool: pool ?? 'default', queue: `guardianflow-gpu-${pool ?? 'default'}`, readAt: new Date(NOW).toISOString(), hosts: [], slots: { total: 0, busy: 0 }, waiting: [], waitingBy: [], held: [] }),
   });
 });
 afterAll(() => app.close());
@@ -209,6 +210,21 @@ describe('the fleet page', () => {
       expect((await withPage.inject({ method: 'GET', url: ApiPath.config })).json()).toEqual(LINKS);
     } finally {
       await withPage.close();
+    }
+  });
+});
+
+describe(ApiPath.pool, () => {
+  it('answers the pool view of the pool asked for (gflow pool --json), refuses other parameters, and is 503 without Temporal', async () => {
+    expect(await json<{ pool: string; queue: string }>(`${ApiPath.pool}?pool=gpu-b`)).toEqual(expect.objectContaining({ pool: 'gpu-b', queue: 'guardianflow-gpu-gpu-b' }));
+    expect(await json<{ pool: string }>(ApiPath.pool)).toEqual(expect.objectContaining({ pool: 'default' }));
+    expect(await get(`${ApiPath.pool}?site=x`)).toEqual(expect.objectContaining({ status: 400 }));
+    const bare = await buildFleetServer({ snapshot: () => Promise.resolve(snapshot), rules: NO_RULES_FILE, links: LINKS });
+    try {
+      const res = await bare.inject({ method: 'GET', url: ApiPath.pool });
+      expect([res.statusCode, res.json()]).toEqual([503, { error: expect.stringMatching(/pool view is not available/) }]);
+    } finally {
+      await bare.close();
     }
   });
 });
