@@ -144,6 +144,15 @@ describe('docker-compose.yml', () => {
     expect(compose.services['temporal-search-attributes'].entrypoint).toEqual(['sh', '/usr/local/bin/register-search-attributes.sh']);
   });
 
+  it('runs the production Temporal with fairness on, as the dev stack does (stack/servers.ts)', () => {
+    const temporal = compose.services.temporal;
+    const configPath = String(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH);
+    const mount = (temporal.volumes ?? []).find((v) => v.split(':')[1] === `/etc/temporal/${configPath}`);
+    expect(mount?.split(':')[0]).toBe('./deploy/temporal/dynamicconfig.yaml');
+    expect(parse(read('deploy/temporal/dynamicconfig.yaml'))['matching.enableFairness']).toEqual([{ value: true }]);
+    expect(read('stack/servers.ts')).toContain("'matching.enableFairness=true'");
+  });
+
   it('gives the control worker the Python its report and search activities run (charts.py, suggest.py)', () => {
     const dockerfile = read('Dockerfile');
     expect(dockerfile).toMatch(/pip install[^\n]* matplotlib optuna -c \/tmp\/requirements\.lock/);
