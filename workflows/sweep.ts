@@ -149,7 +149,10 @@ export const TRIALS_PER_RUN = 200;
  * deployment's current version, so a sweep of days moves to new code at its next continue-as-new
  * while the run in flight finishes on the code that began it (docs/architecture.md).
  */
-const continueOnCurrentVersion = makeContinueAsNewFunc<typeof sweep>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
+function continueOnCurrentVersion(input: SweepInput): Promise<never> {
+  // made when called: the SDK allows it only inside a workflow, and tests import this module's constants
+  return makeContinueAsNewFunc<typeof sweep>({ initialVersioningBehavior: 'AUTO_UPGRADE' })(input);
+}
 
 /**
  * A hyper-parameter sweep: grid or seeded-random trials, at most `parallel` GPU jobs at once, each a
