@@ -180,8 +180,17 @@ export interface EarlyStopThresholds {
 export const gpuPermitSignal = defineSignal('gpuPermit');
 /** Sent by a sweep trial to its sweep (whichever run of it is current) when the trial ended, however it ended. */
 export const trialEndedSignal = defineSignal<[{ index: number; outcome: TrialOutcome }]>('trialEnded');
-/** Sent by a sweep trial to its sweep when its GPU job ended (bookkeeping still to do): the slot goes to the next trial. */
+/**
+ * A sweep trial's GPU slot is free (its bookkeeping still to do): the slot goes to the next trial.
+ * Sent first by the trial's train job as its executor ends (SweepSlot), again by the trial when the
+ * job's activity ended; the sweep frees a slot once, whichever comes first.
+ */
 export const gpuReleasedSignal = defineSignal<[number]>('gpuReleased');
+/** The sweep slot a trial's train job holds, so the job can hand it back without waiting for its workflow. */
+export interface SweepSlot {
+  sweepId: string;
+  index: number;
+}
 
 export const earlyStopThresholdsSignal = defineSignal<[EarlyStopThresholds]>('earlyStopThresholds');
 

@@ -12,7 +12,7 @@ import { logSteps } from '../activities/tracking/activities';
 import { recordDataset } from '../activities/tracking/dataset-input';
 import { toKeyValues } from '../activities/tracking/log-batch';
 import { mlflowClientFor } from '../activities/tracking/mlflow-client';
-import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
+import { gpuHostQueue, gpuPoolQueue, gpuReleasedSignal, trainingProgressSignal } from '../common/contract';
 import { DrainMode } from '../common/hosts';
 import { loadSettings, type Settings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
@@ -75,6 +75,7 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     hostQueue,
     logMetrics: (runId, steps) => logSteps(mlflow, runId, steps),
     reportProgress: (workflowId, progress) => client.workflow.getHandle(workflowId).signal(trainingProgressSignal, progress),
+    releaseSweepSlot: ({ sweepId, index }) => client.workflow.getHandle(sweepId).signal(gpuReleasedSignal, index),
     devices,
     hostId,
     tagRun: (runId, tags) => mlflow.logBatch(runId, { tags: toKeyValues(tags) }),

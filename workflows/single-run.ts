@@ -151,6 +151,7 @@ function sweepGpuSlot(index: number, permitted: () => boolean): GpuSlot {
   const sweepId = workflowInfo().parent?.workflowId;
   return {
     acquire: () => condition(permitted),
+    held: sweepId === undefined ? undefined : { sweepId, index },
     release: () => {
       // not awaited: the trial's bookkeeping goes on; the sweep also frees the slot when the trial ends
       if (sweepId) void getExternalWorkflowHandle(sweepId).signal(gpuReleasedSignal, index).catch(() => undefined);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { CHECKPOINT_ARTIFACT, reportsProgress, type TrainingProgress } from '../../common/contract';
+import { CHECKPOINT_ARTIFACT, reportsProgress, type SweepSlot, type TrainingProgress } from '../../common/contract';
 import { FailureType } from '../../common/failure-types';
 import type { QuantVariant, Scenario } from '../../scenarios/schema';
 import type { ArtifactFile } from '../storage/activities';
@@ -30,6 +30,11 @@ export interface GpuDeps extends JobDeps {
   /** Delivers epochs' metrics of one run to MLflow (`logSteps`); the MetricStream groups them. */
   logMetrics: (runId: string, steps: StepMetrics[]) => Promise<void>;
   reportProgress?: (workflowId: string, progress: TrainingProgress) => Promise<void>;
+  /**
+   * Tells a sweep its trial's GPU job ended (`gpuReleased`), before the job's last metrics, its
+   * checkpoint upload and its activity's completion: the sweep's next trial queues its job meanwhile.
+   */
+  releaseSweepSlot?: (slot: SweepSlot) => Promise<void>;
   /** This host's devices: each job gets one of its own (`CUDA_VISIBLE_DEVICES`). */
   devices: DeviceSlots;
   /** The host's id, recorded on each job's run with its device. */
@@ -48,6 +53,8 @@ export interface TrainInput {
   scenario: Scenario;
   /** Overrides `training.batch_size` (the workflow halves it after an OOM). */
   batchSize?: number;
+  /** Set for a sweep trial: the job hands its sweep slot back as soon as its executor ends with a result. */
+  sweepSlot?: SweepSlot;
 }
 
 /** What a GPU job leaves on its host: files to upload from there (`hostQueue`) and its figures. */
@@ -167,6 +174,21 @@ export function createGpuActivities(deps: GpuDeps) {
     }
   };
 
+  /**
+   * A sweep slot goes back once the executor ended with a result, not on a failure: a failed job is
+   * retried (or halved after an OOM) by the same trial, which still holds the slot. If this activity
+   * fails after all (its last metrics cannot be logged) the retry runs beside the trial that took the
+   * slot: at most one job over the sweep's `parallel`, never over the host's slots.
+   */
+  const handBackSweepSlot = (slot: SweepSlot | undefined) => {
+    if (!slot || !deps.releaseSweepSlot) return;
+    const log = Context.current().log;
+    void deps.releaseSweepSlot(slot).catch((err: unknown) => {
+      // the trial sends the same signal when this activity ends
+      log.warn('could not hand the sweep slot back early', { error: String(err) });
+    });
+  };
+
   return {
     async train(input: TrainInput): Promise<TrainResult> {
       const ctx = Context.current();
@@ -226,7 +248,12 @@ export function createGpuActivities(deps: GpuDeps) {
           return { ...beat, epoch: event.epoch };
         },
         current: (beat) => (uploadedEpoch === undefined ? beat : { ...beat, uploadedEpoch }),
-      }).finally(() => checkpoints.flush())));
+      })
+        .then((outcome) => {
+          handBackSweepSlot(input.sweepSlot);
+          return outcome;
+        })
+        .finally(() => checkpoints.flush())));
       await stream.close();
       return { hostQueue: deps.hostQueue, epochsCompleted: result.epochs_completed, batchSize: result.batch_size, metrics: result.metrics, files, uploadedCheckpointEpoch: uploadedEpoch };
     },

@@ -147,6 +147,7 @@ describe('sweep workflow logic (mocked activities)', () => {
     const mlflow = new FakeMlflow();
     const gpuJobs = { now: 0, max: 0 };
     const trainStarted = new Map<number, number>();
+    const slotsHeld = new Map<number, TrainInput['sweepSlot']>();
     const uploadEnded = new Map<string, number>();
     const control = mlflow.activities({
       // the trial's bookkeeping after its job: slow on purpose
@@ -164,6 +165,7 @@ describe('sweep workflow logic (mocked activities)', () => {
         gpu: {
           train: async (input) => {
             trainStarted.set(lrs.indexOf(lr(input)), Date.now());
+            slotsHeld.set(lrs.indexOf(lr(input)), input.sweepSlot);
             gpuJobs.max = Math.max(gpuJobs.max, ++gpuJobs.now);
             try {
               return await train.train(input);
@@ -185,6 +187,8 @@ describe('sweep workflow logic (mocked activities)', () => {
     expect(seen).toEqual(expect.objectContaining({ running: 2, queued: 2, done: 0 }));
     expect(result).toEqual(expect.objectContaining({ total: 5, done: 5, failed: 0, cancelled: 0 }));
     expect(gpuJobs.max).toBe(2);
+    // each job knows its slot, to hand it back itself as its executor ends (test/unit/sweep-slot-handback.test.ts)
+    expect([...slotsHeld].sort(([a], [b]) => a - b)).toEqual(lrs.map((_, index) => [index, { sweepId: workflowId(scenario), index }]));
     // trials 2 and 3 start training while trials 0 and 1 still upload (a 1.5 s upload after a 0.6 s job)
     const uploadEndOf = (index: number) => uploadEnded.get([...mlflow.runs.values()].find((r) => r.name === `ppe-yolov8n-train-ahead-${index}`)!.runId)!;
     expect(trainStarted.get(2)!).toBeLessThan(uploadEndOf(0));

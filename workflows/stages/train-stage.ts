@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { RegisteredModelRef, SingleRunProgress } from '../../common/contract';
+import type { RegisteredModelRef, SingleRunProgress, SweepSlot } from '../../common/contract';
 import { CHECKPOINT_ARTIFACT, RunPhase } from '../../common/contract';
 import { Alias } from '../../common/registry';
 import { registeredModelName } from '../../scenarios/naming';
@@ -44,6 +44,8 @@ export interface TrainOptions {
 export interface GpuSlot {
   acquire: () => Promise<void>;
   release: () => void;
+  /** Passed to the train job, which hands the slot back itself the moment its executor ends (TrainInput.sweepSlot). */
+  held?: SweepSlot;
 }
 
 export interface TrainStageResult {
@@ -77,7 +79,7 @@ export async function trainStage(ctx: StageContext, options: TrainOptions = { re
         gpu.train.executeWithOptions(
           // the host is known only once a slot takes the job: at scheduling time, the pool's queue
           { summary: `train ${label} · ${paramsLine({ learning_rate: training.learning_rate, batch_size: batchSize, epochs: training.epochs })} · pool ${scenario.environment.gpu_pool}` },
-          [{ runId: run.runId, scenario, batchSize }],
+          [{ runId: run.runId, scenario, batchSize, ...(options.gpuSlot?.held && { sweepSlot: options.gpuSlot.held }) }],
         ),
       training.batch_size,
       training.min_batch_size,
