@@ -68,7 +68,8 @@ export interface TrainResult extends HostFiles {
   batchSize: number;
   metrics: Record<string, number>;
   /** The epoch of the checkpoint in the run's S3 folder (CHECKPOINT_ARTIFACT), if one was uploaded. */
-  uploadedCheckpointEpoch?: number;
+  uploadedCheckpointEpoch?: number;  /** True when the job handed its sweep slot back itself (TrainInput.sweepSlot): the trial need not. */
+  sweepSlotReleased?: boolean;
 }
 
 export interface BenchmarkInput {
@@ -180,13 +181,16 @@ export function createGpuActivities(deps: GpuDeps) {
    * fails after all (its last metrics cannot be logged) the retry runs beside the trial that took the
    * slot: at most one job over the sweep's `parallel`, never over the host's slots.
    */
-  const handBackSweepSlot = (slot: SweepSlot | undefined) => {
-    if (!slot || !deps.releaseSweepSlot) return;
-    const log = Context.current().log;
-    void deps.releaseSweepSlot(slot).catch((err: unknown) => {
-      // the trial sends the same signal when this activity ends
-      log.warn('could not hand the sweep slot back early', { error: String(err) });
-    });
+  const handBackSweepSlot = async (slot: SweepSlot | undefined): Promise<boolean> => {
+    if (!slot || !deps.releaseSweepSlot) return false;
+    try {
+      await deps.releaseSweepSlot(slot);
+      return true;
+    } catch (err) {
+      // the trial sends the signal itself when it hears the job ended
+      Context.current().log.warn('could not hand the sweep slot back early', { error: String(err) });
+      return false;
+    }
   };
 
   return {
@@ -199,6 +203,7 @@ export function createGpuActivities(deps: GpuDeps) {
       const resumeFrom = await resumePoint(input.runId, runDir, previous);
       const workflowId = ctx.info.workflowExecution?.workflowId;
       const stream = new MetricStream((steps) => deps.logMetrics(input.runId, steps));
+      let slotReleased = Promise.resolve(false);
       let uploadedEpoch = previous?.uploadedEpoch;
       const checkpoints = new CheckpointUploader(
         deps.models,
@@ -250,12 +255,22 @@ export function createGpuActivities(deps: GpuDeps) {
         current: (beat) => (uploadedEpoch === undefined ? beat : { ...beat, uploadedEpoch }),
       })
         .then((outcome) => {
-          handBackSweepSlot(input.sweepSlot);
+          // sent beside the last metrics and the checkpoint upload, awaited before this job returns
+          slotReleased = handBackSweepSlot(input.sweepSlot);
           return outcome;
         })
         .finally(() => checkpoints.flush())));
       await stream.close();
-      return { hostQueue: deps.hostQueue, epochsCompleted: result.epochs_completed, batchSize: result.batch_size, metrics: result.metrics, files, uploadedCheckpointEpoch: uploadedEpoch };
+      const sweepSlotReleased = await slotReleased;
+      return {
+        hostQueue: deps.hostQueue,
+        epochsCompleted: result.epochs_completed,
+        batchSize: result.batch_size,
+        metrics: result.metrics,
+        files,
+        uploadedCheckpointEpoch: uploadedEpoch,
+        ...(sweepSlotReleased && { sweepSlotReleased }),
+      };
     },
 
     async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {

@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 /** The train activity on the stand-in executor, with metric delivery held until `deliver()`. */
-function trainJob(env: NodeJS.ProcessEnv) {
+function trainJob(env: NodeJS.ProcessEnv, sweepReachable = true) {
   const settings = loadSettings({ ...process.env, GF_STATE_DIR: workDir });
   const released: SweepSlot[] = [];
   let deliver!: () => void;
@@ -61,7 +61,7 @@ function trainJob(env: NodeJS.ProcessEnv) {
     tagRun: () => Promise.resolve(),
     env: { GF_FAKE_EPOCH_SECONDS: '0', ...env },
     logMetrics: () => delivered,
-    releaseSweepSlot: (slot) => Promise.resolve(void released.push(slot)),
+    releaseSweepSlot: (slot) => (sweepReachable ? Promise.resolve(void released.push(slot)) : Promise.reject(new Error('Temporal unreachable'))),
   });
   const run = (input: Omit<TrainInput, 'scenario'>) =>
     new MockActivityEnvironment({ workflowExecution: { workflowId: `${SLOT.sweepId}/trial-7`, runId: 'run-1' } }).run<[TrainInput], TrainResult, typeof gpu.train>(gpu.train, { ...input, scenario });
@@ -77,8 +77,17 @@ it('a sweep trial’s job hands its slot back as its executor ends, while its la
   expect(job.released).toEqual([SLOT]);
   expect(finished).toBe(false);
   job.deliver();
-  expect((await result).epochsCompleted).toBe(3);
+  // the result says so: the trial does not signal its sweep a second time
+  expect(await result).toEqual(expect.objectContaining({ epochsCompleted: 3, sweepSlotReleased: true }));
   expect(job.released).toEqual([SLOT]);
+});
+
+it('when the sweep cannot be told, the job still succeeds and leaves the release to its trial', async () => {
+  const job = trainJob({}, false);
+  job.deliver();
+  const result = await job.run({ runId: 'e'.repeat(32), sweepSlot: SLOT });
+  expect(result.epochsCompleted).toBe(3);
+  expect(result.sweepSlotReleased).toBeUndefined();
 });
 
 it('a failed job keeps its slot (its trial retries it), and a job of no sweep has none to hand back', async () => {
@@ -89,6 +98,8 @@ it('a failed job keeps its slot (its trial retries it), and a job of no sweep ha
 
   const single = trainJob({});
   single.deliver();
-  expect((await single.run({ runId: 'd'.repeat(32) })).epochsCompleted).toBe(3);
+  const alone = await single.run({ runId: 'd'.repeat(32) });
+  expect(alone.epochsCompleted).toBe(3);
+  expect(alone.sweepSlotReleased).toBeUndefined();
   expect(single.released).toEqual([]);
 });

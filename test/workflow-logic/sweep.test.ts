@@ -1,6 +1,6 @@
 import { CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { batchProgressQuery, CONTROL_QUEUE, pauseSignal, resumeSignal, setMaxRunsUpdate, type BatchProgress } from '../../common/contract';
+import { batchProgressQuery, CONTROL_QUEUE, gpuReleasedSignal, pauseSignal, resumeSignal, setMaxRunsUpdate, type BatchProgress } from '../../common/contract';
 import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import type { TrainInput } from '../../activities/gpu/activities';
@@ -168,9 +168,14 @@ describe('sweep workflow logic (mocked activities)', () => {
             slotsHeld.set(lrs.indexOf(lr(input)), input.sweepSlot);
             gpuJobs.max = Math.max(gpuJobs.max, ++gpuJobs.now);
             try {
-              return await train.train(input);
-            } finally {
+              const trained = await train.train(input);
               gpuJobs.now--;
+              // as the real job does (activities/gpu/activities.ts): it hands its slot back itself and says so
+              await temporal.env.client.workflow.getHandle(input.sweepSlot!.sweepId).signal(gpuReleasedSignal, input.sweepSlot!.index);
+              return { ...trained, sweepSlotReleased: true };
+            } catch (err) {
+              gpuJobs.now--;
+              throw err;
             }
           },
         },
@@ -189,6 +194,10 @@ describe('sweep workflow logic (mocked activities)', () => {
     expect(gpuJobs.max).toBe(2);
     // each job knows its slot, to hand it back itself as its executor ends (test/unit/sweep-slot-handback.test.ts)
     expect([...slotsHeld].sort(([a], [b]) => a - b)).toEqual(lrs.map((_, index) => [index, { sweepId: workflowId(scenario), index }]));
+    // …and the trial, told so by the job's result, does not signal again: one release per trial
+    const { events } = await temporal.env.client.workflow.getHandle(workflowId(scenario)).fetchHistory();
+    const released = events!.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === gpuReleasedSignal.name);
+    expect(released).toHaveLength(5);
     // trials 2 and 3 start training while trials 0 and 1 still upload (a 1.5 s upload after a 0.6 s job)
     const uploadEndOf = (index: number) => uploadEnded.get([...mlflow.runs.values()].find((r) => r.name === `ppe-yolov8n-train-ahead-${index}`)!.runId)!;
     expect(trainStarted.get(2)!).toBeLessThan(uploadEndOf(0));

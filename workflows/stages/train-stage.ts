@@ -94,8 +94,9 @@ export async function trainStage(ctx: StageContext, options: TrainOptions = { re
     if (!stop || !isCancellation(err)) throw err;
     return recordStoppedEarly(ctx, stop, (Date.now() - started) / 1000);
   }
-  options.gpuSlot?.release();
   const { result: trained, oomRetries } = halved;
+  // a job that handed the slot back itself spares the sweep a second signal (and workflow task)
+  if (!trained.sweepSlotReleased) options.gpuSlot?.release();
 
   progress.phase = RunPhase.recording;
   await tracking.logBatch.executeWithOptions({ summary: `record ${label}'s final metrics (${Object.keys(trained.metrics).length}) and effective batch size` }, [{
