@@ -15,6 +15,7 @@ import type { Scenario } from '../scenarios/schema';
 import { createControlWorker } from '../workers/control';
 import { createGpuWorkers } from '../workers/gpu';
 import { envInt, envSeconds, FAKE_EXECUTOR, machineAtStart, round3, saveResults } from './bench-env';
+import { makeBuildCurrent } from '../stack/dev-stack';
 
 /**
  * Fair share and priority on a busy GPU pool (issue 14): the stand-in executor on SLOTS slots;
@@ -192,6 +193,8 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const machine = machineAtStart();
   const settings = loadSettings();
+  // the workers below are this checkout's build: new workflows must go to them
+  await makeBuildCurrent(settings, { log: (line) => console.log(line) });
   const connection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const clientConnection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection: clientConnection, namespace: settings.temporal.namespace });

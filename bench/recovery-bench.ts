@@ -17,6 +17,7 @@ import { parseScenarioText } from '../scenarios/loader';
 import type { singleRun } from '../workflows/single-run';
 import { createControlWorker } from '../workers/control';
 import { envInt, envSeconds, machineAtStart, REPO, round3, saveResults } from './bench-env';
+import { makeBuildCurrent } from '../stack/dev-stack';
 
 /**
  * Recovery from a lost GPU host: a training (the stand-in, fixed epoch duration) runs on GPU
@@ -152,6 +153,8 @@ async function main(): Promise<void> {
   const machine = machineAtStart();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const settings = loadSettings();
+  // the workers below are this checkout's build: new workflows must go to them
+  await makeBuildCurrent(settings, { log: (line) => console.log(line) });
   const work = await mkdtemp(path.join(os.tmpdir(), 'gflow-bench-recovery-'));
   const nativeConnection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));

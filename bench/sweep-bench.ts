@@ -14,6 +14,7 @@ import { parseScenarioText } from '../scenarios/loader';
 import type { sweep } from '../workflows/sweep';
 import { createControlWorker } from '../workers/control';
 import { createGpuWorkers } from '../workers/gpu';
+import { makeBuildCurrent } from '../stack/dev-stack';
 
 /**
  * Sweep orchestration overhead, side by side on the same stand-in trials, slots and MLflow:
@@ -150,6 +151,8 @@ sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, par
 
 async function main(): Promise<void> {
   const settings = loadSettings();
+  // the workers below are this checkout's build: new workflows must go to them
+  await makeBuildCurrent(settings, { log: (line) => console.log(line) });
   const loadavgAtStart = os.loadavg();
   const work = await mkdtemp(path.join(os.tmpdir(), 'gflow-bench-'));
   const [seeds, plain, rotating] = [await seedsRunner(work, settings.mlflow.url, settings.python), await workflowRunner(work), await workflowRunner(work, TRIALS_PER_RUN)];

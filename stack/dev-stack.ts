@@ -82,9 +82,10 @@ export function isDevStackTemporal(settings: Settings): boolean {
 /**
  * Makes this checkout's build the current version of the workers' deployment, so new workflows go
  * to the workers just started (or, without `workers`, to those a test or bench starts later with
- * the same build id). One machine's stack: task queues of an earlier build (another host id) may go.
+ * the same build id: the benches call it, so a commit since `dev up` does not leave their workflows
+ * waiting for an older build's workers). One machine's stack: task queues of an earlier build (another host id) may go.
  */
-async function makeBuildCurrent(settings: Settings, opts: DevOptions): Promise<void> {
+export async function makeBuildCurrent(settings: Settings, opts: DevOptions): Promise<void> {
   const version = deploymentVersion(settings);
   if (!isDevStackTemporal(settings)) {
     opts.log(`worker deployment ${version.deploymentName}: Temporal at ${settings.temporal.address} is not this dev stack's, its current version is left as it is (gflow version set-current)`);
