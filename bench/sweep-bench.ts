@@ -8,7 +8,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadSettings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
 import { startScenario } from '../cli/start-run';
-import { CONTROL_QUEUE } from '../common/contract';
+import { tsToMs } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
+import { CONTROL_QUEUE, gpuPermitSignal } from '../common/contract';
 import { workflowId } from '../scenarios/naming';
 import { parseScenarioText } from '../scenarios/loader';
 import type { sweep } from '../workflows/sweep';
@@ -36,7 +38,19 @@ const POOL = 'bench';
 interface Interval {
   start: number;
   end: number;
+  /** The job's folder, `{workDir}/{runId}`: ties a stand-in job to its trial's MLflow run. */
+  run_dir?: string;
 }
+
+/**
+ * Where a sweep slot's idle gap goes, each part in seconds, from the previous job's end on the slot
+ * (the executor's own clock) to the next job's executor start, through the next trial's history:
+ * the sweep hands the slot on (the job's `gpuReleased`, a sweep workflow task, `gpuPermit` recorded
+ * in the trial), the trial schedules its train job (a trial workflow task), the pool dispatches
+ * it to a host with a free slot, the host starts the executor (folders, Python's start-up).
+ */
+const GAP_PARTS = ['sweep_hands_slot_on', 'trial_schedules_job', 'pool_dispatches_job', 'host_starts_executor'] as const;
+type GapParts = Record<(typeof GAP_PARTS)[number], number>;
 
 interface Figures {
   runner: string;
@@ -48,6 +62,8 @@ interface Figures {
   overhead_per_trial_s: number;
   slot_idle_gap_p50_s: number;
   slot_idle_gap_p95_s: number;
+  /** Sweep workflows only: each part of the gaps, p50 and p95 over the gaps (parts of one gap add up to it). */
+  gap_parts?: Record<string, { p50_s: number; p95_s: number }>;
 }
 
 async function timeline(file: string): Promise<Interval[]> {
@@ -59,18 +75,55 @@ async function timeline(file: string): Promise<Interval[]> {
     .sort((a, b) => a.start - b.start);
 }
 
+interface SlotGap {
+  /** When the slot freed (the previous job's end). */
+  from: number;
+  /** The job that took the slot next. */
+  job: Interval;
+}
+
 /** Idle time of each slot between its consecutive jobs, each job on the slot that freed up last before it started. */
-function slotGaps(jobs: Interval[], slots: number): number[] {
+function slotGaps(jobs: Interval[], slots: number): SlotGap[] {
   const freeAt: number[] = Array.from({ length: slots }, () => -Infinity);
-  const gaps: number[] = [];
+  const gaps: SlotGap[] = [];
   for (const job of jobs) {
     let slot = -1;
     for (let i = 0; i < slots; i++) if (freeAt[i] <= job.start && (slot < 0 || freeAt[i] > freeAt[slot])) slot = i;
     if (slot < 0) slot = freeAt.indexOf(Math.min(...freeAt));
-    if (freeAt[slot] > -Infinity) gaps.push(Math.max(0, job.start - freeAt[slot]));
+    if (freeAt[slot] > -Infinity) gaps.push({ from: Math.min(freeAt[slot], job.start), job });
     freeAt[slot] = job.end;
   }
   return gaps;
+}
+
+/** When each trial of a sweep was permitted a slot, scheduled its train job and the job started (ms), by its MLflow run id. */
+async function trialTimes(client: Client, sweepId: string): Promise<Map<string, { permit?: number; scheduled: number; started: number }>> {
+  const times = new Map<string, { permit?: number; scheduled: number; started: number }>();
+  for (let index = 0; index < N; index++) {
+    const { events } = await client.workflow.getHandle(`${sweepId}/trial-${index}`).fetchHistory();
+    const at = (e: temporal.api.history.v1.IHistoryEvent) => tsToMs(e.eventTime);
+    const permit = events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === gpuPermitSignal.name);
+    const scheduled = events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'train');
+    const started = events!.find((e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(scheduled?.eventId));
+    if (!scheduled || !started) continue;
+    const input = JSON.parse(Buffer.from(scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0].data!).toString('utf8')) as { runId: string };
+    times.set(input.runId, { permit: permit && at(permit), scheduled: at(scheduled), started: at(started) });
+  }
+  return times;
+}
+
+/** Splits each gap into GAP_PARTS (see there); a part that happened before the slot freed counts 0. */
+function gapParts(gaps: SlotGap[], times: Awaited<ReturnType<typeof trialTimes>>): GapParts[] {
+  return gaps.flatMap(({ from, job }) => {
+    const trial = job.run_dir && times.get(path.basename(job.run_dir));
+    if (!trial) return [];
+    const t0 = from * 1000;
+    const t1 = Math.max(t0, trial.permit ?? t0);
+    const t2 = Math.max(t1, trial.scheduled);
+    const t3 = Math.max(t2, trial.started);
+    const t4 = Math.max(t3, job.start * 1000);
+    return [{ sweep_hands_slot_on: (t1 - t0) / 1000, trial_schedules_job: (t2 - t1) / 1000, pool_dispatches_job: (t3 - t2) / 1000, host_starts_executor: (t4 - t3) / 1000 }];
+  });
 }
 
 const quantile = (values: number[], q: number) => {
@@ -78,10 +131,12 @@ const quantile = (values: number[], q: number) => {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
 };
 
-function figures(runner: string, makespan: number, jobs: Interval[]): Figures {
+function figures(runner: string, makespan: number, jobs: Interval[], times?: Awaited<ReturnType<typeof trialTimes>>): Figures {
   const ideal = (N * SECONDS) / G;
-  const gaps = slotGaps(jobs, G);
+  const slotted = slotGaps(jobs, G);
+  const gaps = slotted.map(({ from, job }) => job.start - from);
   const r = (x: number) => Math.round(x * 1000) / 1000;
+  const parts = times && gapParts(slotted, times);
   return {
     runner,
     trials: jobs.length,
@@ -92,6 +147,9 @@ function figures(runner: string, makespan: number, jobs: Interval[]): Figures {
     overhead_per_trial_s: r(((makespan - ideal) * G) / N),
     slot_idle_gap_p50_s: r(quantile(gaps, 0.5)),
     slot_idle_gap_p95_s: r(quantile(gaps, 0.95)),
+    ...(parts && {
+      gap_parts: Object.fromEntries(GAP_PARTS.map((part) => [part, { p50_s: r(quantile(parts.map((p) => p[part]), 0.5)), p95_s: r(quantile(parts.map((p) => p[part]), 0.95)) }])),
+    }),
   };
 }
 
@@ -139,8 +197,9 @@ sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, par
         ? ((await startScenario(client, scenario)) as unknown as WorkflowHandle<typeof sweep>)
         : await client.workflow.start<typeof sweep>('sweep', { taskQueue: CONTROL_QUEUE, workflowId: workflowId(scenario), args: [{ scenario, trialsPerRun }] });
     await handle.result();
+    const makespan = (Date.now() - started) / 1000;
     const runner = trialsPerRun === undefined ? 'GuardianFlow sweep workflow' : `GuardianFlow sweep workflow, continue-as-new every ${trialsPerRun} trials`;
-    return figures(runner, (Date.now() - started) / 1000, await timeline(file));
+    return figures(runner, makespan, await timeline(file), await trialTimes(client, handle.workflowId));
   } finally {
     for (const w of workers) w.shutdown();
     await Promise.all(running);
@@ -167,7 +226,12 @@ async function main(): Promise<void> {
   const out = path.join(REPO, 'bench/results');
   await mkdir(out, { recursive: true });
   await writeFile(path.join(out, 'sweep-bench.json'), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, loadavg_at_start: loadavgAtStart, rows, goals }, null, 2) + '\n');
-  console.table(rows);
+  console.table(rows.map(({ gap_parts: _, ...row }) => row));
+  for (const row of rows) {
+    if (!row.gap_parts) continue;
+    console.log(`where a slot's idle gap goes — ${row.runner}`);
+    console.table(row.gap_parts);
+  }
   console.table(goals);
   console.log(`written to ${path.join(out, 'sweep-bench.json')}`);
 }
