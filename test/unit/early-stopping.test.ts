@@ -1,5 +1,5 @@
 import { reportsProgress } from '../../common/contract';
-import { MAX_EPOCHS_KEPT, MEDIAN_WINDOW, recordCompleted, shouldStop, thresholds, type EpochMetric, type EpochValues } from '../../workflows/early-stopping';
+import { isRung, MAX_EPOCHS_KEPT, MEDIAN_WINDOW, recordCompleted, shouldStop, thresholds, type EpochMetric, type EpochValues } from '../../workflows/early-stopping';
 
 const rule = { metric: 'm', goal: 'maximize' as const, early_stopping: { rule: 'median' as const, min_completed: 2, grace_epochs: 2 } };
 
@@ -105,6 +105,40 @@ describe('median early stopping, boundaries', () => {
     expect([shouldStop(t, 1, 4, 0.49), shouldStop({ ...t, goal: 'minimize' }, 1, 4, 0.51), shouldStop({ ...t, goal: 'minimize' }, 1, 4, 0.49)]).toEqual([true, true, false]);
     expect(shouldStop(t, 1, 2, 0.1)).toBe(true);
     expect(shouldStop(t, 2, 2, 0.1)).toBe(false);
+  });
+});
+
+describe('asha early stopping (Optuna\'s successive halving), values worked out by hand', () => {
+  const asha = (min_resource: number, reduction_factor: number, min_early_stopping_rate: number, goal: 'maximize' | 'minimize' = 'maximize') => ({
+    metric: 'm',
+    goal,
+    early_stopping: { rule: 'asha' as const, min_resource, reduction_factor, min_early_stopping_rate },
+  });
+  const rungsUpTo = (rule: ReturnType<typeof asha>['early_stopping'], last: number) => Array.from({ length: last }, (_, i) => i + 1).filter((epoch) => isRung(rule, epoch));
+
+  it('rungs are min_resource × η^(s + k): 1, 3, 9, 27 for (1, 3, 0); 4, 8, 16 for (2, 2, 1); 5, 10, 20 for (5, 2, 0)', () => {
+    expect(rungsUpTo(asha(1, 3, 0).early_stopping, 30)).toEqual([1, 3, 9, 27]);
+    expect(rungsUpTo(asha(2, 2, 1).early_stopping, 20)).toEqual([4, 8, 16]);
+    expect(rungsUpTo(asha(5, 2, 0).early_stopping, 25)).toEqual([5, 10, 20]);
+  });
+
+  it('the bar at a rung is the k-th best of the n trials recorded there, k = max(⌊(n + 1) / η⌋, 1); no bar off the rungs', () => {
+    const perEpoch: EpochValues = {
+      1: [0.5, 0.9, 0.1, 0.7, 0.3], // n 5, k ⌊6/3⌋ = 2: 0.7 (maximize), 0.3 (minimize)
+      2: [0.2, 0.4], // not a rung
+      3: [0.4], // n 1, k max(0, 1) = 1: 0.4
+      9: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], // n 8, k ⌊9/3⌋ = 3: 0.6 (maximize), 0.3 (minimize)
+      27: [], // nobody yet
+    };
+    expect(thresholds(asha(1, 3, 0), perEpoch)).toEqual({ metric: 'm', goal: 'maximize', graceEpochs: 1, medians: { 1: 0.7, 3: 0.4, 9: 0.6 } });
+    expect(thresholds(asha(1, 3, 0, 'minimize'), perEpoch)).toEqual({ metric: 'm', goal: 'minimize', graceEpochs: 1, medians: { 1: 0.3, 3: 0.4, 9: 0.3 } });
+  });
+
+  it('no trial is compared before the first rung, min_resource × η^s; a trial worse than the bar there stops', () => {
+    const t = thresholds(asha(2, 2, 1), { 2: [0.9, 0.8], 4: [0.9, 0.8, 0.7] })!;
+    // epoch 2 is below the first rung 4; at 4: n 3, k ⌊4/2⌋ = 2, bar 0.8
+    expect(t).toEqual({ metric: 'm', goal: 'maximize', graceEpochs: 4, medians: { 4: 0.8 } });
+    expect([shouldStop(t, 4, 10, 0.79), shouldStop(t, 4, 10, 0.8), shouldStop(t, 2, 10, 0.1)]).toEqual([true, false, false]);
   });
 });
 
