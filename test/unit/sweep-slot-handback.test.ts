@@ -1,14 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { CPU_DEVICE, DeviceSlots } from '../../activities/gpu/devices';
-import { createGpuActivities, type TrainInput, type TrainResult } from '../../activities/gpu/activities';
-import { createS3Client } from '../../activities/storage/s3-client';
-import { MlflowClient } from '../../activities/tracking/mlflow-client';
 import type { SweepSlot } from '../../common/contract';
-import { loadSettings } from '../../common/settings';
-import { parseScenarioText } from '../../scenarios/loader';
+import { standInScenario, standInTrain } from '../support/stand-in-train';
 
 /**
  * A sweep trial's train job hands its GPU slot back the moment its executor ends with a result,
@@ -18,20 +12,8 @@ import { parseScenarioText } from '../../scenarios/loader';
 
 jest.setTimeout(60_000);
 
-const FAKE_EXECUTOR = path.resolve(__dirname, '../fixtures/fake_executor.py');
 const SLOT: SweepSlot = { sweepId: 'gf/sweep/c/r-p/z/ppe-yolov8n-train-v1', index: 7 };
-
-const scenario = parseScenarioText(`
-name: handback
-version: v1
-type: train
-site: { customer: c, region: r, plant: p, zone: z }
-task: { type: ppe, classes: [helmet] }
-model: { architecture: yolov8n.yaml, input_size: 64 }
-dataset: { path: /nonexistent/data.yaml, version: d1 }
-environment: { device: cpu, workers: 0 }
-training: { epochs: 3, batch_size: 16, learning_rate: 0.01 }
-`);
+const scenario = standInScenario(3);
 
 let workDir: string;
 
@@ -45,26 +27,15 @@ afterAll(async () => {
 
 /** The train activity on the stand-in executor, with metric delivery held until `deliver()`. */
 function trainJob(env: NodeJS.ProcessEnv, sweepReachable = true) {
-  const settings = loadSettings({ ...process.env, GF_STATE_DIR: workDir });
   const released: SweepSlot[] = [];
   let deliver!: () => void;
   const delivered = new Promise<void>((resolve) => (deliver = resolve));
-  const gpu = createGpuActivities({
-    python: settings.python,
-    executors: { train: FAKE_EXECUTOR, benchmark: 'unused', export: 'unused' },
-    models: { mlflow: new MlflowClient('http://127.0.0.1:9'), s3: createS3Client(settings.s3), store: settings.s3 },
-    workDir,
-    yoloConfigDir: workDir,
-    hostQueue: 'host-queue',
-    devices: new DeviceSlots([CPU_DEVICE], 1),
-    hostId: 'test-host',
-    tagRun: () => Promise.resolve(),
-    env: { GF_FAKE_EPOCH_SECONDS: '0', ...env },
+  const train = standInTrain(workDir, {
+    env,
     logMetrics: () => delivered,
     releaseSweepSlot: (slot) => (sweepReachable ? Promise.resolve(void released.push(slot)) : Promise.reject(new Error('Temporal unreachable'))),
   });
-  const run = (input: Omit<TrainInput, 'scenario'>) =>
-    new MockActivityEnvironment({ workflowExecution: { workflowId: `${SLOT.sweepId}/trial-7`, runId: 'run-1' } }).run<[TrainInput], TrainResult, typeof gpu.train>(gpu.train, { ...input, scenario });
+  const run = (input: { runId: string; sweepSlot?: SweepSlot }) => train(`${SLOT.sweepId}/trial-7`, { ...input, scenario });
   return { run, released, deliver };
 }
 
