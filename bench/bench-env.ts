@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Settings } from '../common/settings';
+import { makeBuildCurrent } from '../stack/dev-stack';
 
 /** The checkout, from the TS sources or from `dist/bench`. */
 export const REPO = path.resolve(__dirname, '..', ...(__dirname.split(path.sep).includes('dist') ? ['..'] : []));
@@ -58,3 +60,11 @@ export async function saveResults(name: string, body: object): Promise<string> {
 
 /** Rounds to milliseconds (seconds) or to 3 decimals, for tables a reader can scan. */
 export const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * A bench's workers are this checkout's build: make it the deployment's current version first, or
+ * after a commit since `gflow dev up` the bench's workflows wait for an older build's workers.
+ */
+export function useThisBuild(settings: Settings): Promise<void> {
+  return makeBuildCurrent(settings, { log: (line) => console.log(line) });
+}

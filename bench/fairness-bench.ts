@@ -14,8 +14,7 @@ import { DEFAULT_POOL_POLICY, PoolPolicySchema, scenarioPriority, type PoolPolic
 import type { Scenario } from '../scenarios/schema';
 import { createControlWorker } from '../workers/control';
 import { createGpuWorkers } from '../workers/gpu';
-import { envInt, envSeconds, FAKE_EXECUTOR, machineAtStart, round3, saveResults } from './bench-env';
-import { makeBuildCurrent } from '../stack/dev-stack';
+import { envInt, envSeconds, FAKE_EXECUTOR, machineAtStart, round3, saveResults, useThisBuild } from './bench-env';
 
 /**
  * Fair share and priority on a busy GPU pool (issue 14): the stand-in executor on SLOTS slots;
@@ -193,8 +192,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const machine = machineAtStart();
   const settings = loadSettings();
-  // the workers below are this checkout's build: new workflows must go to them
-  await makeBuildCurrent(settings, { log: (line) => console.log(line) });
+  await useThisBuild(settings);
   const connection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const clientConnection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection: clientConnection, namespace: settings.temporal.namespace });

@@ -16,8 +16,7 @@ import { workflowId } from '../scenarios/naming';
 import { parseScenarioText } from '../scenarios/loader';
 import type { singleRun } from '../workflows/single-run';
 import { createControlWorker } from '../workers/control';
-import { envInt, envSeconds, machineAtStart, REPO, round3, saveResults } from './bench-env';
-import { makeBuildCurrent } from '../stack/dev-stack';
+import { envInt, envSeconds, machineAtStart, REPO, round3, saveResults, useThisBuild } from './bench-env';
 
 /**
  * Recovery from a lost GPU host: a training (the stand-in, fixed epoch duration) runs on GPU
@@ -153,8 +152,7 @@ async function main(): Promise<void> {
   const machine = machineAtStart();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const settings = loadSettings();
-  // the workers below are this checkout's build: new workflows must go to them
-  await makeBuildCurrent(settings, { log: (line) => console.log(line) });
+  await useThisBuild(settings);
   const work = await mkdtemp(path.join(os.tmpdir(), 'gflow-bench-recovery-'));
   const nativeConnection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));

@@ -13,8 +13,7 @@ import { connectTemporal } from '../common/temporal-unreachable';
 import { parseScenarioText } from '../scenarios/loader';
 import { workflowId } from '../scenarios/naming';
 import type { sweep } from '../workflows/sweep';
-import { envInt, envSeconds, machineAtStart, REPO, round3, saveResults } from './bench-env';
-import { makeBuildCurrent } from '../stack/dev-stack';
+import { envInt, envSeconds, machineAtStart, REPO, round3, saveResults, useThisBuild } from './bench-env';
 
 /**
  * A sweep of many 0-s stand-in trials through the whole product (sweep workflow, a child
@@ -125,8 +124,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(TRIALS) || TRIALS <= 0) throw new Error(`trials: expected a positive integer, got "${process.argv[2]}"`);
   const machine = machineAtStart();
   const settings = loadSettings();
-  // the workers below are this checkout's build: new workflows must go to them
-  await makeBuildCurrent(settings, { log: (line) => console.log(line) });
+  await useThisBuild(settings);
   const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection, namespace: settings.temporal.namespace });
   const before = await otherPollers(client, settings);

@@ -16,7 +16,7 @@ import { parseScenarioText } from '../scenarios/loader';
 import type { sweep } from '../workflows/sweep';
 import { createControlWorker } from '../workers/control';
 import { createGpuWorkers } from '../workers/gpu';
-import { makeBuildCurrent } from '../stack/dev-stack';
+import { FAKE_EXECUTOR, REPO, useThisBuild } from './bench-env';
 
 /**
  * Sweep orchestration overhead, side by side on the same stand-in trials, slots and MLflow:
@@ -27,8 +27,6 @@ import { makeBuildCurrent } from '../stack/dev-stack';
  * BENCH_TRIALS_PER_RUN (10).
  */
 
-const REPO = path.resolve(__dirname, '..', ...(__dirname.split(path.sep).includes('dist') ? ['..'] : []));
-const EXECUTOR = path.join(REPO, 'test/fixtures/fake_executor.py');
 const N = Number(process.env.BENCH_TRIALS ?? 40);
 const G = Number(process.env.BENCH_SLOTS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -96,12 +94,20 @@ function slotGaps(jobs: Interval[], slots: number): SlotGap[] {
   return gaps;
 }
 
-/** When each trial of a sweep was permitted a slot, scheduled its train job and the job started (ms), by its MLflow run id. */
-async function trialTimes(client: Client, sweepId: string): Promise<Map<string, { permit?: number; scheduled: number; started: number }>> {
-  const times = new Map<string, { permit?: number; scheduled: number; started: number }>();
+/** When a trial was permitted a slot (none if granted at once), scheduled its train job and the job started (ms). */
+interface TrialTimes {
+  permit?: number;
+  scheduled: number;
+  started: number;
+}
+
+const at = (e: temporal.api.history.v1.IHistoryEvent) => tsToMs(e.eventTime);
+
+/** Each trial's TrialTimes from its history, by its MLflow run id. */
+async function trialTimes(client: Client, sweepId: string): Promise<Map<string, TrialTimes>> {
+  const times = new Map<string, TrialTimes>();
   for (let index = 0; index < N; index++) {
     const { events } = await client.workflow.getHandle(`${sweepId}/trial-${index}`).fetchHistory();
-    const at = (e: temporal.api.history.v1.IHistoryEvent) => tsToMs(e.eventTime);
     const permit = events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === gpuPermitSignal.name);
     const scheduled = events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'train');
     const started = events!.find((e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(scheduled?.eventId));
@@ -113,7 +119,7 @@ async function trialTimes(client: Client, sweepId: string): Promise<Map<string, 
 }
 
 /** Splits each gap into GAP_PARTS (see there); a part that happened before the slot freed counts 0. */
-function gapParts(gaps: SlotGap[], times: Awaited<ReturnType<typeof trialTimes>>): GapParts[] {
+function gapParts(gaps: SlotGap[], times: Map<string, TrialTimes>): GapParts[] {
   return gaps.flatMap(({ from, job }) => {
     const trial = job.run_dir && times.get(path.basename(job.run_dir));
     if (!trial) return [];
@@ -131,7 +137,7 @@ const quantile = (values: number[], q: number) => {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
 };
 
-function figures(runner: string, makespan: number, jobs: Interval[], times?: Awaited<ReturnType<typeof trialTimes>>): Figures {
+function figures(runner: string, makespan: number, jobs: Interval[], times?: Map<string, TrialTimes>): Figures {
   const ideal = (N * SECONDS) / G;
   const slotted = slotGaps(jobs, G);
   const gaps = slotted.map(({ from, job }) => job.start - from);
@@ -158,7 +164,7 @@ async function seedsRunner(work: string, mlflowUrl: string, python: string): Pro
   const started = Date.now();
   await promisify(execFile)(
     python,
-    [path.join(REPO, 'bench/seeds_sweep.py'), '--tracking-uri', mlflowUrl, '--experiment', 'bench/seeds-sweep', '--trials', String(N), '--slots', String(G), '--executor', EXECUTOR, '--work-dir', path.join(work, 'seeds')],
+    [path.join(REPO, 'bench/seeds_sweep.py'), '--tracking-uri', mlflowUrl, '--experiment', 'bench/seeds-sweep', '--trials', String(N), '--slots', String(G), '--executor', FAKE_EXECUTOR, '--work-dir', path.join(work, 'seeds')],
     { env: { ...process.env, GF_FAKE_EPOCH_SECONDS: String(SECONDS), GF_FAKE_TIMELINE: file }, maxBuffer: 1 << 24 },
   );
   return figures('seeds: ThreadPoolExecutor + MLflow client', (Date.now() - started) / 1000, await timeline(file));
@@ -187,7 +193,7 @@ training: { epochs: 1, batch_size: 16, learning_rate: 0.01, plots: false }
 sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, parallel: ${G} }
 `);
   const control = await createControlWorker({ settings, connection: nativeConnection });
-  const gpu = await createGpuWorkers({ settings, connection: nativeConnection, client, executors: { train: EXECUTOR }, env: { GF_FAKE_EPOCH_SECONDS: String(SECONDS), GF_FAKE_TIMELINE: file } });
+  const gpu = await createGpuWorkers({ settings, connection: nativeConnection, client, executors: { train: FAKE_EXECUTOR }, env: { GF_FAKE_EPOCH_SECONDS: String(SECONDS), GF_FAKE_TIMELINE: file } });
   const workers = [control, ...gpu];
   const running = workers.map((w) => w.run());
   try {
@@ -210,8 +216,7 @@ sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, par
 
 async function main(): Promise<void> {
   const settings = loadSettings();
-  // the workers below are this checkout's build: new workflows must go to them
-  await makeBuildCurrent(settings, { log: (line) => console.log(line) });
+  await useThisBuild(settings);
   const loadavgAtStart = os.loadavg();
   const work = await mkdtemp(path.join(os.tmpdir(), 'gflow-bench-'));
   const [seeds, plain, rotating] = [await seedsRunner(work, settings.mlflow.url, settings.python), await workflowRunner(work), await workflowRunner(work, TRIALS_PER_RUN)];

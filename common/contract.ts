@@ -182,8 +182,8 @@ export const gpuPermitSignal = defineSignal('gpuPermit');
 export const trialEndedSignal = defineSignal<[{ index: number; outcome: TrialOutcome }]>('trialEnded');
 /**
  * A sweep trial's GPU slot is free (its bookkeeping still to do): the slot goes to the next trial.
- * Sent first by the trial's train job as its executor ends (SweepSlot), again by the trial when the
- * job's activity ended; the sweep frees a slot once, whichever comes first.
+ * Sent by the trial's train job as its executor ends (SweepSlot), or by the trial when its job
+ * ended without having sent it; the sweep frees a slot once, whichever signal comes first.
  */
 export const gpuReleasedSignal = defineSignal<[number]>('gpuReleased');
 /** The sweep slot a trial's train job holds, so the job can hand it back without waiting for its workflow. */

@@ -68,7 +68,8 @@ export interface TrainResult extends HostFiles {
   batchSize: number;
   metrics: Record<string, number>;
   /** The epoch of the checkpoint in the run's S3 folder (CHECKPOINT_ARTIFACT), if one was uploaded. */
-  uploadedCheckpointEpoch?: number;  /** True when the job handed its sweep slot back itself (TrainInput.sweepSlot): the trial need not. */
+  uploadedCheckpointEpoch?: number;
+  /** True when the job handed its sweep slot back itself (TrainInput.sweepSlot): the trial need not. */
   sweepSlotReleased?: boolean;
 }
 
