@@ -183,9 +183,24 @@ export const trialEndedSignal = defineSignal<[{ index: number; outcome: TrialOut
 /**
  * A sweep trial's GPU slot is free (its bookkeeping still to do): the slot goes to the next trial.
  * Sent by the trial's train job as its executor ends (SweepSlot), or by the trial when its job
- * ended without having sent it; the sweep frees a slot once, whichever signal comes first.
+ * ended without having sent it; the sweep frees a slot once, whichever signal comes first. The
+ * second argument: the job already permitted that trial (its designated successor) to take the slot.
  */
-export const gpuReleasedSignal = defineSignal<[number]>('gpuReleased');
+export const gpuReleasedSignal = defineSignal<[number, number?]>('gpuReleased');
+/**
+ * The waiting trial a running trial's job hands its slot to when the job ends (the sweep's
+ * designation; `index: null` withdraws it). `seq` grows with every designation of the sweep, so a
+ * trial keeps the newest whatever order two designations arrive in.
+ */
+export const gpuSuccessorSignal = defineSignal<[GpuSuccessor]>('gpuSuccessor');
+export interface GpuSuccessor {
+  index: number | null;
+  seq: number;
+}
+/** A sweep trial's designated successor (null: none): its train job asks as its executor ends. */
+export const gpuSuccessorQuery = defineQuery<number | null>('gpuSuccessor');
+/** Trial `index` of sweep `sweepId`: its child workflow's id, whichever run of the sweep started it. */
+export const sweepTrialId = (sweepId: string, index: number) => `${sweepId}/trial-${index}`;
 /** The sweep slot a trial's train job holds, so the job can hand it back without waiting for its workflow. */
 export interface SweepSlot {
   sweepId: string;

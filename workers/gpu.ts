@@ -5,6 +5,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createGpuActivities, type GpuDeps } from '../activities/gpu/activities';
 import { DatasetCache, s3ObjectSource } from '../activities/gpu/dataset-cache';
 import { detectGpus, DeviceSlots, hostDevices } from '../activities/gpu/devices';
+import { sweepSlotRelay } from '../activities/gpu/sweep-slot-relay';
 import { createLegacyActivities } from '../activities/legacy/activities';
 import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
@@ -12,7 +13,7 @@ import { logSteps } from '../activities/tracking/activities';
 import { recordDataset } from '../activities/tracking/dataset-input';
 import { toKeyValues } from '../activities/tracking/log-batch';
 import { mlflowClientFor } from '../activities/tracking/mlflow-client';
-import { gpuHostQueue, gpuPoolQueue, gpuReleasedSignal, trainingProgressSignal } from '../common/contract';
+import { gpuHostQueue, gpuPoolQueue, trainingProgressSignal } from '../common/contract';
 import { DrainMode } from '../common/hosts';
 import { loadSettings, type Settings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
@@ -75,7 +76,7 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     hostQueue,
     logMetrics: (runId, steps) => logSteps(mlflow, runId, steps),
     reportProgress: (workflowId, progress) => client.workflow.getHandle(workflowId).signal(trainingProgressSignal, progress),
-    releaseSweepSlot: ({ sweepId, index }) => client.workflow.getHandle(sweepId).signal(gpuReleasedSignal, index),
+    releaseSweepSlot: sweepSlotRelay(client),
     devices,
     hostId,
     tagRun: (runId, tags) => mlflow.logBatch(runId, { tags: toKeyValues(tags) }),

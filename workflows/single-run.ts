@@ -5,6 +5,9 @@ import {
   earlyStopThresholdsSignal,
   gpuPermitSignal,
   gpuReleasedSignal,
+  gpuSuccessorQuery,
+  gpuSuccessorSignal,
+  type GpuSuccessor,
   progressQuery,
   trialEndedSignal,
   trainingProgressSignal,
@@ -91,6 +94,12 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
   let gpuPermitted = trial?.gpuSlot?.granted ?? true;
   setHandler(progressQuery, () => progress);
   setHandler(gpuPermitSignal, () => void (gpuPermitted = true));
+  // the trial its job hands the slot to (the sweep's newest designation), asked by the job as its executor ends
+  let successor: GpuSuccessor = { index: null, seq: -1 };
+  setHandler(gpuSuccessorSignal, (designation) => {
+    if (designation.seq > successor.seq) successor = designation;
+  });
+  setHandler(gpuSuccessorQuery, () => successor.index);
   setHandler(earlyStopThresholdsSignal, (update) => {
     medians = update;
   });

@@ -22,9 +22,11 @@ import {
   earlyStopThresholdsSignal,
   gpuPermitSignal,
   gpuReleasedSignal,
+  gpuSuccessorSignal,
   pauseSignal,
   resumeSignal,
   setMaxRunsUpdate,
+  sweepTrialId,
   trialEndedSignal,
   type BatchProgress,
   type BestTrial,
@@ -38,6 +40,7 @@ import { TrialSeeding } from '../scenarios/search-space';
 import { gridSize, isSampled, plannedRuns, searchSpace, trialCount, trialParams, trialScenario, type TrialParams } from '../scenarios/sweep-trials';
 import type { SearchTrial } from '../activities/search/activities';
 import { sweepCurrentDetails } from './current-details';
+import { SweepSlots, type OpenSlotState } from './sweep-slots';
 import { recordCompleted, thresholds, type EpochValues } from './early-stopping';
 import { reports, search, tracking } from './proxies';
 import { endRun, openRun } from './recorded-run';
@@ -84,13 +87,13 @@ export interface SweepState {
   trials?: SearchTrial[];
   /** Trials still running when the previous run continued as new (at most 2 × parallel); they report their end by signal. */
   open?: OpenTrialState[];
+  /** The sequence number of the sweep's last successor designation (RELAY_PATCH): a trial keeps the newest. */
+  relaySeq?: number;
 }
 
-/** A running trial handed to the next run: its parameters, and whether it holds a GPU slot or waits for one. */
-export interface OpenTrialState {
-  index: number;
+/** A running trial handed to the next run: its parameters, and whether it holds a GPU slot or waits for one (and its successor). */
+export interface OpenTrialState extends OpenSlotState {
   params: TrialParams;
-  slot: 'busy' | 'waiting';
 }
 
 export interface SweepResult {
@@ -113,6 +116,13 @@ export interface SweepResult {
  * drained. Sweeps recorded before it (test/histories/sweep-*.json) replay the old way.
  */
 const ZERO_GAP_PATCH = 'sweep-zero-gap';
+
+/**
+ * A trial's job hands its slot straight to a waiting trial the sweep designated (SweepSlots), so
+ * the sweep's workflow task is out of the gap between two jobs. Sweeps recorded before it never
+ * designate, and their jobs hand the slot back to the sweep.
+ */
+const RELAY_PATCH = 'sweep-slot-relay';
 
 /**
  * Grids run whole: from this change on, a grid with `max_runs` below its size is refused. A sweep
@@ -172,6 +182,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   // being opened would otherwise be refused for want of a handler
   const state = input.state ?? newSweepState(spec);
   const zeroGap = patched(ZERO_GAP_PATCH);
+  const relay = zeroGap && patched(RELAY_PATCH);
   const seeding = isSampled(spec) && !patched(MIXED_SEEDING_PATCH) ? TrialSeeding.split : TrialSeeding.mixed;
   /** Model-based search: a trial's parameters come from `suggestTrials`, asked with every trial so far (no sweep recorded before it is `tpe`). */
   const tpe = spec.strategy === SweepStrategy.tpe;
@@ -179,13 +190,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const suggested = new Map<number, TrialParams>();
   /** Trials not settled yet: started by this run (with a handle) or handed over by the run before (without). */
   const running = new Map<number, OpenTrial>();
-  /** Trials holding one of the `parallel` GPU slots, and prepared trials waiting for one, oldest first. */
-  const gpu = { busy: new Set<number>(), waiting: [] as number[] };
-  for (const trial of state.open ?? []) {
-    running.set(trial.index, { params: trial.params });
-    if (trial.slot === 'busy') gpu.busy.add(trial.index);
-    else gpu.waiting.push(trial.index);
-  }
+  for (const trial of state.open ?? []) running.set(trial.index, { params: trial.params });
   const trials = new CancellationScope();
   let phase: BatchPhase = input.state ? BatchPhase.running : BatchPhase.starting;
   let failFast: string | undefined;
@@ -200,7 +205,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     metric: spec.metric,
     total: total(),
     running: zeroGap ? gpu.busy.size : running.size,
-    ...(zeroGap && { queued: gpu.waiting.length }),
+    ...(zeroGap && { queued: gpu.queued }),
     done: state.done,
     failed: state.failed,
     stopped: state.stopped,
@@ -210,7 +215,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   setHandler(batchProgressQuery, progressNow);
   /** The Web UI's current details, rebuilt whenever a count, the phase or the best trial changes. */
   const showDetails = () => setCurrentDetails(sweepCurrentDetails(progressNow(), state.nextIndex, input.links));
-  const trialId = (index: number) => `${workflowInfo().workflowId}/trial-${index}`;
+  const trialId = (index: number) => sweepTrialId(workflowInfo().workflowId, index);
   /** Signals a trial: by id (it may have been started by an earlier run of this sweep), or by handle as sweeps before ZERO_GAP_PATCH did. */
   let signalsInFlight = 0;
   const signalTrial = <A extends unknown[]>(index: number, signal: SignalDefinition<A>, ...args: A) => {
@@ -223,23 +228,28 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       .catch(() => undefined)
       .finally(() => signalsInFlight--);
   };
-  /** Hands free slots to waiting trials, oldest first; a paused sweep starts no GPU job. */
+  /** The `parallel` GPU slots; a paused sweep starts no GPU job. */
+  const gpu = new SweepSlots(spec.parallel, relay, () => state.paused, {
+    permit: (index) => signalTrial(index, gpuPermitSignal),
+    designate: (holder, successor) => {
+      state.relaySeq = (state.relaySeq ?? 0) + 1;
+      signalTrial(holder, gpuSuccessorSignal, { index: successor, seq: state.relaySeq });
+    },
+  }, state.open);
+  // trials handed over by a run before RELAY_PATCH get their successors now
+  gpu.designate();
   const grantSlots = () => {
-    while (!state.paused && gpu.busy.size < spec.parallel && gpu.waiting.length > 0) {
-      const index = gpu.waiting.shift()!;
-      gpu.busy.add(index);
-      signalTrial(index, gpuPermitSignal);
-    }
+    gpu.grant();
     showDetails();
   };
-  /** A trial's job ended (its signal) or the trial did: either frees its slot, once. */
-  const releaseSlot = (index: number) => {
-    gpu.waiting = gpu.waiting.filter((i) => i !== index);
-    if (gpu.busy.delete(index)) grantSlots();
+  /** A trial's job ended (its signal, maybe naming the trial it handed the slot to) or the trial did: either frees its slot, once. */
+  const releaseSlot = (index: number, handedTo?: number) => {
+    gpu.release(index, handedTo);
     showDetails();
   };
   setHandler(pauseSignal, () => {
     state.paused = true;
+    gpu.pause();
     showDetails();
   });
   setHandler(resumeSignal, () => {
@@ -339,8 +349,8 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const launch = async (index: number) => {
     const params = tpe ? await suggestion(index) : trialParams(spec, index, seeding);
     const trial = trialOf(scenario, params, index);
-    const granted = !zeroGap || (!state.paused && gpu.busy.size < spec.parallel);
-    if (zeroGap && granted) gpu.busy.add(index);
+    const granted = !zeroGap || gpu.hasFree();
+    if (zeroGap && granted) gpu.take(index);
     const options = { ...trialOptions(trial, spec, params, index, state), ...(zeroGap && { gpuSlot: { index, granted } }) };
     const handle = await trials.run(() =>
       startChild(singleRun, {
@@ -355,8 +365,8 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     showDetails();
     if (!granted) {
       // queued only now that the trial exists, so the permit of a slot freed meanwhile reaches it
-      gpu.waiting.push(index);
-      grantSlots();
+      gpu.enqueue(index);
+      showDetails();
     }
     void handle.result().then(
       (result) => settle(index, { result }),
@@ -409,7 +419,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   // the permits and thresholds it sent have reached their trials
   await condition(() => allHandlersFinished() && (!zeroGap || signalsInFlight === 0));
   if (remaining()) {
-    const handed = [...running.keys()].map((index): OpenTrialState => ({ index, params: running.get(index)!.params, slot: gpu.busy.has(index) ? 'busy' : 'waiting' }));
+    const handed = [...running.keys()].map((index): OpenTrialState => ({ params: running.get(index)!.params, ...gpu.openState(index) }));
     return continueOnCurrentVersion({ ...input, state: { ...state, ...(zeroGap && { open: handed }) } });
   }
   closed ??= 'has started all its trials';

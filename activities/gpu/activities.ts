@@ -31,8 +31,9 @@ export interface GpuDeps extends JobDeps {
   logMetrics: (runId: string, steps: StepMetrics[]) => Promise<void>;
   reportProgress?: (workflowId: string, progress: TrainingProgress) => Promise<void>;
   /**
-   * Tells a sweep its trial's GPU job ended (`gpuReleased`), before the job's last metrics, its
-   * checkpoint upload and its activity's completion: the sweep's next trial queues its job meanwhile.
+   * Hands a sweep trial's GPU slot on as its job ends (`sweepSlotRelay`: to the waiting trial the
+   * sweep designated, else back to the sweep by `gpuReleased`), before the job's last metrics, its
+   * checkpoint upload and its activity's completion: the next trial queues its job meanwhile.
    */
   releaseSweepSlot?: (slot: SweepSlot) => Promise<void>;
   /** This host's devices: each job gets one of its own (`CUDA_VISIBLE_DEVICES`). */

@@ -113,7 +113,18 @@ describe('committed workflow histories', () => {
     expect(summary(load('legacy-run'))).toEqual({ type: 'legacyRun', continuedAsNew: false, cancelRequested: false, children: 0 });
     expect(IDS['legacy-run']).toBe('gf/legacy/replay-co/ci-lab/legacy/replay-co-ppe-train-replay');
     for (const name of ['sweep-run-1-before-whole-grid', 'sweep-cancelled-before-whole-grid']) expect(patches(load(name))).toEqual(['sweep-zero-gap']);
-    for (const name of ['sweep-run-1', 'sweep-cancelled']) expect(patches(load(name))).toEqual(['sweep-whole-grid', 'sweep-zero-gap']);
+    for (const name of ['sweep-run-1-before-relay', 'sweep-cancelled-before-relay']) expect(patches(load(name))).toEqual(['sweep-whole-grid', 'sweep-zero-gap']);
+    for (const name of ['sweep-run-1', 'sweep-cancelled']) expect(patches(load(name))).toEqual(['sweep-whole-grid', 'sweep-zero-gap', 'sweep-slot-relay']);
+  });
+
+  it('cover sweeps recorded before jobs handed their slots to designated trials (no designation) and after', () => {
+    const externalSignals = (name: string) => load(name).events.flatMap((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? []);
+    for (const name of ['sweep-run-1-before-relay', 'sweep-run-2-before-relay', 'sweep-cancelled-before-relay']) {
+      expect(patches(load(name))).not.toContain('sweep-slot-relay');
+      expect(externalSignals(name)).not.toContain('gpuSuccessor');
+    }
+    // two trials training, two prepared: each of the two gets its successor
+    expect(externalSignals('sweep-cancelled').filter((s) => s === 'gpuSuccessor')).toHaveLength(2);
   });
 
   it.each(NAMES)('%s replays against the workflow code as it is now', async (name) => {

@@ -1,9 +1,10 @@
 import { CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { batchProgressQuery, CONTROL_QUEUE, gpuReleasedSignal, pauseSignal, resumeSignal, setMaxRunsUpdate, type BatchProgress } from '../../common/contract';
+import { batchProgressQuery, CONTROL_QUEUE, gpuPermitSignal, gpuReleasedSignal, pauseSignal, resumeSignal, setMaxRunsUpdate, type BatchProgress } from '../../common/contract';
 import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import type { TrainInput } from '../../activities/gpu/activities';
+import { sweepSlotRelay } from '../../activities/gpu/sweep-slot-relay';
 import type { sweep, SweepInput } from '../../workflows/sweep';
 import { eventually } from '../support/harness';
 import { useLocalTemporal } from './local-temporal';
@@ -170,8 +171,8 @@ describe('sweep workflow logic (mocked activities)', () => {
             try {
               const trained = await train.train(input);
               gpuJobs.now--;
-              // as the real job does (activities/gpu/activities.ts): it hands its slot back itself and says so
-              await temporal.env.client.workflow.getHandle(input.sweepSlot!.sweepId).signal(gpuReleasedSignal, input.sweepSlot!.index);
+              // as the real job does (activities/gpu/activities.ts): it hands its slot on itself and says so
+              await sweepSlotRelay(temporal.env.client)(input.sweepSlot!);
               return { ...trained, sweepSlotReleased: true };
             } catch (err) {
               gpuJobs.now--;
@@ -198,6 +199,19 @@ describe('sweep workflow logic (mocked activities)', () => {
     const { events } = await temporal.env.client.workflow.getHandle(workflowId(scenario)).fetchHistory();
     const released = events!.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === gpuReleasedSignal.name);
     expect(released).toHaveLength(5);
+    // trials 2 and 3, prepared while 0 and 1 train, are designated to them: jobs 0 and 1 permit them
+    // directly and say so (the sweep sends them no permit); the later jobs hand on or give back
+    const payloads = (e: (typeof released)[number]) => (e.workflowExecutionSignaledEventAttributes!.input?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data!).toString()) as number);
+    const releases = released.map(payloads).sort((a, b) => a[0] - b[0]);
+    expect(releases.slice(0, 2)).toEqual([[0, 2], [1, 3]]);
+    expect(releases.slice(2).map(([index]) => index)).toEqual([2, 3, 4]);
+    const permitsSent = events!.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === gpuPermitSignal.name).map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes!.workflowExecution!.workflowId);
+    expect(permitsSent).not.toContain(`${workflowId(scenario)}/trial-2`);
+    expect(permitsSent).not.toContain(`${workflowId(scenario)}/trial-3`);
+    for (const index of [2, 3]) {
+      const trial = await temporal.env.client.workflow.getHandle(`${workflowId(scenario)}/trial-${index}`).fetchHistory();
+      expect(trial.events!.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === gpuPermitSignal.name)).toHaveLength(1);
+    }
     // trials 2 and 3 start training while trials 0 and 1 still upload (a 1.5 s upload after a 0.6 s job)
     const uploadEndOf = (index: number) => uploadEnded.get([...mlflow.runs.values()].find((r) => r.name === `ppe-yolov8n-train-ahead-${index}`)!.runId)!;
     expect(trainStarted.get(2)!).toBeLessThan(uploadEndOf(0));
