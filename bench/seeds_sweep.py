@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
+
+
+_slots: dict[int, int] = {}
+_slots_lock = threading.Lock()
+
+
+def slot_of_thread() -> int:
+    """0, 1, … for the pool's threads, in the order they first ask."""
+    with _slots_lock:
+        return _slots.setdefault(threading.get_ident(), len(_slots))
 
 
 def run_trial(client: MlflowClient, args, experiment_id: str, parent: str, index: int) -> None:
@@ -28,7 +40,9 @@ def run_trial(client: MlflowClient, args, experiment_id: str, parent: str, index
     run_dir = Path(args.work_dir) / f"trial-{index}"
     run_dir.mkdir(parents=True, exist_ok=True)
     spec = {"run_dir": str(run_dir), "training": {"epochs": 1, "batch_size": 16, "learning_rate": lr}, "dataset": {"path": "none"}}
-    done = subprocess.run([sys.executable, args.executor], input=json.dumps(spec), capture_output=True, text=True, check=False)
+    # each thread is a slot, as a runner that pins its threads to GPUs does: the timeline says which
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": str(slot_of_thread())}
+    done = subprocess.run([sys.executable, args.executor], input=json.dumps(spec), capture_output=True, text=True, check=False, env=env)
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     result = next((e for e in events if e.get("event") == "result"), {"metrics": {}})
     now = int(time.time() * 1000)

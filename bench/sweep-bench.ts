@@ -10,7 +10,7 @@ import { connectTemporal } from '../common/temporal-unreachable';
 import { startScenario } from '../cli/start-run';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
-import { CONTROL_QUEUE, gpuPermitSignal } from '../common/contract';
+import { CONTROL_QUEUE, gpuPermitSignal, gpuReleasedSignal } from '../common/contract';
 import { workflowId } from '../scenarios/naming';
 import { parseScenarioText } from '../scenarios/loader';
 import type { sweep } from '../workflows/sweep';
@@ -38,7 +38,11 @@ interface Interval {
   end: number;
   /** The job's folder, `{workDir}/{runId}`: ties a stand-in job to its trial's MLflow run. */
   run_dir?: string;
+  /** CUDA_VISIBLE_DEVICES: the seeds' runner gives each of its threads one (its slot). */
+  device?: string;
 }
+
+const runIdOf = (job: Interval) => (job.run_dir ? path.basename(job.run_dir) : undefined);
 
 /**
  * Where a sweep slot's idle gap goes, each part in seconds, from the previous job's end on the slot
@@ -60,6 +64,9 @@ interface Figures {
   overhead_per_trial_s: number;
   slot_idle_gap_p50_s: number;
   slot_idle_gap_p95_s: number;
+  /** Each slot's own next job: the seeds' thread, the trial a sweep job handed its slot to (see ownSlotGaps). */
+  own_slot_gap_p50_s: number;
+  own_slot_gap_p95_s: number;
   /** Sweep workflows only: each part of the gaps, p50 and p95 over the gaps (parts of one gap add up to it). */
   gap_parts?: Record<string, { p50_s: number; p95_s: number }>;
 }
@@ -94,8 +101,51 @@ function slotGaps(jobs: Interval[], slots: number): SlotGap[] {
   return gaps;
 }
 
+/**
+ * Idle time between a slot's job and the job that slot ran next, where the runner says which that
+ * was: the seeds' threads each have a slot (`device`); a sweep job that handed its slot straight
+ * to a trial (`gpuReleased(i, j)`) names it (`next`: a job's successor by run id). A job whose
+ * predecessor is not known takes the slot that freed up last before it (as slotGaps does).
+ */
+function ownSlotGaps(jobs: Interval[], slots: number, next?: Map<string, string>): number[] {
+  if (!next) {
+    const bySlot = new Map<string, Interval[]>();
+    for (const job of jobs) bySlot.set(job.device ?? '', [...(bySlot.get(job.device ?? '') ?? []), job]);
+    if (bySlot.size !== slots) return slotGaps(jobs, slots).map(({ from, job }) => job.start - from);
+    return [...bySlot.values()].flatMap((own) => own.slice(1).map((job, i) => job.start - own[i].end));
+  }
+  const byRun = new Map(jobs.flatMap((job) => (runIdOf(job) ? [[runIdOf(job)!, job] as const] : [])));
+  const gaps = [...next].flatMap(([from, to]) => (byRun.has(from) && byRun.has(to) ? [byRun.get(to)!.start - byRun.get(from)!.end] : []));
+  // slots given back to the sweep go to the jobs no one handed a slot to (after the first `slots`), each to the one freed last before it
+  const handed = new Set(next.values());
+  const freed = jobs.filter((job) => !next.has(runIdOf(job) ?? '')).map((job) => job.end);
+  for (const job of jobs.filter((j) => !handed.has(runIdOf(j) ?? '')).slice(slots)) {
+    const before = freed.filter((end) => end <= job.start);
+    const from = before.length ? Math.max(...before) : Math.min(...freed);
+    freed.splice(freed.indexOf(from), 1);
+    gaps.push(Math.max(0, job.start - from));
+  }
+  return gaps;
+}
+
+/** Each `gpuReleased(i, j)` of every run of the sweep: trial i's job handed its slot to trial j. */
+async function handOffs(client: Client, sweepId: string): Promise<[number, number][]> {
+  const pairs: [number, number][] = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${sweepId}'` })) {
+    const { events } = await client.workflow.getHandle(sweepId, run.runId).fetchHistory();
+    for (const e of events ?? []) {
+      const signal = e.workflowExecutionSignaledEventAttributes;
+      if (signal?.signalName !== gpuReleasedSignal.name) continue;
+      const args = (signal.input?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data!).toString('utf8')) as number);
+      if (args.length === 2) pairs.push([args[0], args[1]]);
+    }
+  }
+  return pairs;
+}
+
 /** When a trial was permitted a slot (none if granted at once), scheduled its train job and the job started (ms). */
 interface TrialTimes {
+  index: number;
   permit?: number;
   scheduled: number;
   started: number;
@@ -113,7 +163,7 @@ async function trialTimes(client: Client, sweepId: string): Promise<Map<string, 
     const started = events!.find((e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(scheduled?.eventId));
     if (!scheduled || !started) continue;
     const input = JSON.parse(Buffer.from(scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0].data!).toString('utf8')) as { runId: string };
-    times.set(input.runId, { permit: permit && at(permit), scheduled: at(scheduled), started: at(started) });
+    times.set(input.runId, { index, permit: permit && at(permit), scheduled: at(scheduled), started: at(started) });
   }
   return times;
 }
@@ -137,12 +187,15 @@ const quantile = (values: number[], q: number) => {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
 };
 
-function figures(runner: string, makespan: number, jobs: Interval[], times?: Map<string, TrialTimes>): Figures {
+function figures(runner: string, makespan: number, jobs: Interval[], times?: Map<string, TrialTimes>, pairs?: [number, number][]): Figures {
   const ideal = (N * SECONDS) / G;
   const slotted = slotGaps(jobs, G);
   const gaps = slotted.map(({ from, job }) => job.start - from);
   const r = (x: number) => Math.round(x * 1000) / 1000;
   const parts = times && gapParts(slotted, times);
+  const runOfTrial = new Map([...(times ?? [])].map(([runId, t]) => [t.index, runId]));
+  const next = pairs && new Map(pairs.flatMap(([from, to]) => (runOfTrial.has(from) && runOfTrial.has(to) ? [[runOfTrial.get(from)!, runOfTrial.get(to)!] as const] : [])));
+  const own = ownSlotGaps(jobs, G, next);
   return {
     runner,
     trials: jobs.length,
@@ -153,6 +206,8 @@ function figures(runner: string, makespan: number, jobs: Interval[], times?: Map
     overhead_per_trial_s: r(((makespan - ideal) * G) / N),
     slot_idle_gap_p50_s: r(quantile(gaps, 0.5)),
     slot_idle_gap_p95_s: r(quantile(gaps, 0.95)),
+    own_slot_gap_p50_s: r(quantile(own, 0.5)),
+    own_slot_gap_p95_s: r(quantile(own, 0.95)),
     ...(parts && {
       gap_parts: Object.fromEntries(GAP_PARTS.map((part) => [part, { p50_s: r(quantile(parts.map((p) => p[part]), 0.5)), p95_s: r(quantile(parts.map((p) => p[part]), 0.95)) }])),
     }),
@@ -205,7 +260,7 @@ sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, par
     await handle.result();
     const makespan = (Date.now() - started) / 1000;
     const runner = trialsPerRun === undefined ? 'GuardianFlow sweep workflow' : `GuardianFlow sweep workflow, continue-as-new every ${trialsPerRun} trials`;
-    return figures(runner, makespan, await timeline(file), await trialTimes(client, handle.workflowId));
+    return figures(runner, makespan, await timeline(file), await trialTimes(client, handle.workflowId), await handOffs(client, handle.workflowId));
   } finally {
     for (const w of workers) w.shutdown();
     await Promise.all(running);
@@ -224,9 +279,12 @@ async function main(): Promise<void> {
   const goals = {
     'slot idle gap p95 ≤ the seeds’ runner': plain.slot_idle_gap_p95_s <= seeds.slot_idle_gap_p95_s,
     'slot idle gap p95 < 0.3 s': plain.slot_idle_gap_p95_s < 0.3,
+    'each slot’s own next job: gap p95 ≤ the seeds’ runner': plain.own_slot_gap_p95_s <= seeds.own_slot_gap_p95_s,
+    'each slot’s own next job: gap p95 < 0.3 s': plain.own_slot_gap_p95_s < 0.3,
     'makespan ≤ 1.05 × ideal': plain.makespan_s <= 1.05 * plain.ideal_s,
     'across continue-as-new: makespan ≤ 1.05 × ideal (no drain dip)': rotating.makespan_s <= 1.05 * rotating.ideal_s,
     'across continue-as-new: slot idle gap p95 < 0.3 s': rotating.slot_idle_gap_p95_s < 0.3,
+    'across continue-as-new: each slot’s own next job: gap p95 < 0.3 s': rotating.own_slot_gap_p95_s < 0.3,
   };
   const out = path.join(REPO, 'bench/results');
   await mkdir(out, { recursive: true });
