@@ -197,7 +197,12 @@ export interface GpuSuccessor {
   index: number | null;
   seq: number;
 }
-/** A sweep trial's designated successor (null: none): its train job asks as its executor ends. */
+/**
+ * Sent by a paused sweep to its waiting trials (`held: true`) and again when it resumes: a held
+ * trial starts no GPU job, even with a permit from a job that read its designation before the pause.
+ */
+export const gpuHoldSignal = defineSignal<[{ held: boolean; seq: number }]>('gpuHold');
+/** A sweep trial's designated successor (null: none): its train job asks while it runs and as its executor ends. */
 export const gpuSuccessorQuery = defineQuery<number | null>('gpuSuccessor');
 /** Trial `index` of sweep `sweepId`: its child workflow's id, whichever run of the sweep started it. */
 export const sweepTrialId = (sweepId: string, index: number) => `${sweepId}/trial-${index}`;

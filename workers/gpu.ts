@@ -62,6 +62,7 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
   const mlflow = mlflowClientFor(settings);
   const hostQueue = gpuHostQueue(pool, hostId);
   const s3 = createS3Client(settings.s3);
+  const relay = sweepSlotRelay(client);
   const gpu = createGpuActivities({
     python: settings.python,
     executors: {
@@ -76,7 +77,8 @@ export async function createGpuWorkers(opts: GpuWorkerOptions): Promise<Worker[]
     hostQueue,
     logMetrics: (runId, steps) => logSteps(mlflow, runId, steps),
     reportProgress: (workflowId, progress) => client.workflow.getHandle(workflowId).signal(trainingProgressSignal, progress),
-    releaseSweepSlot: sweepSlotRelay(client),
+    releaseSweepSlot: relay.release,
+    watchSweepSlot: relay.watch,
     devices,
     hostId,
     tagRun: (runId, tags) => mlflow.logBatch(runId, { tags: toKeyValues(tags) }),

@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import {
   RunPhase,
   earlyStopThresholdsSignal,
+  gpuHoldSignal,
   gpuPermitSignal,
   gpuReleasedSignal,
   gpuSuccessorQuery,
@@ -100,6 +101,11 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
     if (designation.seq > successor.seq) successor = designation;
   });
   setHandler(gpuSuccessorQuery, () => successor.index);
+  // a paused sweep holds its waiting trials, whoever permits them
+  let hold = { held: false, seq: -1 };
+  setHandler(gpuHoldSignal, (update) => {
+    if (update.seq > hold.seq) hold = update;
+  });
   setHandler(earlyStopThresholdsSignal, (update) => {
     medians = update;
   });
@@ -127,7 +133,7 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
       const result = await endingRun(run.runId, async (): Promise<SingleRunResult> => {
         const base = { experimentId, runId: run.runId, runName: name };
         if (scenario.type === 'train') {
-          const gpuSlot = trial?.gpuSlot && sweepGpuSlot(trial.gpuSlot.index, () => gpuPermitted);
+          const gpuSlot = trial?.gpuSlot && sweepGpuSlot(trial.gpuSlot.index, () => gpuPermitted && !hold.held);
           const trained = await trainStage(ctx, { register: trial?.register ?? scenario.register, stopScope, stopDecision: () => stop, gpuSlot });
           return { ...base, ...trained, ...(trial?.metric !== undefined && { history }) };
         }

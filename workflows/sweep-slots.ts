@@ -1,7 +1,8 @@
-/** What the slots tell trials: a permit to start the GPU job, a (withdrawn: null) designated successor. */
+/** What the slots tell trials: a permit to start the GPU job, a (withdrawn: null) designated successor, a hold while paused. */
 export interface SlotMessages {
   permit(index: number): void;
   designate(holder: number, successor: number | null): void;
+  hold(index: number, held: boolean): void;
 }
 
 /** A trial that holds one of the slots or waits for one, as handed to the sweep's next run. */
@@ -10,22 +11,28 @@ export interface OpenSlotState {
   slot: 'busy' | 'waiting';
   /** The waiting trial this holder's job hands its slot to (RELAY_PATCH). */
   successor?: number;
+  /** Held by a paused sweep (RELAY_PATCH): told to go on when it resumes. */
+  held?: boolean;
 }
 
 /**
  * A sweep's `parallel` GPU slots: the trials holding one, the prepared trials waiting for one
  * (oldest first), and — with `relay` — the waiting trial each holder's job hands its slot to as it
  * ends. A hand-off skips the sweep's own workflow task, which waits behind every other trial's
- * events: the job asks its trial for the successor and permits it directly, then tells the sweep,
- * which only records it. Each waiting trial is designated to one holder at most; a paused sweep
- * designates none (and withdraws those it made), so no job starts while it is paused. Pure: the
- * sweep sends the messages as signals.
+ * events: the job asks its trial for the successor (while it runs, so the answer is at hand when
+ * it ends) and permits it directly, then tells the sweep, which only records it. Each waiting
+ * trial is designated to one holder at most. A paused sweep designates none, withdraws those it
+ * made and holds its waiting trials, so a job that read its successor before the pause cannot
+ * start it: the successor keeps the slot, idle, until the sweep resumes. Pure: the sweep sends
+ * the messages as signals.
  */
 export class SweepSlots {
   readonly busy = new Set<number>();
   private waiting: number[] = [];
   /** holder → the waiting trial its job hands the slot to. */
   private readonly successors = new Map<number, number>();
+  /** Trials held since the pause (relay only), told to go on at resume. */
+  private held = new Set<number>();
 
   constructor(
     private readonly parallel: number,
@@ -39,6 +46,7 @@ export class SweepSlots {
       else this.waiting.push(trial.index);
     }
     for (const trial of open) if (relay && trial.successor !== undefined && this.waiting.includes(trial.successor)) this.successors.set(trial.index, trial.successor);
+    for (const trial of open) if (relay && trial.held) this.held.add(trial.index);
   }
 
   get queued(): number {
@@ -95,15 +103,28 @@ export class SweepSlots {
     else this.designate();
   }
 
-  /** Paused: no job may start, so no holder hands its slot on. */
+  /** Paused: no job may start, so no holder hands its slot on and no waiting trial starts on a job's permit. */
   pause(): void {
     for (const holder of [...this.successors.keys()]) this.withdraw(holder);
+    if (!this.relay) return;
+    for (const index of this.waiting) {
+      if (this.held.has(index)) continue;
+      this.held.add(index);
+      this.send.hold(index, true);
+    }
+  }
+
+  /** Resumed (`paused()` false again): held trials go on — those handed a slot meanwhile start — and free slots are granted. */
+  resume(): void {
+    for (const index of this.held) if (this.busy.has(index) || this.waiting.includes(index)) this.send.hold(index, false);
+    this.held = new Set();
+    this.grant();
   }
 
   /** The trials to hand to the next run, with their slots and successors. */
   openState(index: number): OpenSlotState {
     const successor = this.successors.get(index);
-    return { index, slot: this.busy.has(index) ? 'busy' : 'waiting', ...(successor !== undefined && { successor }) };
+    return { index, slot: this.busy.has(index) ? 'busy' : 'waiting', ...(successor !== undefined && { successor }), ...(this.held.has(index) && { held: true }) };
   }
 
   /** Gives each holder without a successor a waiting trial nobody else is to hand to. */

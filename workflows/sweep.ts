@@ -21,6 +21,7 @@ import {
   batchProgressQuery,
   earlyStopThresholdsSignal,
   gpuPermitSignal,
+  gpuHoldSignal,
   gpuReleasedSignal,
   gpuSuccessorSignal,
   pauseSignal,
@@ -235,13 +236,13 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       state.relaySeq = (state.relaySeq ?? 0) + 1;
       signalTrial(holder, gpuSuccessorSignal, { index: successor, seq: state.relaySeq });
     },
+    hold: (index, held) => {
+      state.relaySeq = (state.relaySeq ?? 0) + 1;
+      signalTrial(index, gpuHoldSignal, { held, seq: state.relaySeq });
+    },
   }, state.open);
   // trials handed over by a run before RELAY_PATCH get their successors now
   gpu.designate();
-  const grantSlots = () => {
-    gpu.grant();
-    showDetails();
-  };
   /** A trial's job ended (its signal, maybe naming the trial it handed the slot to) or the trial did: either frees its slot, once. */
   const releaseSlot = (index: number, handedTo?: number) => {
     gpu.release(index, handedTo);
@@ -254,7 +255,8 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   });
   setHandler(resumeSignal, () => {
     state.paused = false;
-    grantSlots();
+    gpu.resume();
+    showDetails();
   });
   setHandler(gpuReleasedSignal, releaseSlot);
   setHandler(

@@ -36,6 +36,8 @@ export interface GpuDeps extends JobDeps {
    * checkpoint upload and its activity's completion: the next trial queues its job meanwhile.
    */
   releaseSweepSlot?: (slot: SweepSlot) => Promise<void>;
+  /** Starts learning, while the job runs, whom `releaseSweepSlot` will hand the slot to; returns the stop. */
+  watchSweepSlot?: (slot: SweepSlot) => () => void;
   /** This host's devices: each job gets one of its own (`CUDA_VISIBLE_DEVICES`). */
   devices: DeviceSlots;
   /** The host's id, recorded on each job's run with its device. */
@@ -221,58 +223,64 @@ export function createGpuActivities(deps: GpuDeps) {
       const { weights } = input.scenario.model;
       const startWeights = weights === null || resumeFrom ? null : await modelOnHost(weights, runDir);
 
-      const { result, files } = await withDataset(input.runId, input.scenario.dataset.path, DatasetContext.training, previous ?? { epoch: 0 }, (dataPath) => onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
-        runDir,
-        env,
-        executor: deps.executors.train,
-        result: ResultSchemas.train,
-        heartbeat: previous ?? { epoch: 0 },
-        spec: {
-          model: { ...input.scenario.model, weights: startWeights },
-          dataset: { path: dataPath },
-          classes: input.scenario.task.classes,
-          training: { ...training, batch_size: input.batchSize ?? training.batch_size },
-          augmentation: input.scenario.augmentation ?? {},
-          environment,
-          resume_from: resumeFrom,
-          plots: training.plots,
-        },
-        onEvent: (event, beat) => {
-          if (isCheckpoint(event)) {
-            checkpoints.offer(event.path, event.epoch);
-            return { ...beat, checkpoint: event.path, host: deps.hostQueue };
-          }
-          if (!isEpoch(event)) return undefined;
-          stream.push({ step: event.epoch, metrics: event.metrics });
-          // every epoch goes to MLflow; the workflow hears of a bounded few, each a history event
-          if (workflowId && reportsProgress(event.epoch, event.epochs)) {
-            void deps
-              .reportProgress?.(workflowId, { epoch: event.epoch, epochs: event.epochs, metrics: event.metrics })
-              .catch((err: unknown) => {
-                ctx.log.warn('progress report failed', { error: String(err) });
-              });
-          }
-          return { ...beat, epoch: event.epoch };
-        },
-        current: (beat) => (uploadedEpoch === undefined ? beat : { ...beat, uploadedEpoch }),
-      })
-        .then((outcome) => {
-          // sent beside the last metrics and the checkpoint upload, awaited before this job returns
-          slotReleased = handBackSweepSlot(input.sweepSlot);
-          return outcome;
+      // whom the slot goes to when the executor ends, learnt while it runs
+      const stopWatching = input.sweepSlot && deps.watchSweepSlot?.(input.sweepSlot);
+      try {
+        const { result, files } = await withDataset(input.runId, input.scenario.dataset.path, DatasetContext.training, previous ?? { epoch: 0 }, (dataPath) => onOwnDevice(input.runId, input.scenario.environment, ({ env, environment }) => superviseJob(deps, {
+          runDir,
+          env,
+          executor: deps.executors.train,
+          result: ResultSchemas.train,
+          heartbeat: previous ?? { epoch: 0 },
+          spec: {
+            model: { ...input.scenario.model, weights: startWeights },
+            dataset: { path: dataPath },
+            classes: input.scenario.task.classes,
+            training: { ...training, batch_size: input.batchSize ?? training.batch_size },
+            augmentation: input.scenario.augmentation ?? {},
+            environment,
+            resume_from: resumeFrom,
+            plots: training.plots,
+          },
+          onEvent: (event, beat) => {
+            if (isCheckpoint(event)) {
+              checkpoints.offer(event.path, event.epoch);
+              return { ...beat, checkpoint: event.path, host: deps.hostQueue };
+            }
+            if (!isEpoch(event)) return undefined;
+            stream.push({ step: event.epoch, metrics: event.metrics });
+            // every epoch goes to MLflow; the workflow hears of a bounded few, each a history event
+            if (workflowId && reportsProgress(event.epoch, event.epochs)) {
+              void deps
+                .reportProgress?.(workflowId, { epoch: event.epoch, epochs: event.epochs, metrics: event.metrics })
+                .catch((err: unknown) => {
+                  ctx.log.warn('progress report failed', { error: String(err) });
+                });
+            }
+            return { ...beat, epoch: event.epoch };
+          },
+          current: (beat) => (uploadedEpoch === undefined ? beat : { ...beat, uploadedEpoch }),
         })
-        .finally(() => checkpoints.flush())));
-      await stream.close();
-      const sweepSlotReleased = await slotReleased;
-      return {
-        hostQueue: deps.hostQueue,
-        epochsCompleted: result.epochs_completed,
-        batchSize: result.batch_size,
-        metrics: result.metrics,
-        files,
-        uploadedCheckpointEpoch: uploadedEpoch,
-        ...(sweepSlotReleased && { sweepSlotReleased }),
-      };
+          .then((outcome) => {
+            // sent beside the last metrics and the checkpoint upload, awaited before this job returns
+            slotReleased = handBackSweepSlot(input.sweepSlot);
+            return outcome;
+          })
+          .finally(() => checkpoints.flush())));
+        await stream.close();
+        const sweepSlotReleased = await slotReleased;
+        return {
+          hostQueue: deps.hostQueue,
+          epochsCompleted: result.epochs_completed,
+          batchSize: result.batch_size,
+          metrics: result.metrics,
+          files,
+          uploadedCheckpointEpoch: uploadedEpoch,
+          ...(sweepSlotReleased && { sweepSlotReleased }),
+        };
+      } finally {
+        stopWatching?.();
+      }
     },
 
     async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {

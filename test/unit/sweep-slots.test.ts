@@ -17,6 +17,7 @@ function slotsOf(parallel: number, relay: boolean, open: ConstructorParameters<t
       sent.push(`designate ${holder} → ${successor ?? 'none'}`);
       designated.set(holder, successor);
     },
+    hold: (index, held) => sent.push(`${held ? 'hold' : 'go on'} ${index}`),
   };
   const slots = new SweepSlots(parallel, relay, () => paused, messages, open);
   const take = () => sent.splice(0);
@@ -77,7 +78,7 @@ it('a slot freed without a hand-off goes to an undesignated trial first, else ta
   expect(take()).toEqual([]);
 });
 
-it('paused: designations withdrawn and none made; a hand-off already under way is still recorded', () => {
+it('paused: designations withdrawn, none made, waiting trials held; a hand-off under way keeps the slot, held, until resume', () => {
   const { slots, take, setPaused } = slotsOf(1, true);
   slots.take(0);
   slots.enqueue(1);
@@ -85,15 +86,32 @@ it('paused: designations withdrawn and none made; a hand-off already under way i
   expect(take()).toEqual(['designate 0 → 1']);
   setPaused(true);
   slots.pause();
-  expect(take()).toEqual(['designate 0 → none']);
-  slots.release(0, 1); // the job read 1 before the withdrawal reached its trial: 1 has its permit
-  expect([...slots.busy]).toEqual([1]);
+  expect(take()).toEqual(['designate 0 → none', 'hold 1', 'hold 2']);
+  slots.pause(); // a second pause holds no one twice
   expect(take()).toEqual([]);
-  slots.release(1);
-  expect(take()).toEqual([]); // paused: no permit, no designation
+  slots.release(0, 1); // the job had read 1 before the pause: 1 has its permit (and its hold) and keeps the slot
+  expect([...slots.busy]).toEqual([1]);
+  expect(slots.openState(1)).toEqual({ index: 1, slot: 'busy', held: true });
+  expect(take()).toEqual([]);
   setPaused(false);
-  slots.grant();
-  expect(take()).toEqual(['permit 2']);
+  slots.resume();
+  expect(take()).toEqual(['go on 1', 'go on 2', 'designate 1 → 2']);
+  slots.release(1, 2);
+  expect([...slots.busy]).toEqual([2]);
+  expect(take()).toEqual([]);
+});
+
+it('without relay, pause and resume only stop and restart the grants (sweeps recorded before the change)', () => {
+  const { slots, take, setPaused } = slotsOf(1, false);
+  slots.take(0);
+  slots.enqueue(1);
+  setPaused(true);
+  slots.pause();
+  slots.release(0);
+  expect(take()).toEqual([]);
+  setPaused(false);
+  slots.resume();
+  expect(take()).toEqual(['permit 1']);
 });
 
 it('a designated trial that ends is replaced by another waiting one', () => {
@@ -160,7 +178,7 @@ it('holds `parallel` and permits each trial once, whatever the order of events (
         paused = !paused;
         setPaused(paused);
         if (paused) slots.pause();
-        else slots.grant();
+        else slots.resume();
       }
       for (const message of take()) {
         const permit = /^permit (\d+)$/.exec(message);

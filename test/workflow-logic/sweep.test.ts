@@ -172,7 +172,7 @@ describe('sweep workflow logic (mocked activities)', () => {
               const trained = await train.train(input);
               gpuJobs.now--;
               // as the real job does (activities/gpu/activities.ts): it hands its slot on itself and says so
-              await sweepSlotRelay(temporal.env.client)(input.sweepSlot!);
+              await sweepSlotRelay(temporal.env.client).release(input.sweepSlot!);
               return { ...trained, sweepSlotReleased: true };
             } catch (err) {
               gpuJobs.now--;
