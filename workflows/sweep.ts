@@ -388,18 +388,41 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const rotate = () => launchedHere >= trialsPerRun || workflowInfo().continueAsNewSuggested;
   // prepared trials wait for a slot: as many as the slots, so slots freed together each find one
   const open = zeroGap ? 2 * spec.parallel : spec.parallel;
-  const canLaunch = () => remaining() && !rotate() && !state.paused && running.size < open;
+  /** RELAY_PATCH (grid and random sweeps): trials start together, not one child start after another; counted while their start is under way. */
+  const together = relay && !tpe;
+  let starting = 0;
+  let launchFailure: Error | undefined;
+  /** Read through a call: a launch's callback sets it, which narrowing cannot see. */
+  const failedLaunch = (): Error | undefined => launchFailure;
+  const openCount = () => running.size + starting;
+  const canLaunch = () => remaining() && !rotate() && !state.paused && openCount() < open;
   // ZERO_GAP_PATCH: a run that has started its share hands its open trials to the next run instead of draining them
   const handOver = () => zeroGap && remaining() && rotate();
   try {
     for (;;) {
-      await condition(() => failFast !== undefined || canLaunch() || handOver() || (running.size === 0 && (!remaining() || rotate())));
+      await condition(() => launchFailure !== undefined || failFast !== undefined || canLaunch() || handOver() || (openCount() === 0 && (!remaining() || rotate())));
+      const failed = failedLaunch();
+      if (failed) throw failed;
       if (failFast !== undefined || !canLaunch()) break;
-      await launch(state.nextIndex++);
+      if (together) {
+        starting++;
+        void launch(state.nextIndex++).then(
+          () => starting--,
+          (err: unknown) => {
+            starting--;
+            launchFailure ??= err instanceof Error ? err : new Error(String(err));
+          },
+        );
+      } else await launch(state.nextIndex++);
       launchedHere++;
     }
     if (failFast !== undefined) closed = 'is stopping after a failed trial (fail_fast)';
     else if (!remaining()) closed = 'has started all its trials';
+    if (together) {
+      await condition(() => starting === 0);
+      const failed = failedLaunch();
+      if (failed) throw failed;
+    }
     if (!handOver() || failFast !== undefined) await condition(() => running.size === 0);
     if (failFast !== undefined) {
       throw ApplicationFailure.create({ message: `sweep stopped (fail_fast): ${failFast}`, type: FailureType.TrialFailed, nonRetryable: true });
@@ -410,7 +433,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     showDetails();
     await CancellationScope.nonCancellable(async () => {
       if (isCancellation(err)) cancelHandedOver();
-      await condition(() => running.size === 0);
+      await condition(() => openCount() === 0);
       await tracking.logBatch.executeWithOptions({ summary: 'record the sweep counters on the parent run' }, [{ runId: state.parentRunId, metrics: counters(state) }]);
       await endRun(state.parentRunId, isCancellation(err) ? 'KILLED' : 'FAILED');
     });
@@ -427,7 +450,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   closed ??= 'has started all its trials';
   phase = BatchPhase.summarizing;
   showDetails();
-  const model = await finish(scenario, state, total());
+  const model = await finish(scenario, state, total(), relay);
   phase = BatchPhase.finished;
   showDetails();
   await condition(allHandlersFinished);
@@ -510,29 +533,46 @@ function counters(state: SweepState): Record<string, number> {
 }
 
 /** Best trial on the parent run, its weights registered as candidate, results table and chart, run FINISHED. */
-async function finish(scenario: Scenario, state: SweepState, total: number): Promise<RegisteredModelRef | undefined> {
+async function finish(scenario: Scenario, state: SweepState, total: number, together: boolean): Promise<RegisteredModelRef | undefined> {
   const spec = scenario.sweep!;
   const { best } = state;
-  const model = best && state.bestModelSource && scenario.register ? await registerTrained(scenario, best.runId, state.bestModelSource) : undefined;
-  await reports.sweepReport.executeWithOptions({ summary: `results.csv and sweep_chart.png of ${total} trials` }, [{
-    experimentId: state.experimentId,
-    parentRunId: state.parentRunId,
-    artifactUri: state.artifactUri,
-    metric: spec.metric,
-    goal: spec.goal,
-    parameters: Object.keys(spec.parameters),
-    bestRunId: best?.runId,
-    title: `${parentRunName(scenario)}: ${spec.metric} per trial`,
-  }]);
-  await tracking.logBatch.executeWithOptions({ summary: `record the best trial${best ? ` (${best.index})` : ''} and counters on the parent run` }, [{
-    runId: state.parentRunId,
-    metrics: { ...counters(state), ...(best && { [`best.${spec.metric}`]: best.value }) },
-    tags: {
-      'sweep.total_runs': String(total),
-      ...(best && { 'best.run_id': best.runId, 'best.params': JSON.stringify(best.params), 'best.index': String(best.index) }),
-      ...(model && { 'best.model': `${model.name}@v${model.version}` }),
-    },
-  }]);
+  const register = async () => (best && state.bestModelSource && scenario.register ? await registerTrained(scenario, best.runId, state.bestModelSource) : undefined);
+  const report = () =>
+    reports.sweepReport.executeWithOptions({ summary: `results.csv and sweep_chart.png of ${total} trials` }, [{
+      experimentId: state.experimentId,
+      parentRunId: state.parentRunId,
+      artifactUri: state.artifactUri,
+      metric: spec.metric,
+      goal: spec.goal,
+      parameters: Object.keys(spec.parameters),
+      bestRunId: best?.runId,
+      title: `${parentRunName(scenario)}: ${spec.metric} per trial`,
+    }]);
+  const record = (model: RegisteredModelRef | undefined) =>
+    tracking.logBatch.executeWithOptions({ summary: `record the best trial${best ? ` (${best.index})` : ''} and counters on the parent run` }, [{
+      runId: state.parentRunId,
+      metrics: { ...counters(state), ...(best && { [`best.${spec.metric}`]: best.value }) },
+      tags: {
+        'sweep.total_runs': String(total),
+        ...(best && { 'best.run_id': best.runId, 'best.params': JSON.stringify(best.params), 'best.index': String(best.index) }),
+        ...(model && { 'best.model': `${model.name}@v${model.version}` }),
+      },
+    }]);
+  let model: RegisteredModelRef | undefined;
+  if (together) {
+    // RELAY_PATCH: the report (a chart in Python, the longest) beside the registration and the record
+    [, model] = await Promise.all([
+      report(),
+      register().then(async (registered) => {
+        await record(registered);
+        return registered;
+      }),
+    ]);
+  } else {
+    model = await register();
+    await report();
+    await record(model);
+  }
   await endRun(state.parentRunId, 'FINISHED');
   return model;
 }

@@ -125,6 +125,12 @@ describe('committed workflow histories', () => {
     }
     // two trials training, two prepared: each of the two gets its successor
     expect(externalSignals('sweep-cancelled').filter((s) => s === 'gpuSuccessor')).toHaveLength(2);
+    // and since the change, a run starts its trials in one workflow task, and ends with the report beside the registration
+    const startTasks = (name: string) => new Set(load(name).events.flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowTaskCompletedEventId?.toString() ?? []));
+    expect(startTasks('sweep-cancelled-before-relay').size).toBe(4);
+    expect(startTasks('sweep-cancelled').size).toBe(1);
+    const scheduledIn = (name: string, activity: string) => load(name).events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity)?.activityTaskScheduledEventAttributes?.workflowTaskCompletedEventId?.toString();
+    expect(scheduledIn('sweep-run-3', 'sweepReport')).toBe(scheduledIn('sweep-run-3', 'registerModel'));
   });
 
   it.each(NAMES)('%s replays against the workflow code as it is now', async (name) => {

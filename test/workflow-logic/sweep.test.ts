@@ -203,7 +203,8 @@ describe('sweep workflow logic (mocked activities)', () => {
     // directly and say so (the sweep sends them no permit); the later jobs hand on or give back
     const payloads = (e: (typeof released)[number]) => (e.workflowExecutionSignaledEventAttributes!.input?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data!).toString()) as number);
     const releases = released.map(payloads).sort((a, b) => a[0] - b[0]);
-    expect(releases.slice(0, 2)).toEqual([[0, 2], [1, 3]]);
+    expect(releases.slice(0, 2).map(([from]) => from)).toEqual([0, 1]);
+    expect(releases.slice(0, 2).map(([, to]) => to).sort()).toEqual([2, 3]);
     expect(releases.slice(2).map(([index]) => index)).toEqual([2, 3, 4]);
     const permitsSent = events!.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === gpuPermitSignal.name).map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes!.workflowExecution!.workflowId);
     expect(permitsSent).not.toContain(`${workflowId(scenario)}/trial-2`);
