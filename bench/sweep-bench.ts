@@ -10,7 +10,7 @@ import { connectTemporal } from '../common/temporal-unreachable';
 import { startScenario } from '../cli/start-run';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
-import { CONTROL_QUEUE, gpuPermitSignal, gpuReleasedSignal } from '../common/contract';
+import { CONTROL_QUEUE, gpuPermitSignal, gpuReleasedSignal, sweepTrialId } from '../common/contract';
 import { workflowId } from '../scenarios/naming';
 import { parseScenarioText } from '../scenarios/loader';
 import type { sweep } from '../workflows/sweep';
@@ -157,7 +157,7 @@ const at = (e: temporal.api.history.v1.IHistoryEvent) => tsToMs(e.eventTime);
 async function trialTimes(client: Client, sweepId: string): Promise<Map<string, TrialTimes>> {
   const times = new Map<string, TrialTimes>();
   for (let index = 0; index < N; index++) {
-    const { events } = await client.workflow.getHandle(`${sweepId}/trial-${index}`).fetchHistory();
+    const { events } = await client.workflow.getHandle(sweepTrialId(sweepId, index)).fetchHistory();
     const permit = events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === gpuPermitSignal.name);
     const scheduled = events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'train');
     const started = events!.find((e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(scheduled?.eventId));

@@ -97,15 +97,11 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
   setHandler(gpuPermitSignal, () => void (gpuPermitted = true));
   // the trial its job hands the slot to (the sweep's newest designation), asked by the job as its executor ends
   let successor: GpuSuccessor = { index: null, seq: -1 };
-  setHandler(gpuSuccessorSignal, (designation) => {
-    if (designation.seq > successor.seq) successor = designation;
-  });
+  setHandler(gpuSuccessorSignal, (designation) => void (successor = newest(successor, designation)));
   setHandler(gpuSuccessorQuery, () => successor.index);
   // a paused sweep holds its waiting trials, whoever permits them
   let hold = { held: false, seq: -1 };
-  setHandler(gpuHoldSignal, (update) => {
-    if (update.seq > hold.seq) hold = update;
-  });
+  setHandler(gpuHoldSignal, (update) => void (hold = newest(hold, update)));
   setHandler(earlyStopThresholdsSignal, (update) => {
     medians = update;
   });
@@ -152,6 +148,9 @@ export async function singleRun(input: SingleRunInput): Promise<SingleRunResult>
   // a sweep trial tells its sweep how it ended: the sweep run that started it may have continued as new
   return trial?.gpuSlot ? reportingEnd(trial.gpuSlot.index, work) : work();
 }
+
+/** Of two messages a sweep numbered, the later one (signals may arrive out of order). */
+const newest = <T extends { seq: number }>(current: T, update: T): T => (update.seq > current.seq ? update : current);
 
 /** What this run is in its jobs' summaries: `trial 7` of a sweep, `arm yolov8s` of a comparison, else the run's name. */
 function jobLabel(trial: TrialOptions | undefined, name: string): string {

@@ -229,17 +229,13 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       .catch(() => undefined)
       .finally(() => signalsInFlight--);
   };
+  /** Numbers each designation and hold, across runs: a trial keeps the newest of each. */
+  const nextRelaySeq = () => (state.relaySeq = (state.relaySeq ?? 0) + 1);
   /** The `parallel` GPU slots; a paused sweep starts no GPU job. */
   const gpu = new SweepSlots(spec.parallel, relay, () => state.paused, {
     permit: (index) => signalTrial(index, gpuPermitSignal),
-    designate: (holder, successor) => {
-      state.relaySeq = (state.relaySeq ?? 0) + 1;
-      signalTrial(holder, gpuSuccessorSignal, { index: successor, seq: state.relaySeq });
-    },
-    hold: (index, held) => {
-      state.relaySeq = (state.relaySeq ?? 0) + 1;
-      signalTrial(index, gpuHoldSignal, { held, seq: state.relaySeq });
-    },
+    designate: (holder, successor) => signalTrial(holder, gpuSuccessorSignal, { index: successor, seq: nextRelaySeq() }),
+    hold: (index, held) => signalTrial(index, gpuHoldSignal, { held, seq: nextRelaySeq() }),
   }, state.open);
   // trials handed over by a run before RELAY_PATCH get their successors now
   gpu.designate();
@@ -400,7 +396,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const handOver = () => zeroGap && remaining() && rotate();
   try {
     for (;;) {
-      await condition(() => launchFailure !== undefined || failFast !== undefined || canLaunch() || handOver() || (openCount() === 0 && (!remaining() || rotate())));
+      await condition(() => failedLaunch() !== undefined || failFast !== undefined || canLaunch() || handOver() || (openCount() === 0 && (!remaining() || rotate())));
       const failed = failedLaunch();
       if (failed) throw failed;
       if (failFast !== undefined || !canLaunch()) break;

@@ -1,6 +1,6 @@
 import { CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { batchProgressQuery, CONTROL_QUEUE, gpuPermitSignal, gpuReleasedSignal, pauseSignal, resumeSignal, setMaxRunsUpdate, type BatchProgress } from '../../common/contract';
+import { batchProgressQuery, CONTROL_QUEUE, gpuPermitSignal, gpuReleasedSignal, pauseSignal, resumeSignal, setMaxRunsUpdate, sweepTrialId, type BatchProgress } from '../../common/contract';
 import { workflowId } from '../../scenarios/naming';
 import type { Scenario } from '../../scenarios/schema';
 import type { TrainInput } from '../../activities/gpu/activities';
@@ -207,10 +207,10 @@ describe('sweep workflow logic (mocked activities)', () => {
     expect(releases.slice(0, 2).map(([, to]) => to).sort()).toEqual([2, 3]);
     expect(releases.slice(2).map(([index]) => index)).toEqual([2, 3, 4]);
     const permitsSent = events!.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === gpuPermitSignal.name).map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes!.workflowExecution!.workflowId);
-    expect(permitsSent).not.toContain(`${workflowId(scenario)}/trial-2`);
-    expect(permitsSent).not.toContain(`${workflowId(scenario)}/trial-3`);
+    expect(permitsSent).not.toContain(sweepTrialId(workflowId(scenario), 2));
+    expect(permitsSent).not.toContain(sweepTrialId(workflowId(scenario), 3));
     for (const index of [2, 3]) {
-      const trial = await temporal.env.client.workflow.getHandle(`${workflowId(scenario)}/trial-${index}`).fetchHistory();
+      const trial = await temporal.env.client.workflow.getHandle(sweepTrialId(workflowId(scenario), index)).fetchHistory();
       expect(trial.events!.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === gpuPermitSignal.name)).toHaveLength(1);
     }
     // trials 2 and 3 start training while trials 0 and 1 still upload (a 1.5 s upload after a 0.6 s job)
