@@ -28,6 +28,7 @@ const SUBJECTS = [
   'site-catalogue',
   'sweep-search-schema',
   'sweep-space',
+  'sweep-slots',
   'sweep-trials',
   'tracking-fields',
   'validate',

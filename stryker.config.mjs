@@ -21,6 +21,7 @@ export default {
     'workflows/promotion-gate.ts',
     'workflows/oom-halving.ts',
     'workflows/early-stopping.ts',
+    'workflows/sweep-slots.ts',
     'workflows/comparison-metrics.ts',
     'workflows/comparison-labels.ts',
     'activities/tracking/log-batch.ts',
