@@ -30,4 +30,5 @@ RUN if [ -n "$GIT_COMMIT" ]; then echo "$GIT_COMMIT" > BUILD_COMMIT; fi
 # the fleet page `gflow serve` serves at / (static files, not compiled)
 COPY --from=build /app/server/public server/public
 USER node
-CMD ["node", "dist/workers/control.js"]
+# V8 flags of common/control-worker-flags.ts (why there)
+CMD ["node", "--no-turbo-escape", "dist/workers/control.js"]

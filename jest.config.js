@@ -16,6 +16,12 @@ const base = {
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 
+/** Projects whose files run Temporal workers: a worker left running when its file ends fails that file (test/support/worker-leaks.ts). */
+const withWorkers = {
+  testEnvironment: '<rootDir>/test/support/stack-environment.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/worker-registry.ts'],
+};
+
 /**
  * `unit` needs no server (pure modules, replay of committed histories); `stack` starts the real
  * Temporal, SeaweedFS and MLflow once for its files. A project's global setup runs only when one
@@ -25,9 +31,10 @@ module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     // workflow logic with mocked activities; each file starts a Temporal dev server of its own (no global setup)
-    { ...base, displayName: 'workflow-logic', testMatch: ['<rootDir>/test/workflow-logic/**/*.test.ts'] },
+    { ...base, ...withWorkers, displayName: 'workflow-logic', testMatch: ['<rootDir>/test/workflow-logic/**/*.test.ts'] },
     {
       ...base,
+      ...withWorkers,
       displayName: 'stack',
       testMatch: ['<rootDir>/test/stack/**/*.test.ts', '<rootDir>/test/workflows/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',

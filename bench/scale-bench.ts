@@ -8,6 +8,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startScenario } from '../cli/start-run';
 import { batchProgressQuery, CONTROL_QUEUE } from '../common/contract';
+import { CONTROL_WORKER_NODE_FLAGS } from '../common/control-worker-flags';
 import { loadSettings, type Settings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
 import { parseScenarioText } from '../scenarios/loader';
@@ -23,7 +24,8 @@ import { envInt, envSeconds, machineAtStart, REPO, round3, saveResults, useThisB
  * Needs the dev stack's servers (`gflow dev up --no-workers`: no other control worker).
  * Usage: scale-bench.js [trials] (default 10000, or BENCH_TRIALS). Env: BENCH_HOSTS (2),
  * BENCH_SLOTS (4 per host), BENCH_SAMPLE_S (2), BENCH_CONTROL_NODE_OPTIONS (NODE_OPTIONS of the
- * control worker only, e.g. `--max-old-space-size=384`; default none, as `gflow dev up` runs it).
+ * control worker only, e.g. `--max-old-space-size=384`; default none, as `gflow dev up` runs it),
+ * BENCH_CONTROL_NODE_FLAGS (its V8 flags on the command line; default the product's, '' for none).
  */
 
 const TRIALS = Number(process.argv[2] ?? envInt('BENCH_TRIALS', 10_000));
@@ -34,6 +36,8 @@ const POOL = 'bench-scale';
 const GOAL_RSS_MB = 500;
 const EXTRAPOLATE_TO = 10_000;
 const CONTROL_NODE_OPTIONS = process.env.BENCH_CONTROL_NODE_OPTIONS ?? '';
+/** The control worker's V8 flags: the product's (common/control-worker-flags.ts) unless BENCH_CONTROL_NODE_FLAGS says others ('' for none). */
+const CONTROL_NODE_FLAGS = process.env.BENCH_CONTROL_NODE_FLAGS === undefined ? [...CONTROL_WORKER_NODE_FLAGS] : process.env.BENCH_CONTROL_NODE_FLAGS.split(/\s+/).filter(Boolean);
 /** "Flat": over the second half of the trials, RSS grows by less than this per 1000 trials. */
 const FLAT_MB_PER_1000 = 5;
 
@@ -64,8 +68,8 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 /** A worker process, ready once it prints `ready` (its first line says so). */
-async function startProcess(script: string, env: NodeJS.ProcessEnv, ready: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(REPO, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+async function startProcess(script: string, env: NodeJS.ProcessEnv, ready: string, nodeFlags: readonly string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, path.join(REPO, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   for (let waited = 0; !out.includes(ready); waited += 100) {
@@ -130,7 +134,7 @@ async function main(): Promise<void> {
   const before = await otherPollers(client, settings);
   if (before.length) console.warn(`warning: other workers polled ${CONTROL_QUEUE} lately (${before.join(', ')}); if one still runs, its share is counted below as foreign workflow tasks`);
 
-  const control = await startProcess('dist/workers/control.js', { NODE_OPTIONS: CONTROL_NODE_OPTIONS }, 'control worker polling');
+  const control = await startProcess('dist/workers/control.js', { NODE_OPTIONS: CONTROL_NODE_OPTIONS }, 'control worker polling', CONTROL_NODE_FLAGS);
   const hosts: ChildProcess[] = [];
   const samples: Sample[] = [];
   try {
@@ -179,6 +183,7 @@ async function main(): Promise<void> {
       control_rss_max_mb: Math.max(...rss),
       control_rss_second_half_slope_mb_per_1000_trials: slopePer1000,
       control_node_options: CONTROL_NODE_OPTIONS,
+      control_node_flags: CONTROL_NODE_FLAGS.join(' '),
       sweep_runs: chain.runs.length,
       history_events_per_run_max: Math.max(...events),
       history_events_per_run_mean: Math.round(events.reduce((a, b) => a + b, 0) / events.length),

@@ -7,6 +7,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { request } from 'undici';
 import { createS3Client } from '../activities/storage/s3-client';
 import { CONTROL_QUEUE, gpuPoolQueue, SEARCH_ATTRIBUTE_NAMES } from '../common/contract';
+import { CONTROL_WORKER_NODE_FLAGS } from '../common/control-worker-flags';
 import { urlHost, type Settings } from '../common/settings';
 import { temporalConnectionOptions } from '../common/temporal-connection';
 import { ApiPath } from '../server/api-paths';
@@ -209,12 +210,13 @@ function workerProcess(
   queue: string,
   type: proto.api.enums.v1.TaskQueueType,
   host = os.hostname(),
+  nodeFlags: readonly string[] = [],
 ): ServerSpec {
   return {
     name,
     title,
     command: process.execPath,
-    args: [path.join(settings.repoRoot, 'dist', 'workers', script)],
+    args: [...nodeFlags, path.join(settings.repoRoot, 'dist', 'workers', script)],
     env: { ...process.env },
     ports: [],
     ready: async (pid) => {
@@ -229,7 +231,7 @@ function workerProcess(
 }
 
 export function controlWorker(settings: Settings): ServerSpec {
-  return workerProcess(settings, 'control-worker', 'control worker', 'control.js', CONTROL_QUEUE, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW);
+  return workerProcess(settings, 'control-worker', 'control worker', 'control.js', CONTROL_QUEUE, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, os.hostname(), CONTROL_WORKER_NODE_FLAGS);
 }
 
 export function gpuWorker(settings: Settings): ServerSpec {

@@ -9,6 +9,7 @@ import { createStorageActivities } from '../activities/storage/activities';
 import { createS3Client } from '../activities/storage/s3-client';
 import { createTrackingActivities } from '../activities/tracking/activities';
 import { MlflowClient, mlflowClientFor } from '../activities/tracking/mlflow-client';
+import { CONTROL_WORKER_NODE_FLAGS, missingNodeFlags } from '../common/control-worker-flags';
 import { CONTROL_QUEUE } from '../common/contract';
 import { loadSettings, type Settings } from '../common/settings';
 import { connectTemporal } from '../common/temporal-unreachable';
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   const worker = await createControlWorker({ settings, connection });
   const { deploymentName, buildId } = deploymentVersion(settings);
   console.log(`control worker polling ${CONTROL_QUEUE} on ${settings.temporal.address} as ${deploymentName} build ${buildId}`);
+  const missing = missingNodeFlags();
+  if (missing.length) console.warn(`control worker: started without ${missing.join(' ')} (node ${CONTROL_WORKER_NODE_FLAGS.join(' ')} dist/workers/control.js): a long sweep may peak some 300 MB higher`);
   await worker.run();
   await connection.close();
 }

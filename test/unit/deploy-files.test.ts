@@ -5,6 +5,7 @@ import { DCLinter } from 'dclint';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../common/contract';
+import { CONTROL_WORKER_NODE_FLAGS } from '../../common/control-worker-flags';
 
 /**
  * The deployable stack (issue 11 item 7) without Docker: docker-compose.yml against the Compose
@@ -26,6 +27,7 @@ const Service = z
     restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).optional(),
     healthcheck: z.object({ test: z.array(z.string()) }).loose().optional(),
     entrypoint: z.array(z.string()).optional(),
+    command: z.array(z.string()).optional(),
   })
   .loose();
 const compose = z.object({ services: z.record(z.string(), Service) }).loose().parse(parse(read('docker-compose.yml')));
@@ -159,6 +161,13 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toMatch(/^COPY executors executors$/m);
     // the venv where settings' GF_PYTHON default points inside the image (/app/.venv/bin/python)
     expect(dockerfile).toMatch(/^COPY --from=python \/app\/\.venv \.venv$/m);
+  });
+
+  it('runs the control worker with the V8 flags of common/control-worker-flags.ts, in the image, in Compose and in prod-check', () => {
+    const command = ['node', ...CONTROL_WORKER_NODE_FLAGS, 'dist/workers/control.js'];
+    expect(compose.services['control-worker'].command).toEqual(command);
+    expect(read('Dockerfile')).toContain(`CMD ${JSON.stringify(command).replace(/,/g, ', ')}`);
+    expect(read('scripts/prod-check.sh')).toMatch(new RegExp(`^spawn control env \\S+ ${command.join(' ')}$`, 'm'));
   });
 });
 
