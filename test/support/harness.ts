@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { inspect, promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -27,8 +28,8 @@ export interface Stack {
 
 /** Connects to the test stack that global setup started; fails loudly if it is not there. */
 export async function connectStack(): Promise<Stack> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const settings = loadSettings();
+  Runtime.install({ logger: workerLogger(settings) });
   const nativeConnection = await connectTemporal(settings.temporal, (options) => NativeConnection.connect(options));
   const connection = await connectTemporal(settings.temporal, (options) => Connection.connect(options));
   const client = new Client({ connection, namespace: settings.temporal.namespace });
@@ -43,6 +44,28 @@ export async function connectStack(): Promise<Stack> {
       await nativeConnection.close();
     },
   };
+}
+
+/**
+ * The in-process workers' log: warnings and errors (a skipped checkpoint upload, a retried
+ * activity) go to `logs/test-workers.log` in the test stack's state folder with the test file
+ * that logged them, for reading after a failed run (.ci/run keeps that folder); errors also to
+ * stderr.
+ */
+function workerLogger(settings: Settings): DefaultLogger {
+  const file = path.join(settings.stateDir, 'logs', 'test-workers.log');
+  const testFile = path.relative(REPO, expect.getState().testPath ?? 'unknown');
+  return new DefaultLogger('WARN', ({ level, message, meta, timestampNanos }) => {
+    // every GPU worker says so at start: not news
+    if (message.startsWith('No workflows registered')) return;
+    const line = `${new Date(Number(timestampNanos / 1_000_000n)).toISOString()} [${level}] ${testFile}: ${message}${meta && Object.keys(meta).length ? ` ${inspect(meta, { depth: 3, breakLength: Infinity })}` : ''}`;
+    if (level === 'ERROR') console.error(line);
+    try {
+      appendFileSync(file, `${line}\n`);
+    } catch {
+      // the state folder is gone (the stack was torn down): stderr had the errors
+    }
+  });
 }
 
 /** The workflow bundle, built once per test file (webpack takes seconds). */
