@@ -31,4 +31,4 @@ RUN if [ -n "$GIT_COMMIT" ]; then echo "$GIT_COMMIT" > BUILD_COMMIT; fi
 COPY --from=build /app/server/public server/public
 USER node
 # V8 flags of common/control-worker-flags.ts (why there)
-CMD ["node", "--no-turbo-escape", "dist/workers/control.js"]
+CMD ["node", "--no-turbo-escape", "--optimize-for-size", "dist/workers/control.js"]

@@ -154,8 +154,8 @@ PATH="$VENV_BIN:$PATH" sh deploy/temporal/register-search-attributes.sh >"$LOG" 
 export MLFLOW_TRACKING_URI=http://127.0.0.1:$MLFLOW_PORT GF_S3_ENDPOINT=http://127.0.0.1:$S3_PORT GF_PYTHON=$PYTHON
 export GF_FAKE_EPOCH_SECONDS=1   # stand-in epochs long enough that the sweep's two parallel trials overlap on both hosts
 
-step "control worker (node --no-turbo-escape dist/workers/control.js)"
-spawn control env GF_STATE_DIR="$TMP/control" node --no-turbo-escape dist/workers/control.js
+step "control worker (node --no-turbo-escape --optimize-for-size dist/workers/control.js)"
+spawn control env GF_STATE_DIR="$TMP/control" node --no-turbo-escape --optimize-for-size dist/workers/control.js
 wait_for 60 log_has control 'control worker polling'
 
 for host in host-a host-b; do

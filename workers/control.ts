@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const { deploymentName, buildId } = deploymentVersion(settings);
   console.log(`control worker polling ${CONTROL_QUEUE} on ${settings.temporal.address} as ${deploymentName} build ${buildId}`);
   const missing = missingNodeFlags();
-  if (missing.length) console.warn(`control worker: started without ${missing.join(' ')} (node ${CONTROL_WORKER_NODE_FLAGS.join(' ')} dist/workers/control.js): a long sweep may peak some 300 MB higher`);
+  if (missing.length) console.warn(`control worker: started without ${missing.join(' ')} (node ${CONTROL_WORKER_NODE_FLAGS.join(' ')} dist/workers/control.js): it may take far more memory (common/control-worker-flags.ts says why)`);
   await worker.run();
   await connection.close();
 }
