@@ -1,19 +1,22 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CHECKPOINT_ARTIFACT } from '../../common/contract';
 import { artifactKey } from '../storage/artifact-location';
+import { copyLiveFile } from '../storage/live-file-copy';
 import type { ModelSourceDeps } from './model-source';
 
 /**
  * Copies each checkpoint a training reports into its run's S3 folder, so a retry on another host
  * (this one dead for good) resumes from it instead of epoch 0. At most one upload is in flight: a
  * checkpoint reported meanwhile waits, and a newer one replaces it (only the latest matters). The
- * file is copied aside the moment it is reported, since the executor rewrites it next epoch.
- * Failed uploads are reported and skipped: the next checkpoint tries again, the training goes on.
+ * file is copied aside the moment it is reported, since the executor rewrites it next epoch; a
+ * copy the executor rewrote while it was taken (a torn file) is dropped, as are failed uploads:
+ * both are reported and skipped, the next checkpoint tries again, the training goes on.
  */
 export class CheckpointUploader {
-  #pending: { snapshot: Promise<string>; epoch: number } | undefined;
+  /** `snapshot`: the copy's path, or undefined when the file changed while it was copied (the copy is removed). */
+  #pending: { snapshot: Promise<string | undefined>; epoch: number } | undefined;
   #running: Promise<void> | undefined;
 
   constructor(
@@ -27,8 +30,13 @@ export class CheckpointUploader {
   offer(localPath: string, epoch: number): void {
     const snapshotPath = `${localPath}.upload-${epoch}`;
     const superseded = this.#pending;
-    this.#pending = { snapshot: copyFile(localPath, snapshotPath).then(() => snapshotPath), epoch };
-    if (superseded) void superseded.snapshot.then(removeQuietly, () => undefined);
+    const snapshot = copyLiveFile(localPath, snapshotPath).then(async (whole) => {
+      if (whole) return snapshotPath;
+      await removeQuietly(snapshotPath);
+      return undefined;
+    });
+    this.#pending = { snapshot, epoch };
+    if (superseded) void superseded.snapshot.then((file) => (file ? removeQuietly(file) : undefined), () => undefined);
     this.#running ??= this.#drain();
   }
 
@@ -45,6 +53,10 @@ export class CheckpointUploader {
         let snapshot: string | undefined;
         try {
           snapshot = await next.snapshot;
+          if (!snapshot) {
+            this.warn(`checkpoint of epoch ${next.epoch} not uploaded: the training rewrote it while it was copied (the next one, if any, will be)`);
+            continue;
+          }
           artifactUri ??= (await this.deps.mlflow.getRun(this.runId)).info.artifact_uri;
           const { size } = await stat(snapshot);
           const key = artifactKey(this.deps.store, artifactUri, CHECKPOINT_ARTIFACT);

@@ -10,6 +10,7 @@ import { onDevice, type DeviceSlots } from '../gpu/devices';
 import { runExecutor } from '../gpu/executor-process';
 import { runFolder } from '../gpu/executor-job';
 import type { ArtifactFile } from '../storage/activities';
+import { copyLiveFile } from '../storage/live-file-copy';
 import type { StepMetrics } from '../tracking/activities';
 import { scriptEnvironment } from './script-env';
 import { realFolder, refused, scriptByPatterns, fileInFolder, snapshot, writtenFiles, type FileState } from './folder';
@@ -221,7 +222,8 @@ async function collect(folder: string, runDir: string, written: { path: string; 
     if (!source) throw refused(`collected file ${rel} resolves outside the experiment folder ${folder}`);
     const copy = path.join(runDir, 'outputs', ...rel.split('/'));
     await mkdir(path.dirname(copy), { recursive: true });
-    await copyFile(source, copy);
+    // a process the script left behind may still be writing it: what is there is taken, and the copy never hangs
+    await copyLiveFile(source, copy);
     files.push({ rel, state, file: { localPath: copy, artifactPath: `outputs/${rel}` } });
   }
   return { files, list };

@@ -3,9 +3,9 @@ import type { Settings } from '../../common/settings';
 
 /**
  * How long an S3 request may wait: to connect, and on a socket that moves no byte either way.
- * Without them a request the object store stops answering waits for ever — a GPU job whose last
- * checkpoint upload hung never completed (its heartbeats went on, so nothing timed it out). An
- * idle bound, not a total one: a large dataset or model that keeps moving is never cut.
+ * The SDK sets none: a request the object store stops answering would wait for ever, and a GPU
+ * job waiting on it would heartbeat on and never time out. An idle bound, not a total one: a
+ * large dataset or model that keeps moving is never cut.
  */
 export const S3_TIMEOUTS = { connectMs: 10_000, idleMs: 60_000 };
 

@@ -10,9 +10,9 @@ import type { MlflowClient } from '../../activities/tracking/mlflow-client';
 import { loadSettings } from '../../common/settings';
 
 /**
- * An object store that takes the connection and then never answers (seen once in CI: a GPU job's
- * last checkpoint upload waited for ever, so the job never completed). Every S3 request gives up
- * after its idle timeout instead, and a checkpoint upload is reported and skipped.
+ * An object store that takes the connection and then never answers: a GPU job waiting on it
+ * would never complete (its heartbeats go on). Every S3 request gives up after its idle timeout
+ * instead, and a checkpoint upload is reported and skipped.
  */
 
 const settings = loadSettings();
