@@ -14,7 +14,7 @@ import type { State, Worker } from '@temporalio/worker';
 export const CREATED_WORKERS = Symbol.for('guardianflow.test.createdWorkers');
 
 /** How long leaked workers get to stop (their activities are cancelled at once: shutdownGraceTime 0). */
-export const STOP_WAIT_MS = 60_000;
+const STOP_WAIT_MS = 60_000;
 const ENDED: readonly State[] = ['STOPPED', 'FAILED'];
 
 /** What names a worker in a failure: its queue, identity and what it is doing. */

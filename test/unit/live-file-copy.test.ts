@@ -21,6 +21,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Runs `fn` while another writer appends to `file` every millisecond. */
+async function whileAppending<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const appending = setInterval(() => void writeFile(file, 'x', { flag: 'a' }), 1);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(appending);
+  }
+}
+
 test('a file nobody writes is copied whole, and said to be', async () => {
   const source = path.join(dir, 'stable.pt');
   await writeFile(source, Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251)));
@@ -64,12 +74,7 @@ test('a file that shrinks while it is copied: the copy ends, torn', async () => 
 test('a file that grows or is rewritten while it is copied is torn too', async () => {
   const source = path.join(dir, 'growing.pt');
   await writeFile(source, Buffer.alloc(64 * 1024 * 1024, 7));
-  const appending = setInterval(() => void writeFile(source, 'x', { flag: 'a' }), 1);
-  try {
-    expect(await copyLiveFile(source, path.join(dir, 'growing.copy'))).toBe(false);
-  } finally {
-    clearInterval(appending);
-  }
+  expect(await whileAppending(source, () => copyLiveFile(source, path.join(dir, 'growing.copy')))).toBe(false);
 });
 
 test('a checkpoint the training rewrites while it is copied is not uploaded: reported, its copy removed, flush returns', async () => {
@@ -80,13 +85,10 @@ test('a checkpoint the training rewrites while it is copied is not uploaded: rep
   const uploaded: number[] = [];
   const warnings: string[] = [];
   const uploader = new CheckpointUploader({ mlflow, s3: { send } as unknown as S3Client, store: { ...loadSettings().s3 } }, 'run-1', (epoch) => uploaded.push(epoch), (message) => warnings.push(message));
-  const rewriting = setInterval(() => void writeFile(checkpoint, 'x', { flag: 'a' }), 1);
-  try {
+  await whileAppending(checkpoint, () => {
     uploader.offer(checkpoint, 8);
-    await uploader.flush();
-  } finally {
-    clearInterval(rewriting);
-  }
+    return uploader.flush();
+  });
   expect(send).not.toHaveBeenCalled();
   expect(uploaded).toEqual([]);
   expect(warnings).toEqual(['checkpoint of epoch 8 not uploaded: the training rewrote it while it was copied (the next one, if any, will be)']);
