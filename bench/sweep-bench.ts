@@ -247,7 +247,8 @@ environment: { device: cpu, workers: 0, gpu_pool: ${POOL} }
 training: { epochs: 1, batch_size: 16, learning_rate: 0.01, plots: false }
 sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, parallel: ${G} }
 `);
-  const control = await createControlWorker({ settings, connection: nativeConnection });
+  // charts warm, as the deployed control worker (workers/control.ts main) runs them
+  const control = await createControlWorker({ settings, connection: nativeConnection, warmCharts: true });
   const gpu = await createGpuWorkers({ settings, connection: nativeConnection, client, executors: { train: FAKE_EXECUTOR }, env: { GF_FAKE_EPOCH_SECONDS: String(SECONDS), GF_FAKE_TIMELINE: file } });
   const workers = [control, ...gpu];
   const running = workers.map((w) => w.run());

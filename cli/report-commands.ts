@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ChartRenderError, renderChart } from '../activities/reports/chart';
+import { ChartRenderError, chartCacheDir, renderChart } from '../activities/reports/chart';
 import type { Settings } from '../common/settings';
 import { CliError } from './cli-error';
 import { collectGpuJobs } from './gpu-jobs';
@@ -46,7 +46,7 @@ export function registerReportCommands(program: Command, settings: Settings): vo
       if (jobs.length === 0) throw new CliError(`${workflowId} has no GPU job that started yet: nothing to report`, 1);
       const utilisation = slotUtilisation(jobs);
       const lanes = utilisation.slots.map((s) => ({ label: `${s.host} #${s.slot}`, jobs: s.jobs }));
-      await renderChart(settings.python, { kind: 'timeline', title: `GPU slots of ${workflowId}`, lanes }, out).catch((err: unknown) => {
+      await renderChart(settings.python, { kind: 'timeline', title: `GPU slots of ${workflowId}`, lanes }, out, chartCacheDir(settings.stateDir)).catch((err: unknown) => {
         if (err instanceof ChartRenderError) throw new CliError(err.message, 1, { cause: err });
         throw err;
       });

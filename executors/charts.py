@@ -5,6 +5,10 @@ offline (Agg backend, matplotlib's bundled DejaVu fonts) and, when MPLCONFIGDIR 
 keeps matplotlib's cache in a temporary folder so nothing is written to $HOME.
 
 Usage: charts.py SPEC.json OUT.png
+       charts.py --request-on-stdin
+The second form loads matplotlib first, then reads one request line from stdin,
+{"spec": SPEC, "out": "OUT.png"}: a worker starts it ahead of its next chart (activities/reports/chart.ts),
+so Python's start-up is not paid while a report waits. End of input without a request: exit 0.
 Spec kinds:
   trials   {title, metric, goal, trials: [{index, value|null, status, stopped_early}], best_index|null}
   scatter  {title, x_label, y_label, points: [{label, x, y}], best_label|null}
@@ -208,12 +212,18 @@ def timeline_chart(ax, spec: dict) -> None:
 KINDS = {"trials": trials_chart, "scatter": scatter_chart, "heatmap": heatmap_chart, "timeline": timeline_chart}
 
 
-def render(spec: Any, out: Path) -> None:
+def pyplot():
+    """matplotlib's pyplot on the Agg backend; its import is most of a chart's time."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def render(spec: Any, out: Path) -> None:
+    plt = pyplot()
     if not isinstance(spec, dict):
         raise SpecError("spec: expected JSON object")
     draw = field(spec, "kind", "", lambda v: v in KINDS, f"one of {', '.join(KINDS)}")
@@ -238,6 +248,26 @@ def run(spec_file: str, out: str) -> int:
     except (OSError, ValueError) as err:
         print(f"charts.py: cannot read spec {spec_file}: {err}", file=sys.stderr)
         return 2
+    return run_spec(spec, out)
+
+
+def run_request() -> int:
+    pyplot()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0
+    try:
+        request = json.loads(line)
+    except ValueError as err:
+        print(f"charts.py: bad request on stdin: {err}", file=sys.stderr)
+        return 2
+    if not isinstance(request, dict) or not isinstance(request.get("out"), str) or "spec" not in request:
+        print('charts.py: bad request on stdin: expected {"spec": ..., "out": "file.png"}', file=sys.stderr)
+        return 2
+    return run_spec(request["spec"], request["out"])
+
+
+def run_spec(spec: Any, out: str) -> int:
     try:
         render(spec, Path(out))
     except SpecError as err:
@@ -247,14 +277,18 @@ def run(spec_file: str, out: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if argv == ["--request-on-stdin"]:
+        command = run_request
+    elif len(argv) == 2 and not argv[0].startswith("--"):
+        command = lambda: run(*argv)  # noqa: E731
+    else:
         print(__doc__, file=sys.stderr)
         return 2
     if os.environ.get("MPLCONFIGDIR"):
-        return run(*argv)
+        return command()
     with tempfile.TemporaryDirectory(prefix="charts-mpl-") as config_dir:
         os.environ["MPLCONFIGDIR"] = config_dir
-        return run(*argv)
+        return command()
 
 
 if __name__ == "__main__":

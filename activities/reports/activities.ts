@@ -3,13 +3,13 @@ import path from 'node:path';
 import type { createStorageActivities } from '../storage/activities';
 import { asTrackingActivity } from '../tracking/failures';
 import { filterLiteral, type MlflowClient, type Run } from '../tracking/mlflow-client';
-import { renderChart, type ChartSpec } from './chart';
+import type { ChartRenderer, ChartSpec } from './chart';
 
 export interface ReportDeps {
   mlflow: MlflowClient;
   /** Storage activities whose `allowedRoots` include `workDir` (the chart is uploaded from there). */
   storage: ReturnType<typeof createStorageActivities>;
-  python: string;
+  charts: ChartRenderer;
   /** Scratch folder for the chart files before upload. */
   workDir: string;
 }
@@ -83,7 +83,7 @@ export function createReportActivities(deps: ReportDeps) {
     const dir = await mkdtemp(path.join(deps.workDir, 'report-'));
     try {
       const png = path.join(dir, chartName);
-      await renderChart(deps.python, spec, png);
+      await deps.charts.render(spec, png);
       const csvKey = await deps.storage.uploadCsv({ artifactUri, artifactPath: csvName, rows });
       const [chartKey] = await deps.storage.uploadArtifacts({ artifactUri, files: [{ localPath: png, artifactPath: chartName }] });
       return { csvKey, chartKey };

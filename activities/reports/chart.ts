@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { lastLines } from '../../common/plain-text';
 import type { RunStatus } from '../tracking/mlflow-client';
 
@@ -39,25 +37,115 @@ const SCRIPT = path.resolve(__dirname, '..', '..', ...(__dirname.split(path.sep)
 const TIMEOUT_MS = 120_000;
 /** A traceback's last lines say what went wrong; the rest would bury the failure message. */
 const STDERR_LINES = 8;
+const STDERR_KEPT = 16_384;
+
+export interface ChartRendererOptions {
+  python: string;
+  /**
+   * matplotlib's cache (its font list): kept between charts, since building it costs each chart
+   * about as much as drawing it. Without one, charts.py uses a temporary folder per chart, so
+   * nothing is written to $HOME.
+   */
+  cacheDir?: string;
+  /**
+   * Keep one charts.py started ahead, matplotlib loaded, waiting for the next chart: Python's
+   * start-up with matplotlib is ~3/4 of a chart's time, and a sweep's report is what its
+   * completion waits on after the last trial. For long-running workers (an idle Python process);
+   * one-shot commands and tests leave it off.
+   */
+  warm?: boolean;
+}
+
+/** A charts.py waiting for its one request on stdin (`--request-on-stdin`). */
+interface ChartProcess {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
+  stderr: () => string;
+}
 
 /**
- * Charts are drawn by matplotlib because the Python side already ships it. The spec goes by
- * file and the script by argument list (never a shell); matplotlib's cache goes to a scratch
- * folder next to the output, so nothing is written to $HOME and nothing is left behind.
+ * Draws charts with executors/charts.py (matplotlib, because the Python side already ships it).
+ * The spec goes to the script's stdin and the script by argument list (never a shell). A warm
+ * renderer's spare process is unreferenced: it does not keep Node alive, and it exits when its
+ * stdin closes, so it dies with the worker that started it, however that ends.
  */
-export async function renderChart(python: string, spec: ChartSpec, outPng: string): Promise<void> {
-  const scratch = await mkdtemp(path.join(path.dirname(outPng), '.chart-'));
-  try {
-    const specFile = path.join(scratch, 'spec.json');
-    await writeFile(specFile, JSON.stringify(spec));
-    await promisify(execFile)(python, [SCRIPT, specFile, outPng], {
-      env: { ...process.env, MPLCONFIGDIR: scratch, MPLBACKEND: 'Agg' },
-      timeout: TIMEOUT_MS,
-      maxBuffer: 1 << 20,
-    }).catch((err: Error & { stderr?: string }) => {
-      throw new ChartRenderError(`charts.py failed: ${lastLines(err.stderr ?? '', STDERR_LINES) || err.message}`, { cause: err });
-    });
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+export class ChartRenderer {
+  private spare?: ChartProcess;
+  private closed = false;
+
+  constructor(private readonly opts: ChartRendererOptions) {
+    if (opts.warm) this.spare = this.start();
   }
+
+  async render(spec: ChartSpec, outPng: string): Promise<void> {
+    const proc = this.take();
+    try {
+      await draw(proc, spec, outPng);
+    } finally {
+      if (this.opts.warm && !this.closed && !this.spare) this.spare = this.start();
+    }
+  }
+
+  /** Stops the spare process; renders after this start their own. */
+  close(): void {
+    this.closed = true;
+    this.spare?.child.kill('SIGKILL');
+    this.spare = undefined;
+  }
+
+  /** The spare if it is still alive (it may have been killed, or failed to start), else a new process. */
+  private take(): ChartProcess {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare && spare.child.exitCode === null && spare.child.signalCode === null && spare.child.pid !== undefined) return spare;
+    return this.start();
+  }
+
+  private start(): ChartProcess {
+    const env = { ...process.env, MPLBACKEND: 'Agg', ...(this.opts.cacheDir && { MPLCONFIGDIR: this.opts.cacheDir }) };
+    const child = spawn(this.opts.python, [SCRIPT, '--request-on-stdin'], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_KEPT);
+    });
+    // a process that died before its request is written: its exit says why
+    child.stdin?.on('error', () => undefined);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    setReferenced(child, false);
+    return { child, exited, stderr: () => stderr };
+  }
+}
+
+/** Hands the spec to a charts.py process and waits for its PNG (or its error, with its last stderr lines). */
+async function draw(proc: ChartProcess, spec: ChartSpec, outPng: string): Promise<void> {
+  setReferenced(proc.child, true);
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), TIMEOUT_MS);
+  try {
+    proc.child.stdin?.end(JSON.stringify({ spec, out: outPng }) + '\n');
+    const { code, signal, error } = await proc.exited;
+    if (code === 0) return;
+    const why = lastLines(proc.stderr(), STDERR_LINES) || error?.message || (signal === 'SIGKILL' ? `killed after ${TIMEOUT_MS / 1000} s` : `exit ${code ?? signal}`);
+    throw new ChartRenderError(`charts.py failed: ${why}`, { cause: error ?? new Error(`charts.py exited with ${code ?? signal}`) });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A spare process and its pipes must not keep Node running; a chart being drawn must. */
+function setReferenced(child: ChildProcess, referenced: boolean): void {
+  for (const handle of [child, child.stdin, child.stderr] as ({ ref(): void; unref(): void } | null)[]) {
+    if (referenced) handle?.ref();
+    else handle?.unref();
+  }
+}
+
+/** matplotlib's cache under a stack's state folder: shared by the control worker's reports and the CLI's charts. */
+export const chartCacheDir = (stateDir: string): string => path.join(stateDir, 'matplotlib');
+
+/** One chart with a process of its own (commands that draw one chart and exit). */
+export function renderChart(python: string, spec: ChartSpec, outPng: string, cacheDir?: string): Promise<void> {
+  return new ChartRenderer({ python, cacheDir }).render(spec, outPng);
 }

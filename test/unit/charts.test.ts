@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ChartRenderError, renderChart, type ChartSpec } from '../../activities/reports/chart';
+import { ChartRenderError, ChartRenderer, renderChart, type ChartSpec } from '../../activities/reports/chart';
 import { loadSettings } from '../../common/settings';
 
-const { python } = loadSettings();
+const { python, repoRoot: REPO } = loadSettings();
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Width and height from the IHDR chunk, which a valid PNG has right after its signature. */
@@ -103,3 +104,93 @@ describe('renderChart (executors/charts.py, matplotlib offline)', () => {
     await expect(renderChart(python, bad as unknown as ChartSpec, path.join(dir, 'bad.png'))).rejects.toThrow(/trials\[5\]\.value: expected number or null/);
   }, 60_000);
 });
+
+/** This process's children that are charts.py waiting for a request (a warm renderer's spare). */
+async function spareProcesses(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const [stat, cmdline] = await Promise.all([readFile(`/proc/${entry}/stat`, 'utf8'), readFile(`/proc/${entry}/cmdline`, 'utf8')]).catch(() => ['', '']);
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    if (ppid === process.pid && state !== 'Z' && cmdline.includes('--request-on-stdin')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+describe('ChartRenderer: a warm process for the next chart, matplotlib cache kept', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-charts-warm-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('draws with the process it started ahead, starts the next one after each chart, and stops it on close', async () => {
+    const renderer = new ChartRenderer({ python, cacheDir: path.join(dir, 'mpl'), warm: true });
+    try {
+      const [first] = await spareProcesses();
+      expect(first).toBeDefined();
+      await renderChartWith(renderer, path.join(dir, 'one.png'));
+      const after = await spareProcesses();
+      expect(after).toHaveLength(1);
+      expect(after[0]).not.toBe(first);
+      await renderChartWith(renderer, path.join(dir, 'two.png'));
+      expect(await spareProcesses()).toHaveLength(1);
+    } finally {
+      renderer.close();
+    }
+    await waitFor(async () => (await spareProcesses()).length === 0);
+  }, 60_000);
+
+  it('still draws when its spare process was killed', async () => {
+    const renderer = new ChartRenderer({ python, warm: true });
+    try {
+      const [spare] = await spareProcesses();
+      process.kill(spare, 'SIGKILL');
+      await waitFor(async () => (await spareProcesses()).length === 0);
+      await renderChartWith(renderer, path.join(dir, 'after-kill.png'));
+    } finally {
+      renderer.close();
+    }
+  }, 60_000);
+
+  it('keeps matplotlib’s font cache in cacheDir: built by the first chart, reused by the next', async () => {
+    const cacheDir = path.join(dir, 'font-cache');
+    await renderChart(python, trials(3), path.join(dir, 'cache-1.png'), cacheDir);
+    const [fontList] = (await readdir(cacheDir)).filter((name) => name.startsWith('fontlist-'));
+    expect(fontList).toBeDefined();
+    const built = (await stat(path.join(cacheDir, fontList))).mtimeMs;
+    await renderChart(python, trials(0), path.join(dir, 'cache-2.png'), cacheDir);
+    expect((await stat(path.join(cacheDir, fontList))).mtimeMs).toBe(built);
+  }, 60_000);
+
+  it('does not keep Node running while it waits, and its spare exits when its stdin closes (the worker gone)', async () => {
+    const keepingAlive = () => process.getActiveResourcesInfo().filter((type) => type === 'ProcessWrap' || type === 'PipeWrap').length;
+    const before = keepingAlive();
+    const renderer = new ChartRenderer({ python, warm: true });
+    try {
+      const [spare] = await spareProcesses();
+      expect(spare).toBeDefined();
+      expect(keepingAlive()).toBe(before);
+    } finally {
+      renderer.close();
+    }
+    const eof = spawnSync(python, [path.join(REPO, 'executors/charts.py'), '--request-on-stdin'], { input: '', timeout: 30_000 });
+    expect(eof.status).toBe(0);
+  }, 60_000);
+});
+
+async function renderChartWith(renderer: ChartRenderer, out: string): Promise<void> {
+  await renderer.render(trials(3), out);
+  expect(pngSize(await readFile(out)).width).toBeGreaterThan(200);
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
