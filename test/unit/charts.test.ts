@@ -63,14 +63,15 @@ const SPECS: [string, ChartSpec][] = [
   ],
 ];
 
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-charts-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
 describe('renderChart (executors/charts.py, matplotlib offline)', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-charts-test-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
 
   it.each(SPECS)('draws a %s chart as a real PNG and leaves no scratch files', async (kind, spec) => {
     const out = path.join(dir, kind, 'chart.png');
@@ -119,13 +120,6 @@ async function spareProcesses(): Promise<number[]> {
 }
 
 describe('ChartRenderer: a warm process for the next chart, matplotlib cache kept', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'gflow-charts-warm-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
 
   it('draws with the process it started ahead, starts the next one after each chart, and stops it on close', async () => {
     const renderer = new ChartRenderer({ python, cacheDir: path.join(dir, 'mpl'), warm: true });
