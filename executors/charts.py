@@ -4,12 +4,11 @@ The reports activity calls this because matplotlib already lives on the Python s
 offline (Agg backend, matplotlib's bundled DejaVu fonts) and, when MPLCONFIGDIR is not given,
 keeps matplotlib's cache in a temporary folder so nothing is written to $HOME.
 
-Usage: charts.py SPEC.json OUT.png
-       charts.py --request-on-stdin
-The second form loads matplotlib (and draws a throw-away chart) first, then reads one request
-line from stdin, {"spec": SPEC, "out": "OUT.png"}, and prints `done` once OUT.png is written:
-a worker starts it ahead of its next chart (activities/reports/chart.ts), so Python's start-up is
-not paid while a report waits. End of input without a request: exit 0.
+Usage: charts.py --request-on-stdin [--warm-up]
+Loads matplotlib, then reads one request line from stdin, {"spec": SPEC, "out": "OUT.png"}, and
+prints `done` once OUT.png is written. A worker starts it ahead of its next chart
+(activities/reports/chart.ts), so Python's start-up is not paid while a report waits; started
+ahead, it also draws a throw-away chart first (`--warm-up`). End of input without a request: exit 0.
 Spec kinds:
   trials   {title, metric, goal, trials: [{index, value|null, status, stopped_early}], best_index|null}
   scatter  {title, x_label, y_label, points: [{label, x, y}], best_label|null}
@@ -243,15 +242,6 @@ def render(spec: Any, out: Path) -> None:
         plt.close(fig)
 
 
-def run(spec_file: str, out: str) -> int:
-    try:
-        spec = json.loads(Path(spec_file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        print(f"charts.py: cannot read spec {spec_file}: {err}", file=sys.stderr)
-        return 2
-    return run_spec(spec, out)
-
-
 def warm_up() -> None:
     """Draws a throw-away chart with text: the font and the Agg renderer load before the request comes."""
     import io
@@ -266,8 +256,11 @@ def warm_up() -> None:
     plt.close(fig)
 
 
-def run_request() -> int:
-    warm_up()
+def run_request(warm: bool) -> int:
+    if warm:
+        warm_up()
+    else:
+        pyplot()
     line = sys.stdin.readline()
     if not line.strip():
         return 0
@@ -296,18 +289,15 @@ def run_spec(spec: Any, out: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if argv == ["--request-on-stdin"]:
-        command = run_request
-    elif len(argv) == 2 and not argv[0].startswith("--"):
-        command = lambda: run(*argv)  # noqa: E731
-    else:
+    if argv not in (["--request-on-stdin"], ["--request-on-stdin", "--warm-up"]):
         print(__doc__, file=sys.stderr)
         return 2
+    warm = "--warm-up" in argv
     if os.environ.get("MPLCONFIGDIR"):
-        return command()
+        return run_request(warm)
     with tempfile.TemporaryDirectory(prefix="charts-mpl-") as config_dir:
         os.environ["MPLCONFIGDIR"] = config_dir
-        return command()
+        return run_request(warm)
 
 
 if __name__ == "__main__":

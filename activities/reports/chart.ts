@@ -76,7 +76,7 @@ export class ChartRenderer {
   private closed = false;
 
   constructor(private readonly opts: ChartRendererOptions) {
-    if (opts.warm) this.spare = this.start();
+    if (opts.warm) this.spare = this.start({ ahead: true });
   }
 
   async render(spec: ChartSpec, outPng: string): Promise<void> {
@@ -84,7 +84,7 @@ export class ChartRenderer {
     try {
       await draw(proc, spec, outPng);
     } finally {
-      if (this.opts.warm && !this.closed && !this.spare) this.spare = this.start();
+      if (this.opts.warm && !this.closed && !this.spare) this.spare = this.start({ ahead: true });
     }
   }
 
@@ -100,12 +100,13 @@ export class ChartRenderer {
     const spare = this.spare;
     this.spare = undefined;
     if (spare && spare.child.exitCode === null && spare.child.signalCode === null && spare.child.pid !== undefined) return spare;
-    return this.start();
+    return this.start({ ahead: false });
   }
 
-  private start(): ChartProcess {
+  /** A process started `ahead` of its request also draws a throw-away chart while it waits (fonts, renderer); one needed now does not. */
+  private start({ ahead }: { ahead: boolean }): ChartProcess {
     const env = { ...process.env, MPLBACKEND: 'Agg', ...(this.opts.cacheDir && { MPLCONFIGDIR: this.opts.cacheDir }) };
-    const child = spawn(this.opts.python, [SCRIPT, '--request-on-stdin'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(this.opts.python, [SCRIPT, '--request-on-stdin', ...(ahead ? ['--warm-up'] : [])], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const done = new Promise<void>((resolve) => {
       let stdout = '';
       child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {

@@ -112,9 +112,8 @@ async function spareProcesses(): Promise<number[]> {
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const [stat, cmdline] = await Promise.all([readFile(`/proc/${entry}/stat`, 'utf8'), readFile(`/proc/${entry}/cmdline`, 'utf8')]).catch(() => ['', '']);
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    if (ppid === process.pid && state !== 'Z' && cmdline.includes('--request-on-stdin')) pids.push(Number(entry));
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) === process.pid && state !== 'Z' && cmdline.includes('--request-on-stdin')) pids.push(Number(entry));
   }
   return pids;
 }
